@@ -1,0 +1,77 @@
+"""The `ipledge` command line. Each command group lives in its own module; this file wires them.
+
+Errors a user can fix (a bad case file, a field out of range) print one line on stderr and exit 2;
+no traceback reaches the user.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+from pydantic import ValidationError
+
+from valuation.cases import CaseError, load_case
+from valuation.errors import one_line
+
+EXIT_USAGE = 2
+
+
+def fail(message: str) -> "NoReturn":  # noqa: F821
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def user_errors(fn):
+    """Turn the errors a user can fix into one line on stderr and exit code 2."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ValidationError as e:
+            fail(one_line(e))
+        except (CaseError, ValueError, FileNotFoundError) as e:
+            fail(str(e))
+    return wrapper
+
+
+def read_request(path: str):
+    return load_case(path)
+
+
+def emit_json(obj) -> None:
+    click.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group()
+@click.version_option(package_name="ipledge")
+def main() -> None:
+    """ipledge: value pledged patents and decide how much to lend against them."""
+
+
+@main.command()
+@click.argument("case", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the `scores` object of the response schema.")
+@user_errors
+def score(case: str, as_json: bool) -> None:
+    """Score the three aspects of the pledged IP in CASE (YAML or JSON)."""
+    from valuation.scorecard import score_request
+    from api.render import print_scores
+
+    req = read_request(case)
+    scores = score_request(req)
+    if as_json:
+        emit_json(scores)
+    else:
+        print_scores(req, scores)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve the API (and the self-assessment page)."""
+    from api.serve import run_server
+
+    run_server(host, port)

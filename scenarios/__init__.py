@@ -1,0 +1,1 @@
+"""ipledge: scenarios."""

@@ -1,0 +1,34 @@
+"""Reading a pledge case (YAML or JSON) into a validated request."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from valuation.schema import PledgeRequest
+
+
+class CaseError(ValueError):
+    """A case file that cannot be read or parsed (not a schema problem)."""
+
+
+def read_case_data(path: str | Path) -> dict:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise CaseError(f"{p}: cannot read ({e.strerror})") from None
+    try:
+        data = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as e:
+        raise CaseError(f"{p}: not valid {'JSON' if p.suffix.lower() == '.json' else 'YAML'} "
+                        f"({str(e).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise CaseError(f"{p}: the case must be a mapping of fields at the top level")
+    return data
+
+
+def load_case(path: str | Path) -> PledgeRequest:
+    """Parse and validate; raises CaseError or pydantic.ValidationError."""
+    return PledgeRequest.model_validate(read_case_data(path))

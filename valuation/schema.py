@@ -1,0 +1,268 @@
+"""Request schema v1 of a pledge assessment (DESIGN.md §4).
+
+The field names are a contract read by clients and independent checks: extend, never rename.
+Every model forbids extra fields and non-finite numbers; numbers and booleans are strict (the
+string ``"5"`` is not a number, ``"true"`` is not a boolean) so a client's type bug surfaces as a
+422 naming the field instead of being silently coerced. Dates are ISO ``YYYY-MM-DD`` strings (or
+``datetime.date`` from YAML); integers are not accepted as dates.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+)
+
+SCHEMA_VERSION = "v1"
+
+THERAPEUTIC_AREAS: tuple[str, ...] = (
+    "hematology", "metabolic", "infectious_disease", "ophthalmology", "autoimmune", "allergy",
+    "gastroenterology", "respiratory", "psychiatry", "endocrine", "neurology", "oncology",
+    "cardiovascular", "urology", "other", "tcm", "device",
+)
+MODALITIES = ("small_molecule", "biologic", "vaccine", "cell_gene", "tcm", "device")
+STAGES = ("preclinical", "phase1", "phase2", "phase3", "filed", "approved")
+PATENT_KINDS = ("invention", "utility_model", "design")
+PATENT_STATUSES = ("granted", "pending", "lapsed", "invalidated")
+CLAIM_TYPES = ("compound", "formulation", "process", "use", "device", "other")
+INVALIDATION = ("none", "upheld", "partially_upheld", "pending")
+VBP_EXPOSURE = ("none", "low", "medium", "high")
+SHARING_SCHEMES = ("none", "guangzhou_5311", "zhongshan", "zhuhai", "custom")
+PARTIES = ("bank", "guarantor", "fund", "insurer", "appraiser")
+
+TherapeuticArea = Literal[THERAPEUTIC_AREAS]  # type: ignore[valid-type]
+Modality = Literal[MODALITIES]  # type: ignore[valid-type]
+Stage = Literal[STAGES]  # type: ignore[valid-type]
+
+
+def _finite(v: float) -> float:
+    if not math.isfinite(v):
+        raise ValueError("must be a finite number (NaN and infinity are not allowed)")
+    return v
+
+
+def _number(v):
+    # bool is an int subclass: True must not pass as 1.0
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError("must be a number")
+    return float(v)
+
+
+def _iso_date(v):
+    if isinstance(v, dt.datetime):
+        raise ValueError("must be a date (YYYY-MM-DD), not a date-time")
+    if isinstance(v, dt.date):
+        return v
+    if isinstance(v, str):
+        try:
+            return dt.date.fromisoformat(v)
+        except ValueError:
+            raise ValueError("must be a date in the form YYYY-MM-DD") from None
+    raise ValueError("must be a date in the form YYYY-MM-DD")
+
+
+Number = Annotated[float, BeforeValidator(_number), AfterValidator(_finite)]
+Date = Annotated[dt.date, BeforeValidator(_iso_date)]
+Money = Annotated[Number, Field(ge=0, le=1e13)]
+Fraction = Annotated[Number, Field(ge=0, le=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+
+
+class Applicant(_Model):
+    name: str = Field(min_length=1, max_length=200)
+    cash: Money = Field(description="Cash and equivalents today, CNY")
+    annual_burn: Money = Field(description="Operating cash outflow per year before revenue, CNY")
+    annual_revenue: Money = Field(default=0.0, description="Revenue per year from other products, CNY")
+
+
+class Patent(_Model):
+    id: str = Field(min_length=1, max_length=64, description="Publication or application number")
+    kind: Literal[PATENT_KINDS]  # type: ignore[valid-type]
+    status: Literal[PATENT_STATUSES]  # type: ignore[valid-type]
+    filing_date: Date
+    grant_date: Date | None = Field(default=None, validate_default=True)
+    term_extension_years: Annotated[Number, Field(ge=0, le=5)] = 0.0
+    jurisdictions: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = Field(
+        default_factory=lambda: ["CN"], min_length=1, max_length=60,
+        description="Two-letter office codes where the family is protected (CN, US, EP, JP, ...)")
+    independent_claims: Annotated[StrictInt, Field(ge=1, le=200)] = 1
+    total_claims: Annotated[StrictInt, Field(ge=1, le=1000)] = Field(default=1, validate_default=True)
+    forward_citations: Annotated[StrictInt, Field(ge=0, le=100000)] = 0
+    claim_type: Literal[CLAIM_TYPES] = "other"  # type: ignore[valid-type]
+    invalidation: Literal[INVALIDATION] = "none"  # type: ignore[valid-type]
+    litigation_pending: StrictBool = False
+    co_owners: Annotated[StrictInt, Field(ge=0, le=50)] = 0
+    co_owner_consent: StrictBool = True
+    existing_pledge: StrictBool = False
+    exclusive_license_out: StrictBool = False
+    fees_paid: StrictBool = True
+
+    @field_validator("grant_date")
+    @classmethod
+    def _grant(cls, v, info: ValidationInfo):
+        status, filing = info.data.get("status"), info.data.get("filing_date")
+        if status == "granted" and v is None:
+            raise ValueError("grant_date is required when status is granted")
+        if status == "pending" and v is not None:
+            raise ValueError("grant_date must be empty while status is pending")
+        if v is not None and filing is not None and v <= filing:
+            raise ValueError("grant_date must be after filing_date")
+        return v
+
+    @field_validator("term_extension_years")
+    @classmethod
+    def _extension(cls, v, info: ValidationInfo):
+        # Patent Law art. 42: term compensation exists only for invention patents of new drugs
+        if v > 0 and info.data.get("kind") not in (None, "invention"):
+            raise ValueError("term_extension_years applies to invention patents only")
+        return v
+
+    @field_validator("jurisdictions")
+    @classmethod
+    def _unique(cls, v):
+        if len(set(v)) != len(v):
+            raise ValueError("jurisdictions must not repeat")
+        return v
+
+    @field_validator("total_claims")
+    @classmethod
+    def _claims(cls, v, info: ValidationInfo):
+        ind = info.data.get("independent_claims")
+        if ind is not None and v < ind:
+            raise ValueError("total_claims must be at least independent_claims")
+        return v
+
+
+class PeakSales(_Model):
+    p10: Money
+    p50: Money
+    p90: Money
+
+    @field_validator("p50")
+    @classmethod
+    def _p50(cls, v, info: ValidationInfo):
+        if "p10" in info.data and v < info.data["p10"]:
+            raise ValueError("p50 must not be below p10")
+        return v
+
+    @field_validator("p90")
+    @classmethod
+    def _p90(cls, v, info: ValidationInfo):
+        if "p50" in info.data and v < info.data["p50"]:
+            raise ValueError("p90 must not be below p50")
+        if info.data.get("p50") == 0 and v > 0:
+            raise ValueError("p90 must be 0 when p50 is 0 (a lognormal needs a positive median)")
+        return v
+
+
+class Product(_Model):
+    name: str = Field(min_length=1, max_length=200)
+    therapeutic_area: TherapeuticArea
+    modality: Modality
+    stage: Stage
+    launch_year: Annotated[StrictInt, Field(ge=1950, le=2100)] | None = Field(
+        default=None, validate_default=True,
+        description="Required when stage is approved; ignored otherwise (the simulator draws it)")
+    peak_sales: PeakSales
+    years_to_peak: Annotated[Number, Field(ge=0, le=20)] = 5.0
+    profit_margin: Annotated[Number, Field(ge=0, le=1)] = 0.30
+    ip_contribution: Fraction | None = None
+    royalty_rate: Annotated[Number, Field(ge=0, le=0.5)] | None = None
+    competitors: Annotated[StrictInt, Field(ge=0, le=1000)] = 0
+    vbp_exposure: Literal[VBP_EXPOSURE] = "none"  # type: ignore[valid-type]
+    nrdl_listed: StrictBool = False
+
+    @field_validator("launch_year")
+    @classmethod
+    def _launch(cls, v, info: ValidationInfo):
+        if info.data.get("stage") == "approved" and v is None:
+            raise ValueError("launch_year is required when stage is approved")
+        return v
+
+
+class Loan(_Model):
+    amount: Annotated[Number, Field(gt=0, le=1e12)]
+    term_years: Annotated[Number, Field(ge=0.5, le=10)]
+    rate: Annotated[Number, Field(ge=0, le=0.3)] = 0.05
+    repayment: Literal["bullet", "amortizing"] = "bullet"
+
+
+class Sharing(_Model):
+    scheme: Literal[SHARING_SCHEMES] = "none"  # type: ignore[valid-type]
+    shares: dict[Literal[PARTIES], Fraction] | None = Field(  # type: ignore[valid-type]
+        default=None, validate_default=True,
+        description="Loss shares by party; only with scheme custom; must sum to 1")
+
+    @field_validator("shares")
+    @classmethod
+    def _shares(cls, v, info: ValidationInfo):
+        scheme = info.data.get("scheme")
+        if scheme == "custom":
+            if not v:
+                raise ValueError("shares are required when scheme is custom")
+            total = sum(v.values())
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(f"shares must sum to 1 (got {total:.6g})")
+        elif v is not None and scheme is not None:
+            raise ValueError("shares may be given only when scheme is custom")
+        return v
+
+
+class Policy(_Model):
+    max_expected_loss: Annotated[Number, Field(gt=0, le=1)] = 0.02
+    max_ltv: Annotated[Number, Field(gt=0, le=1)] = 0.5
+    liquidation_haircut: Annotated[Number, Field(ge=0, lt=1)] = 0.5
+    discount_rate: Annotated[Number, Field(ge=0, le=0.5)] = 0.105
+
+
+class Simulation(_Model):
+    paths: Annotated[StrictInt, Field(ge=1000, le=200_000)] = 10_000
+    seed: Annotated[StrictInt, Field(ge=0, le=2**63 - 1)] = 7
+
+
+class PledgeRequest(_Model):
+    """One pledge: the applicant, the pledged patents, the protected product and the loan asked for."""
+
+    as_of: Date = Field(default_factory=dt.date.today, description="Valuation date; default today")
+    applicant: Applicant
+    patents: list[Patent] = Field(min_length=1, max_length=50)
+    product: Product
+    loan: Loan
+    sharing: Sharing = Field(default_factory=Sharing)
+    policy: Policy = Field(default_factory=Policy)
+    simulation: Simulation = Field(default_factory=Simulation)
+    scenario: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")] | None = None
+
+    @field_validator("patents")
+    @classmethod
+    def _patents(cls, v, info: ValidationInfo):
+        as_of = info.data.get("as_of")
+        for i, p in enumerate(v):
+            if as_of is not None and as_of < p.filing_date:
+                raise ValueError(f"patents[{i}].filing_date is after as_of ({as_of})")
+        ids = [p.id for p in v]
+        if len(set(ids)) != len(ids):
+            raise ValueError("patents must not repeat an id")
+        return v
+
+    @field_validator("product")
+    @classmethod
+    def _product(cls, v, info: ValidationInfo):
+        as_of = info.data.get("as_of")
+        if as_of is not None and v.stage == "approved" and v.launch_year > as_of.year + 1:
+            raise ValueError("launch_year of an approved product must not be later than next year")
+        return v
