@@ -75,3 +75,8 @@ def serve(host: str, port: int) -> None:
     from api.serve import run_server
 
     run_server(host, port)
+
+
+from api.cli_keys import keys  # noqa: E402
+
+main.add_command(keys)

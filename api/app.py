@@ -1,0 +1,114 @@
+"""Flask app factory of the ipledge API.
+
+``create_app(config)`` wires storage (migrated on first use), authentication, the per-key rate
+limit, problem+json errors and the /v1 blueprint, and loads the pipeline posterior once (per
+gunicorn worker) so requests never load or compile a model.
+
+Configuration (``config`` dict overrides the environment):
+
+==========================  ======================================  =====================================
+key                         environment                             default
+==========================  ======================================  =====================================
+DATABASE_URL                DATABASE_URL / IPLEDGE_DB (sqlite path)  sqlite ./instance/ipledge.db (WAL)
+IPLEDGE_DB_SCHEMA           IPLEDGE_DB_SCHEMA                       (PostgreSQL search_path; tests)
+RATELIMIT_STORAGE_URI       REDIS_URL                               memory://
+IPLEDGE_RATE_LIMIT          IPLEDGE_RATE_LIMIT                      120 per minute (per API key)
+IPLEDGE_MAX_PATHS           IPLEDGE_MAX_PATHS                       200000 (schema maximum)
+MAX_CONTENT_LENGTH          -                                       1 MB (413 beyond)
+IPLEDGE_MIGRATE             -                                       True (upgrade the schema at start)
+IPLEDGE_LOAD_MODEL          -                                       True (load the posterior at start)
+==========================  ======================================  =====================================
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from importlib import metadata
+
+from flask import Flask
+
+log = logging.getLogger("ipledge.api")
+
+MAX_BODY = 1024 * 1024
+
+
+class ModelHolder:
+    """The pipeline posterior loaded at app creation, and its `model show` document (built once)."""
+
+    def __init__(self, load: bool = True):
+        self.posterior = None
+        self.error: str | None = None
+        self._doc: str | None = None
+        self._lock = threading.Lock()
+        if load:
+            try:
+                from risk.posterior import load_posterior
+
+                self.posterior = load_posterior()
+            except Exception as e:  # the service still answers; /v1/model says 503 with the reason
+                self.error = f"pipeline posterior not loaded: {e}"
+                log.warning(self.error)
+
+    @property
+    def model_version(self) -> str | None:
+        return self.posterior.model_version if self.posterior is not None else None
+
+    def document(self) -> str | None:
+        if self.posterior is None:
+            return None
+        with self._lock:
+            if self._doc is None:
+                from api.service import finite_or_none
+
+                self._doc = json.dumps(finite_or_none(self.posterior.show()), ensure_ascii=False)
+            return self._doc
+
+
+def _version() -> str:
+    try:
+        return metadata.version("ipledge")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a plain checkout
+        return "0"
+
+
+def default_config() -> dict:
+    env = os.environ
+    redis_url = env.get("REDIS_URL")
+    return {
+        "DATABASE_URL": env.get("DATABASE_URL"),
+        "IPLEDGE_DB_SCHEMA": env.get("IPLEDGE_DB_SCHEMA"),
+        "RATELIMIT_STORAGE_URI": redis_url if redis_url else "memory://",
+        "IPLEDGE_RATE_LIMIT": env.get("IPLEDGE_RATE_LIMIT", "120 per minute"),
+        "IPLEDGE_MAX_PATHS": int(env.get("IPLEDGE_MAX_PATHS", "200000")),
+        "MAX_CONTENT_LENGTH": MAX_BODY,
+        "IPLEDGE_MIGRATE": True,
+        "IPLEDGE_LOAD_MODEL": True,
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def create_app(config: dict | None = None) -> Flask:
+    from api.auth import init_auth
+    from api.limits import init_limits
+    from api.problems import register_error_handlers
+    from api.routes import bp
+    from api.store import Store
+
+    app = Flask("api", static_folder="static", static_url_path="/static")
+    app.config.update(default_config())
+    app.config.update(config or {})
+
+    store = Store(app.config["DATABASE_URL"], schema=app.config.get("IPLEDGE_DB_SCHEMA"))
+    if app.config["IPLEDGE_MIGRATE"]:
+        store.migrate()
+    app.extensions["ipledge_store"] = store
+    app.extensions["ipledge_version"] = _version()
+    app.extensions["ipledge_model"] = ModelHolder(load=app.config["IPLEDGE_LOAD_MODEL"])
+
+    register_error_handlers(app)
+    init_auth(app)  # before the limiter: it counts per authenticated key
+    init_limits(app)
+    app.register_blueprint(bp)
+    return app

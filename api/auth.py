@@ -1,0 +1,49 @@
+"""Bearer API keys. A key belongs to one tenant (institution); only its SHA-256 is stored.
+
+Authentication runs as an app-level ``before_request`` registered before the rate limiter, so the
+limiter can count per key. Views mark themselves public through :func:`api.openapi.operation`
+(``auth=False``); every other /v1 view needs a valid, unrevoked key (401 otherwise).
+"""
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request
+
+from api.problems import Problem
+from api.store import Principal
+
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ipledge"'}
+
+
+def _is_public() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return view is None or getattr(view, "_ipledge_public", False) or request.endpoint == "static"
+
+
+def authenticate() -> None:
+    g.principal = None
+    if _is_public():
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise Problem(401, "unauthorized", "send `Authorization: Bearer <API key>`",
+                      title="Authentication required", headers=CHALLENGE)
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(401, "unauthorized", "the Authorization header must be `Bearer <API key>`",
+                      title="Authentication required", headers=CHALLENGE)
+    principal = current_app.extensions["ipledge_store"].authenticate(token.strip())
+    if principal is None:
+        raise Problem(401, "unauthorized", "unknown or revoked API key", title="Authentication required",
+                      headers=CHALLENGE)
+    g.principal = principal
+
+
+def current_principal() -> Principal:
+    p = g.get("principal")
+    if p is None:  # a view that needs a tenant was declared public by mistake
+        raise Problem(401, "unauthorized", "authentication required", headers=CHALLENGE)
+    return p
+
+
+def init_auth(app: Flask) -> None:
+    app.before_request(authenticate)

@@ -1,0 +1,169 @@
+"""OpenAPI 3.1 document generated from the pydantic models.
+
+Component schemas come from pydantic (``models_json_schema``: JSON Schema 2020-12, which is what
+OpenAPI 3.1 uses). Operations are declared next to their views with :func:`operation`, so a new
+route module documents itself by decorating its views; nothing else needs editing.
+
+The path/operation part is a small hand-rolled registry rather than a framework (flask-openapi3,
+spectree): those own the view signatures and request parsing, while this API needs its own strict
+JSON parsing (NaN, depth, duplicate keys) and problem+json errors in front of pydantic.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from api import responses as R
+from valuation.schema import SCHEMA_VERSION, PledgeRequest
+
+REF = "#/components/schemas/{model}"
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str  # OpenAPI template, e.g. /v1/assessments/{id}
+    summary: str
+    operation_id: str
+    tags: list[str]
+    description: str = ""
+    request: type[BaseModel] | None = None
+    request_example: Any = None
+    responses: dict[int, tuple[type[BaseModel] | dict | None, str]] = field(default_factory=dict)
+    parameters: list[dict] = field(default_factory=list)
+    auth: bool = True
+    idempotent_post: bool = False
+    errors: tuple[int, ...] = ()
+
+
+OPERATIONS: list[Operation] = []
+
+
+def operation(method: str, path: str, summary: str, *, tags: list[str], request: type[BaseModel] | None = None,
+              request_example: Any = None, responses: dict | None = None, parameters: list[dict] | None = None,
+              auth: bool = True, idempotent_post: bool = False, errors: tuple[int, ...] = (),
+              description: str = ""):
+    """Declare a view's OpenAPI operation (registered once, at import of the route module)."""
+
+    def deco(fn):
+        op = Operation(method=method.lower(), path=path, summary=summary, operation_id=fn.__name__, tags=tags,
+                       description=description, request=request, request_example=request_example,
+                       responses=responses or {}, parameters=parameters or [], auth=auth,
+                       idempotent_post=idempotent_post, errors=errors)
+        if not any(o.method == op.method and o.path == op.path for o in OPERATIONS):
+            OPERATIONS.append(op)
+        fn._ipledge_public = not auth
+        return fn
+
+    return deco
+
+
+_ERROR_TEXT = {
+    400: "Malformed JSON (syntax, NaN/Infinity, duplicate keys, nesting too deep)",
+    401: "Missing, malformed, unknown or revoked API key",
+    404: "No such record for this tenant",
+    409: "A request with the same Idempotency-Key is in progress",
+    413: "Request body larger than 1 MB",
+    415: "Body is not application/json",
+    422: "Validation failed; `errors` lists the field paths",
+    429: "Rate limit of the API key exceeded; see Retry-After",
+    503: "The pipeline model is not loaded",
+}
+
+
+def _problem_response(desc: str) -> dict:
+    return {"description": desc,
+            "content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}}
+
+
+def _models() -> list[type[BaseModel]]:
+    out = [PledgeRequest, R.Problem]
+    for op in OPERATIONS:
+        if op.request is not None:
+            out.append(op.request)
+        out.extend(m for m, _ in op.responses.values() if isinstance(m, type))
+    seen, uniq = set(), []
+    for m in out:
+        if m not in seen:
+            seen.add(m)
+            uniq.append(m)
+    return uniq
+
+
+@functools.lru_cache(maxsize=4)
+def _components(version: str) -> dict:
+    models = _models()
+    pairs = [(m, "validation" if m is PledgeRequest else "serialization") for m in models]
+    _, top = models_json_schema(pairs, ref_template=REF)
+    return top.get("$defs", {})
+
+
+def build_spec(version: str = "0") -> dict:
+    """The OpenAPI 3.1 document of every registered operation."""
+    paths: dict[str, dict] = {}
+    for op in OPERATIONS:
+        item: dict[str, Any] = {
+            "operationId": op.operation_id,
+            "summary": op.summary,
+            "tags": op.tags,
+        }
+        if op.description:
+            item["description"] = op.description
+        params = list(op.parameters)
+        if op.idempotent_post:
+            params.append({
+                "name": "Idempotency-Key", "in": "header", "required": False,
+                "description": "Retry-safe key: a replay returns the first response and stores nothing new; "
+                               "the same key with another body answers 422.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+            })
+        if params:
+            item["parameters"] = params
+        if op.request is not None:
+            media: dict[str, Any] = {"schema": {"$ref": REF.format(model=op.request.__name__)}}
+            if op.request_example is not None:
+                media["example"] = op.request_example
+            item["requestBody"] = {"required": True, "content": {"application/json": media}}
+        responses: dict[str, Any] = {}
+        for status, (model, desc) in sorted(op.responses.items()):
+            r: dict[str, Any] = {"description": desc}
+            if isinstance(model, dict):  # {media type: JSON schema} for non-model bodies
+                r["content"] = {media: {"schema": schema} for media, schema in model.items()}
+            elif model is not None:
+                r["content"] = {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}}
+            responses[str(status)] = r
+        codes = set(op.errors)
+        if op.auth:
+            codes |= {401, 429}
+            item["security"] = [{"bearerAuth": []}]
+        else:
+            item["security"] = []
+        if op.request is not None:
+            codes |= {400, 413, 415, 422}
+        for status in sorted(codes):
+            responses[str(status)] = _problem_response(_ERROR_TEXT.get(status, "Error"))
+        responses["default"] = _problem_response("Unexpected error (problem details, never a stack trace)")
+        item["responses"] = responses
+        paths.setdefault(op.path, {})[op.method] = item
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ipledge API",
+            "version": version,
+            "description": (
+                "Valuation and lending decisions for pledges of biopharma patents. Request schema "
+                f"{SCHEMA_VERSION}. Authenticate with `Authorization: Bearer <key>` (create one with "
+                "`ipledge keys create --tenant NAME`). Errors are RFC 9457 problem details."
+            ),
+        },
+        "paths": paths,
+        "components": {
+            "schemas": _components(version),
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
+                                               "description": "API key from `ipledge keys create`"}},
+        },
+    }

@@ -1,0 +1,115 @@
+"""Terminal rendering of results with rich.
+
+Composable: each function returns rich renderables, :func:`print_scores` only prints them, so a
+later ``print_assessment`` can reuse :func:`scores_tables` and add its own sections.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+CARD_TITLES = {
+    "rights_certainty": "Rights certainty (legal value)",
+    "competitive_contribution": "Competitive contribution (technical value)",
+    "revenue_potential": "Revenue potential (economic value)",
+}
+MIN_WIDTH_WHEN_PIPED = 140
+
+
+def format_value(value: Any) -> str:
+    """An indicator value as a loan officer reads it."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(format_value(v) for v in value) or "-"
+    if isinstance(value, float):
+        if abs(value) >= 1e6:
+            return f"{value / 1e9:.3g}bn" if abs(value) >= 1e9 else f"{value / 1e6:.3g}m"
+        return f"{value:g}"
+    return str(value)
+
+
+def score_style(score: float) -> str:
+    return "green" if score >= 70 else "yellow" if score >= 40 else "red"
+
+
+def card_table(key: str, card: dict) -> Table:
+    """One scorecard: a row per indicator, the score in the title."""
+    score = card["score"]
+    title = Text.assemble((CARD_TITLES.get(key, key), "bold"), "  ", (f"{score:.1f} / 100", f"bold {score_style(score)}"))
+    table = Table(title=title, title_justify="left", expand=False, show_lines=False)
+    table.add_column("indicator", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold", max_width=28)
+    table.add_column("points", justify="right")
+    table.add_column("weight", justify="right")
+    table.add_column("note", overflow="fold")
+    for row in card["indicators"]:
+        table.add_row(row["name"], format_value(row["value"]),
+                      Text(f"{row['points']:.1f}", style=score_style(row["points"])),
+                      f"{row['weight']:g}", row["note"])
+    return table
+
+
+def knockout_lines(knockouts: list[dict]) -> Text:
+    """Knock-outs in red, each with the fix the enterprise must make."""
+    text = Text()
+    for k in knockouts:
+        text.append(f"KNOCK-OUT {k['code']}: ", style="bold red")
+        text.append(k["message"], style="red")
+        text.append("\n    fix: ", style="bold")
+        text.append(k["fix"] + "\n")
+    return text
+
+
+def card_renderable(key: str, card: dict) -> RenderableType:
+    parts: list[RenderableType] = [card_table(key, card)]
+    if card.get("knockouts"):
+        parts.append(knockout_lines(card["knockouts"]))
+    if "ip_contribution" in card:
+        parts.append(Text.assemble(("IP contribution share: ", "bold"), f"{card['ip_contribution']:.3f}"))
+    return Group(*parts)
+
+
+def scores_tables(scores: dict) -> list[RenderableType]:
+    """The three scorecards (with knock-outs and IP contribution) and the exclusivity end."""
+    out: list[RenderableType] = [card_renderable(k, scores[k]) for k in CARD_TITLES if k in scores]
+    end = scores.get("exclusivity_end")
+    out.append(Text.assemble(("Exclusivity end: ", "bold"),
+                             end if end else Text("none (no granted patent in force)", style="red")))
+    return out
+
+
+def scores_summary(scores: dict) -> Text:
+    """One line: the three scores and the number of knock-outs."""
+    n_ko = sum(len(scores[k].get("knockouts", [])) for k in CARD_TITLES if k in scores)
+    parts = [f"{CARD_TITLES[k].split(' (')[0]} {scores[k]['score']:.1f}" for k in CARD_TITLES if k in scores]
+    text = Text(" | ".join(parts))
+    text.append(f" | {n_ko} knock-out{'s' if n_ko != 1 else ''}", style="bold red" if n_ko else "green")
+    return text
+
+
+def request_header(req) -> Text:
+    p = req.product
+    return Text.assemble(
+        (f"{req.applicant.name}", "bold"), f" - {p.name} ({p.modality}, {p.therapeutic_area}, {p.stage}); ",
+        f"{len(req.patents)} patent{'s' if len(req.patents) != 1 else ''}; ",
+        f"loan CNY {req.loan.amount / 1e6:,.1f}m over {req.loan.term_years:g} y; as of {req.as_of}")
+
+
+def make_console() -> Console:
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=max(console.width, MIN_WIDTH_WHEN_PIPED))
+    return console
+
+
+def print_scores(req, scores: dict, console: Console | None = None) -> None:
+    console = console or make_console()
+    console.print(request_header(req))
+    console.print(scores_summary(scores))
+    for part in scores_tables(scores):
+        console.print()
+        console.print(part)

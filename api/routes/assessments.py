@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from flask import current_app, request
+
+from api import responses as R
+from api import service
+from api.auth import current_principal
+from api.bodies import idempotency_key, read_json
+from api.examples import example_request
+from api.openapi import operation
+from api.routes import bp, result_response
+from valuation.schema import PledgeRequest
+
+
+def _store():
+    return current_app.extensions["ipledge_store"]
+
+
+@bp.post("/assessments")
+@operation("POST", "/v1/assessments", "Assess a pledge and store the result", tags=["assessments"],
+           request=PledgeRequest, request_example=example_request(), idempotent_post=True,
+           responses={201: (R.AssessmentResponse, "Stored assessment (committed before this response)"),
+                      200: (R.AssessmentResponse, "Replay of an earlier request with the same Idempotency-Key")},
+           description="Scores, pipeline risk, Monte Carlo valuation, credit metrics and the lending "
+                       "recommendation. The assessment and its audit record are committed before the response.")
+def create_assessment():
+    principal = current_principal()
+    key = idempotency_key()
+    result = service.create_assessment(_store(), principal, read_json(), key)
+    if result.replayed:
+        result.status = 200
+    return result_response(result, location=f"/v1/assessments/{result.resource_id}")
+
+
+ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+
+
+@bp.get("/assessments/<string:assessment_id>")
+@operation("GET", "/v1/assessments/{id}", "Read a stored assessment of your institution", tags=["assessments"],
+           parameters=[ID_PARAM], errors=(404,), responses={200: (R.AssessmentResponse, "The stored response")})
+def get_assessment(assessment_id: str):
+    return result_response(service.get_assessment(_store(), current_principal(), assessment_id))
+
+
+@bp.get("/assessments")
+@operation("GET", "/v1/assessments", "List your institution's assessments, newest first", tags=["assessments"],
+           parameters=[
+               {"name": "limit", "in": "query", "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": service.MAX_LIMIT, "default": 20}},
+               {"name": "cursor", "in": "query", "required": False,
+                "description": "`next_cursor` of the previous page", "schema": {"type": "string"}},
+           ],
+           errors=(422,), responses={200: (R.AssessmentList, "One page of assessment summaries")})
+def list_assessments():
+    return result_response(service.list_assessments(
+        _store(), current_principal(), request.args.get("limit"), request.args.get("cursor")))

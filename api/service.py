@@ -1,0 +1,156 @@
+"""What the views do, without Flask request handling: validate, run the engine, store, replay.
+
+Views stay thin (parse the HTTP request, call one function here, shape the HTTP response).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from dataclasses import dataclass
+
+from api.bodies import parse_pledge
+from api.problems import Problem
+from api.store import IdempotencyMismatch, Principal, Store, StoredResponse, canonical_hash, new_id
+
+
+@dataclass
+class Result:
+    status: int
+    body: str  # JSON text
+    replayed: bool = False
+    resource_id: str | None = None
+
+
+def _json_default(o):
+    if hasattr(o, "item"):  # numpy scalar
+        return o.item()
+    if isinstance(o, (dt.date, dt.datetime)):
+        return o.isoformat()
+    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+
+def to_json_ready(obj) -> dict:
+    """Round-trip through JSON so what is stored, returned and replayed are the same document."""
+    return json.loads(json.dumps(obj, default=_json_default, allow_nan=False))
+
+
+def finite_or_none(obj):
+    """Replace NaN/Infinity by None (for documents that may carry missing diagnostics)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_or_none(v) for v in obj]
+    if hasattr(obj, "item"):
+        return finite_or_none(obj.item())
+    return obj
+
+
+def _idempotent(store: Store, principal: Principal, endpoint: str, key: str | None,
+                raw: object) -> tuple[tuple[str, str, str] | None, StoredResponse | None]:
+    if key is None:
+        return None, None
+    idem = (endpoint, key, canonical_hash(raw))
+    try:
+        return idem, store.find_idempotent(principal, *idem)
+    except IdempotencyMismatch:
+        raise Problem(422, "idempotency-key-reused",
+                      "this Idempotency-Key was already used with a different request body",
+                      title="Idempotency-Key reused") from None
+
+
+def _from_stored(s: StoredResponse) -> Result:
+    return Result(s.status_code, s.body, replayed=s.replayed, resource_id=s.resource_id)
+
+
+def _utc_iso(t: dt.datetime) -> str:
+    return t.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def create_assessment(store: Store, principal: Principal, raw: object, idem_key: str | None) -> Result:
+    """Validate, assess, and commit the assessment + audit record (+ idempotency record) before returning."""
+    from risk.assess import assess
+
+    req = parse_pledge(raw)
+    idem, prior = _idempotent(store, principal, "POST /v1/assessments", idem_key, raw)
+    if prior is not None:
+        return _from_stored(prior)
+    assessment_id = new_id()
+    created_at = dt.datetime.now(dt.timezone.utc)
+    try:
+        response = assess(req, assessment_id=assessment_id, created_at=created_at)
+    except ValueError as e:
+        if req.scenario is None:
+            raise
+        # the engine's documented answer to an unknown scenario name
+        raise Problem(422, "validation-error", errors=[{
+            "field": "scenario", "message": str(e), "type": "value_error"}]) from None
+    response = to_json_ready(response)
+    response["id"] = assessment_id
+    if not isinstance(response.get("created_at"), str):
+        response["created_at"] = _utc_iso(created_at)
+    stored = store.save_assessment(principal, req.model_dump(mode="json"), response, idem)
+    return _from_stored(stored)
+
+
+def value_request(store: Store, principal: Principal, raw: object, idem_key: str | None) -> Result:
+    """The `scores` object of a pledge request (nothing stored unless an Idempotency-Key is given)."""
+    from valuation.scorecard import score_request
+
+    req = parse_pledge(raw)
+    idem, prior = _idempotent(store, principal, "POST /v1/valuations", idem_key, raw)
+    if prior is not None:
+        return _from_stored(prior)
+    body = json.dumps(to_json_ready(score_request(req)), ensure_ascii=False)
+    if idem is None:
+        return Result(200, body)
+    return _from_stored(store.save_response(principal, idem, 200, body))
+
+
+def get_assessment(store: Store, principal: Principal, assessment_id: str) -> Result:
+    body = store.get_assessment(principal, assessment_id)
+    if body is None:
+        # same answer for "absent" and "another tenant's": no existence oracle
+        raise Problem(404, "not-found", f"no assessment {assessment_id!r}", title="Not found")
+    return Result(200, body, resource_id=assessment_id)
+
+
+MAX_LIMIT = 100
+
+
+def _decode_cursor(cursor: str) -> str:
+    import base64
+    import binascii
+    import re
+
+    try:
+        pad = "=" * (-len(cursor) % 4)
+        value = base64.urlsafe_b64decode(cursor + pad).decode("ascii")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        value = ""
+    if not re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", value):
+        raise Problem(422, "validation-error", errors=[{
+            "field": "cursor", "message": "not a cursor returned by this API", "type": "value_error"}])
+    return value
+
+
+def _encode_cursor(last_id: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def list_assessments(store: Store, principal: Principal, limit_arg: str | None, cursor: str | None) -> Result:
+    limit = 20
+    if limit_arg is not None:
+        if not limit_arg.isdigit() or not 1 <= int(limit_arg) <= MAX_LIMIT:
+            raise Problem(422, "validation-error", errors=[{
+                "field": "limit", "message": f"must be an integer 1..{MAX_LIMIT}", "type": "value_error"}])
+        limit = int(limit_arg)
+    before = _decode_cursor(cursor) if cursor is not None else None
+    rows = store.list_assessments(principal, limit + 1, before)
+    page, more = rows[:limit], len(rows) > limit
+    body = {"items": page, "next_cursor": _encode_cursor(page[-1]["id"]) if more and page else None}
+    return Result(200, json.dumps(body, ensure_ascii=False))

@@ -1,0 +1,105 @@
+"""Model parameters of the cash-flow and credit simulation, each with its source.
+
+Scenarios (scenarios/stress/*.yaml) address these by dotted path ``model.<name>`` (e.g.
+``model.vbp_cut_mean: {scale: 1.2}``); request fields are addressed by their schema path.
+Numbers marked *assumption* have no published source we could cite; they are deliberately
+exposed here so that a validation team can stress them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+# Each entry: parameter -> source (kept next to the value so docs and code cannot drift).
+SOURCES: dict[str, str] = {
+    "erosion_mean": "Loss-of-exclusivity sales erosion, mean of a Beta: small molecule 0.80 (72% of US brand "
+                    "sales lost within 6 months of generic entry, Datamonitor via ASPE; generics reach 60-96% "
+                    "share within 5 years, Berndt & Aitken 2010), biologic 0.45 (biosimilars price 25-55% below, "
+                    "originator -27% to -50%, BioDrugs 2023); vaccine and cell/gene as biologic, TCM 0.50 and "
+                    "device 0.50 are assumptions (DESIGN §8.4)",
+    "erosion_concentration": "assumption: Beta concentration a+b = 10 (sd about 0.13 at mean 0.80)",
+    "vbp_hazard": "annual hazard of a China VBP event once launched, by exposure none/low/medium/high "
+                  "(DESIGN §8.5)",
+    "vbp_cut_mean": "mean VBP price cut 0.53: 4+7 pilot 52%, round 5 56%, round 7 48% (China Daily 2018; BMJ "
+                    "Global Health 2021; national VBP announcements)",
+    "vbp_cut_concentration": "assumption: Beta concentration 6 (per-molecule cuts ranged 25-96% in 4+7)",
+    "grant_probability": "pending invention: 0.473, CNIPA 2020 annual report issue rate (issued / concluded); "
+                         "utility model and design 0.90, assumption (formal examination only)",
+    "invalidation_probability": "invalidation pending, share completely invalidated: invention 0.253, utility "
+                                "model 0.392, design 0.46 (CNIPA 2020 annual report)",
+    "patent_resolution_years": "pending grant and invalidation outcomes become known after 2 years "
+                               "(CNIPA 2020: invention pendency 20 months, invalidation 5.9 months)",
+    "q_base": "probability a cash-short borrower raises money in a year: 0.6 base (DESIGN §9)",
+    "q_after_success": "0.85 in a year with a phase success (DESIGN §9)",
+    "q_after_failure": "0.20 in a year with a pipeline failure (DESIGN §9)",
+    "raise_years_of_burn": "assumption: a successful round covers the deficit plus one year of burn",
+    "duration_sigma": "lognormal sigma of phase durations, 0.4 (DESIGN §7)",
+    "horizon_after_exclusivity_years": "cash flows counted to exclusivity end + 5 years (DESIGN §8)",
+    "max_horizon_years": "at most 30 annual steps (DESIGN §8)",
+    "max_guarantee_share": "assumption: a guarantor covers at most 80% of a loss (the 80/20 bank-guarantor "
+                           "split common in Chinese policy guarantees; the bank keeps 20%)",
+    "min_offer_fraction": "assumption: a counter-offer below 25% of the requested amount is not worth making",
+    "ltv_grid_points": "numerical: candidate amounts in the coarse LTV grid (refined once, then interpolated)",
+}
+
+
+def _default_erosion() -> dict[str, float]:
+    return {"small_molecule": 0.80, "biologic": 0.45, "vaccine": 0.45, "cell_gene": 0.45,
+            "tcm": 0.50, "device": 0.50}
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    erosion_mean: dict[str, float] = field(default_factory=_default_erosion)
+    erosion_concentration: float = 10.0
+    vbp_hazard: dict[str, float] = field(
+        default_factory=lambda: {"none": 0.0, "low": 0.05, "medium": 0.15, "high": 0.30})
+    vbp_cut_mean: float = 0.53
+    vbp_cut_concentration: float = 6.0
+    grant_probability: dict[str, float] = field(
+        default_factory=lambda: {"invention": 0.473, "utility_model": 0.90, "design": 0.90})
+    invalidation_probability: dict[str, float] = field(
+        default_factory=lambda: {"invention": 0.253, "utility_model": 0.392, "design": 0.46})
+    patent_resolution_years: int = 2
+    q_base: float = 0.60
+    q_after_success: float = 0.85
+    q_after_failure: float = 0.20
+    raise_years_of_burn: float = 1.0
+    duration_sigma: float = 0.4
+    duration_scale: float = 1.0          # scenarios stretch all phase durations (trial delays)
+    success_scale: float = 1.0           # scenarios scale transition probabilities (odds kept in 0..1)
+    horizon_after_exclusivity_years: int = 5
+    max_horizon_years: int = 30
+    exclusivity_shift_years: float = 0.0  # scenarios: generic entry earlier (< 0) than patent expiry
+    max_guarantee_share: float = 0.80
+    min_offer_fraction: float = 0.25
+    ltv_grid_points: int = 16
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def fingerprint(self) -> str:
+        """Short hash of the parameters, stored with results so a run can be reproduced."""
+        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelParams":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"unknown model parameter(s): {', '.join(sorted(unknown))}")
+        base = cls().to_dict()
+        for k, v in data.items():
+            if isinstance(base[k], dict):
+                if not isinstance(v, dict) or set(v) - set(base[k]):
+                    raise ValueError(f"model.{k} takes keys {sorted(base[k])}")
+                base[k] = {**base[k], **v}
+            else:
+                base[k] = v
+        return cls(**base)
+
+
+DEFAULT_PARAMS = ModelParams()
