@@ -47,6 +47,7 @@ class ModelHolder:
                 from risk.posterior import load_posterior
 
                 self.posterior = load_posterior()
+                import risk.assess  # noqa: F401  (import the engine now, not on the first request)
             except Exception as e:  # the service still answers; /v1/model says 503 with the reason
                 self.error = f"pipeline posterior not loaded: {e}"
                 log.warning(self.error)
@@ -111,4 +112,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_auth(app)  # before the limiter: it counts per authenticated key
     init_limits(app)
     app.register_blueprint(bp)
+    from api.routes.readiness import page  # the self-assessment page at / (no key)
+
+    app.register_blueprint(page)
     return app

@@ -24,6 +24,15 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON (non-finite numbers are not allowed)")
 
 
+def _finite_float(text: str) -> float:
+    import math
+
+    v = float(text)
+    if not math.isfinite(v):
+        raise ValueError(f"number {text[:40]} is out of range")
+    return v
+
+
 def _no_duplicates(pairs):
     obj = {}
     for k, v in pairs:
@@ -59,7 +68,8 @@ def read_json() -> object:
     check_depth(raw)
     try:
         text = raw.decode("utf-8")
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
+                          object_pairs_hook=_no_duplicates)
     except UnicodeDecodeError:
         raise Problem(400, "malformed-json", "the body is not UTF-8", title="Malformed JSON") from None
     except json.JSONDecodeError as e:

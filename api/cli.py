@@ -80,3 +80,16 @@ def serve(host: str, port: int) -> None:
 from api.cli_keys import keys  # noqa: E402
 
 main.add_command(keys)
+
+
+from api.cli_assess import assess  # noqa: E402  (commands live in their own modules)
+
+main.add_command(assess)
+
+from api.cli_stress import stress  # noqa: E402
+
+main.add_command(stress)
+
+from api.cli_portfolio import portfolio  # noqa: E402
+
+main.add_command(portfolio)

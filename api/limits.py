@@ -28,8 +28,9 @@ def storage_uri(config: dict) -> str:
 def init_limits(app: Flask) -> Limiter:
     limiter = Limiter(
         key_func=_rate_key,
-        default_limits=[app.config["IPLEDGE_RATE_LIMIT"]],
-        default_limits_exempt_when=_exempt,
+        # one budget per key across all routes (default_limits would count each route separately)
+        application_limits=[app.config["IPLEDGE_RATE_LIMIT"]],
+        application_limits_exempt_when=_exempt,
         storage_uri=storage_uri(app.config),
         key_prefix=app.config.get("RATELIMIT_KEY_PREFIX", "ipledge"),
         headers_enabled=False,  # Retry-After is set on the 429 only (api.problems)

@@ -66,7 +66,6 @@ _ERROR_TEXT = {
     400: "Malformed JSON (syntax, NaN/Infinity, duplicate keys, nesting too deep)",
     401: "Missing, malformed, unknown or revoked API key",
     404: "No such record for this tenant",
-    409: "A request with the same Idempotency-Key is in progress",
     413: "Request body larger than 1 MB",
     415: "Body is not application/json",
     422: "Validation failed; `errors` lists the field paths",

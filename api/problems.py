@@ -13,6 +13,7 @@ from http import HTTPStatus
 
 from flask import Flask, Response, request
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from valuation.errors import field_errors
@@ -117,6 +118,20 @@ def register_error_handlers(app: Flask) -> None:
         elif status == 405:
             detail = f"method {request.method} is not allowed here"
         return problem_response(status, slug=slug, detail=detail, headers=headers)
+
+    @app.errorhandler(OperationalError)
+    def _database_down(e: OperationalError):
+        log.error("database unavailable on %s %s: %s", request.method, request.path, type(e).__name__)
+        return problem_response(503, slug="database-unavailable", title="Service unavailable",
+                                detail="the database is unavailable; nothing was stored; retry later",
+                                headers={"Retry-After": "5"})
+
+    @app.after_request
+    def _api_headers(resp):
+        if request.path.startswith("/v1/") and resp.mimetype in ("application/json", PROBLEM_JSON):
+            resp.headers.setdefault("Cache-Control", "no-store")  # credit data: never cached by proxies
+            resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return resp
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception):

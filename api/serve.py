@@ -106,3 +106,86 @@ def run_server(host: str = "127.0.0.1", port: int = 8000, workers: int | None = 
 
 if __name__ == "__main__":  # python -m api.serve [host] [port]
     run_server(sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1", int(sys.argv[2]) if len(sys.argv) > 2 else 8000)
+
+
+# --------------------------------------------------------------------------------------------
+# A server in a child process (durability test, load benchmark)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """``run_server`` (gunicorn, 2 workers) in its own process group on a loopback port.
+
+    ``stop()`` sends SIGTERM, ``kill()`` SIGKILL, to that group only (master and its workers).
+    """
+
+    def __init__(self, env: dict[str, str], port: int | None = None, host: str = "127.0.0.1",
+                 log_path: str | None = None):
+        self.host, self.port = host, port or free_port(host)
+        self.env = {**os.environ, **env}
+        self.log_path = log_path
+        self.proc = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> "ServerProcess":
+        import subprocess
+        import time
+        import urllib.request
+
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        code = f"from api.serve import run_server; run_server({self.host!r}, {self.port})"
+        self.proc = subprocess.Popen([sys.executable, "-c", code], env=self.env, stdout=log, stderr=log,
+                                     start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode} (log: {self.log_path})")
+            try:
+                with urllib.request.urlopen(self.base_url + "/v1/health", timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        self.kill()
+        raise RuntimeError(f"server not ready after {timeout:.0f} s (log: {self.log_path})")
+
+    def _signal(self, sig) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        import signal
+
+        self._signal(signal.SIGKILL)
+        if self.proc is not None:
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        import signal
+        import subprocess
+
+        self._signal(signal.SIGTERM)
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def __enter__(self) -> "ServerProcess":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

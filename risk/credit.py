@@ -5,9 +5,10 @@ Borrower cash (per path, per candidate loan amount A, annual steps to maturity):
 ``cash_t = cash_{t-1} + (annual_revenue + sales_t) × profit_margin − annual_burn − A·s_t``
 where ``s_t`` is the debt service per unit of principal (interest on the balance, principal at maturity
 for a bullet loan, equal principal instalments for an amortising one). When ``cash_t < 0`` (including at
-maturity, where the balance falls due) the firm raises money with probability q — 0.6, 0.85 in a year
-with a phase success, 0.2 in a year with a pipeline failure — and then holds one year of burn; else
-it defaults at t. A refinanced maturity repays the bank.
+maturity, where the balance falls due) the firm raises money with probability q — 0.6 base, 0.85 in a
+year with a phase success, 0.2 in the year of a pipeline failure and every year after it (investors do
+not come back to a firm whose lead asset failed) — and then holds one year of burn; else it defaults
+at t. A refinanced maturity repays the bank.
 
 Loss at default = max(0, EAD − V_t × (1 − liquidation_haircut)), with EAD the outstanding principal
 plus the period's interest and V_t the collateral value at t without look-ahead (risk.collateral).
@@ -109,9 +110,10 @@ def run_credit(sim: SimResult, req: PledgeRequest, amounts, u_fin: np.ndarray | 
         sales = sim.sales[:, k] if k < sim.T else np.zeros(n)
         inflow = (app.annual_revenue + sales) * margin - app.annual_burn
         cash += inflow[None, :] - A[:, None] * sched.service[k]
-        q = np.where(sim.failure_events[:, k], p.q_after_failure,
-                     np.where(sim.success_events[:, k], p.q_after_success, p.q_base)) if k < sim.T \
-            else np.full(n, p.q_base)
+        # a failure weighs on every later round (the lead asset is gone), a success only that year
+        success = sim.success_events[:, k] if k < sim.T else np.zeros(n, bool)
+        q = np.where(sim.failure_time <= t, p.q_after_failure,
+                     np.where(success, p.q_after_success, p.q_base))
         short = alive & (cash < 0)
         raised = short & (u_fin[:, k] < q)[None, :]
         cash = np.where(raised, refill, cash)
@@ -197,7 +199,7 @@ def required_guarantee_share(bank_el_rate: float, limit: float, max_share: float
     if bank_el_rate <= limit:
         return 0.0
     g = 1.0 - limit / bank_el_rate
-    g = math.ceil(g * 100) / 100  # quoted in whole percent, rounded up so the limit holds
+    g = math.ceil(round(g * 100, 6)) / 100  # whole percent, rounded up so the limit holds
     return g if g <= max_share else None
 
 

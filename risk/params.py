@@ -33,7 +33,7 @@ SOURCES: dict[str, str] = {
                                "(CNIPA 2020: invention pendency 20 months, invalidation 5.9 months)",
     "q_base": "probability a cash-short borrower raises money in a year: 0.6 base (DESIGN §9)",
     "q_after_success": "0.85 in a year with a phase success (DESIGN §9)",
-    "q_after_failure": "0.20 in a year with a pipeline failure (DESIGN §9)",
+    "q_after_failure": "0.20 after a pipeline failure, in its year and every later year (DESIGN §9)",
     "raise_years_of_burn": "assumption: a successful round covers the deficit plus one year of burn",
     "duration_sigma": "lognormal sigma of phase durations, 0.4 (DESIGN §7)",
     "horizon_after_exclusivity_years": "cash flows counted to exclusivity end + 5 years (DESIGN §8)",

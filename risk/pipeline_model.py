@@ -539,7 +539,9 @@ class PipelineModel:
         attrs = {k: (json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v)
                  for k, v in self.attributes(ppc=ppc).items()}
         post = self.thinned_posterior()
-        post = post.assign_attrs({})  # sampler attrs hold values netcdf cannot store
+        post = post.copy()
+        # Keep only sampler attrs netcdf can store (e.g. sampling_time); drop anything else.
+        post.attrs = {k: v for k, v in post.attrs.items() if isinstance(v, (str, int, float)) and not isinstance(v, bool)}
         enc = {v: {"zlib": True, "complevel": 4} for v in post.data_vars}
         ppc_ds = xr.Dataset({c: ("cell", cells[c].to_numpy() if cells[c].dtype != object else cells[c].astype(str).to_numpy())
                              for c in cells.columns})
@@ -550,6 +552,9 @@ class PipelineModel:
             xr.Dataset(attrs=attrs).to_netcdf(tmp, mode="w", engine="netcdf4")
             post.to_netcdf(tmp, mode="a", group="posterior", engine="netcdf4", encoding=enc)
             ppc_ds.to_netcdf(tmp, mode="a", group="ppc", engine="netcdf4")
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(tmp, 0o666 & ~mask)  # mkstemp creates 0600; the file is meant to be shared
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):

@@ -230,7 +230,9 @@ def shipped_posterior_path() -> Path:
 
 @functools.lru_cache(maxsize=8)
 def load_posterior(path: str | None = None) -> PipelinePosterior:
-    """Cached posterior: ``path``, else $IPLEDGE_POSTERIOR, else the shipped risk/data file."""
+    """Cached posterior: ``path``, else $IPLEDGE_POSTERIOR, else the shipped risk/data file.
+
+    Cached per argument: after changing $IPLEDGE_POSTERIOR call ``load_posterior.cache_clear()``."""
     if path is None:
         path = os.environ.get(ENV_POSTERIOR) or str(shipped_posterior_path())
     return read_posterior(path)

@@ -115,7 +115,7 @@ class SimResult:
     n: int
     T: int
     years: np.ndarray            # (T,) calendar labels
-    discount: np.ndarray         # (T,) (1+r)^-t
+    discount: np.ndarray         # (T,) (1+r)^-t; (n, T) with a per-path rate shift (path_draws)
     sales: np.ndarray            # (n, T) product sales, CNY
     ip_cf: np.ndarray            # (n, T) IP cash flow, CNY
     pv: np.ndarray               # (n,) IP value today
@@ -211,8 +211,15 @@ def _exclusivity(req, patents: PatentTable, params, streams, launch_t, n):
 
 
 def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePosterior,
-             params: ModelParams = DEFAULT_PARAMS, n: int | None = None, seed: int | None = None) -> SimResult:
-    """Simulate ``n`` paths (default ``req.simulation.paths``) from ``seed`` (default the request's)."""
+             params: ModelParams = DEFAULT_PARAMS, n: int | None = None, seed: int | None = None,
+             path_draws: dict[str, np.ndarray] | None = None) -> SimResult:
+    """Simulate ``n`` paths (default ``req.simulation.paths``) from ``seed`` (default the request's).
+
+    ``path_draws`` (optional, used by :mod:`risk.portfolio` for common factors) replaces per-path inputs,
+    each an (n,) array: ``discount_shift`` added to ``policy.discount_rate`` on each path (``discount``
+    is then (n, T)), ``vbp_u`` the uniform timing the VBP event, ``vbp_cut`` the cut. The streams are
+    drawn as usual either way, so every other draw is unchanged.
+    """
     from risk.collateral import collateral_values
 
     n = int(n or req.simulation.paths)
@@ -222,7 +229,11 @@ def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePost
     T = horizon_years(req, patents, params)
     t = np.arange(1, T + 1, dtype=float)
     r = req.policy.discount_rate
-    discount = (1.0 + r) ** -t
+    draws = path_draws or {}
+    if draws.get("discount_shift") is not None:
+        discount = (1.0 + np.maximum(r + np.asarray(draws["discount_shift"], float), 0.0))[:, None] ** -t[None, :]
+    else:
+        discount = (1.0 + r) ** -t
 
     completion, passed, launch_t, approved, fail_time = _pipeline(req, posterior, params, streams, n, T)
     succ_ev, fail_ev = _events(completion, passed, approved, fail_time, n, T)
@@ -237,33 +248,39 @@ def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePost
     z_peak = streams["peak"].standard_normal(n)
     peak = np.exp(mu + sigma * z_peak) if np.isfinite(mu) else np.zeros(n)
 
-    age = t[None, :] - launch_period[:, None] + 1.0          # (n, T), >= 1 once launched
-    ytp = prod.years_to_peak
-    ramp = np.clip(age / ytp, 0.0, 1.0) if ytp > 0 else (age >= 1).astype(float)
-    ramp *= age >= 1
-
     excl = _exclusivity(req, patents, params, streams, launch_t, n)
     ea, eb = beta_ab(params.erosion_mean[prod.modality], params.erosion_concentration)
     erosion = streams["erosion"].beta(ea, eb, n)
-    after = np.clip(t[None, :] - excl[:, None], 0.0, 1.0)     # share of period t after exclusivity end
 
     h = params.vbp_hazard[prod.vbp_exposure]
     u_vbp = streams["vbp"].random(n)
     ca, cb = beta_ab(params.vbp_cut_mean, params.vbp_cut_concentration)
     cut = streams["vbp"].beta(ca, cb, n)
+    if draws.get("vbp_u") is not None:
+        u_vbp = np.asarray(draws["vbp_u"], float)
+    if draws.get("vbp_cut") is not None:
+        cut = np.asarray(draws["vbp_cut"], float)
     first_exposed = np.maximum(launch_period, 1)
     if h > 0:
         wait = np.ceil(np.log1p(-u_vbp) / math.log1p(-h)) if h < 1 else np.ones(n)
         vbp_period = first_exposed - 1 + np.maximum(wait, 1).astype(np.int64)
     else:
         vbp_period = np.full(n, T + 1, dtype=np.int64)
-    price = np.where(t[None, :] >= vbp_period[:, None], 1.0 - cut[:, None], 1.0)
 
-    sales = peak[:, None] * ramp * (1.0 - erosion[:, None] * after) * price
-    sales *= approved[:, None]
+    # sales only on paths that reach the market within the horizon (the others stay 0)
+    ytp = prod.years_to_peak
+    sales = np.zeros((n, T))
+    rows = np.flatnonzero(approved & (launch_period <= T))
+    if rows.size:
+        age = t[None, :] - launch_period[rows, None] + 1.0     # >= 1 once launched
+        ramp = np.minimum(np.maximum(age / ytp, 0.0), 1.0) if ytp > 0 else (age >= 1).astype(float)
+        ramp *= age >= 1
+        after = np.minimum(np.maximum(t[None, :] - excl[rows, None], 0.0), 1.0)  # share of year after E
+        price = np.where(t[None, :] >= vbp_period[rows, None], 1.0 - cut[rows, None], 1.0)
+        sales[rows] = peak[rows, None] * ramp * (1.0 - erosion[rows, None] * after) * price
     ip_share = prod.royalty_rate if prod.royalty_rate is not None else prod.profit_margin * ip_contribution
     ip_cf = sales * ip_share
-    pv = ip_cf @ discount
+    pv = ip_cf @ discount if discount.ndim == 1 else (ip_cf * discount).sum(axis=1)
 
     res = SimResult(
         n=n, T=T, years=req.as_of.year + np.arange(1, T + 1), discount=discount, sales=sales,

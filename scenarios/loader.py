@@ -11,7 +11,8 @@ A scenario file (YAML)::
       policy.discount_rate: {add: 0.03}   # add
 
 Paths are dotted: into the request schema (``product.peak_sales.p50``, ``patents.*.invalidation``
-for every patent) or into the model parameters under ``model.`` (``model.vbp_hazard.high``). An unknown
+for every patent) or into the model parameters under ``model.`` (``model.vbp_hazard.high``;
+``model.vbp_hazard.*`` for every value of a mapping). An unknown
 path is refused with the path named. This module knows the request schema only: it edits plain dicts,
 and the caller validates the result again, so a shock cannot produce an invalid request.
 """
@@ -99,8 +100,17 @@ def _apply_op(old, spec, path: str):
 def _set_path(target, parts: list[str], spec, full: str) -> None:
     head, rest = parts[0], parts[1:]
     if head == "*":
+        if isinstance(target, dict) and target:
+            # every value of a mapping (e.g. model.vbp_hazard.*: {scale: 2} for all exposure levels)
+            for key in list(target):
+                if rest:
+                    _set_path(target[key], rest, spec, full)
+                else:
+                    target[key] = _apply_op(target[key], spec, full)
+            return
         if not isinstance(target, list) or not rest:
-            raise ScenarioError(f"{full}: '*' stands for every item of a list and needs a field after it")
+            raise ScenarioError(f"{full}: '*' stands for every item of a list (with a field after it) "
+                                f"or every value of a mapping")
         for item in target:
             _set_path(item, rest, spec, full)
         return

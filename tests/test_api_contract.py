@@ -193,7 +193,8 @@ def test_idempotency_replay_stores_nothing_new(api_app, api_client, api_key_fact
     assert first.status_code == 201
     before = counts(api_app)
     again = api_client.post("/v1/assessments", json=body(), headers=h)
-    assert again.status_code == 200 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.headers["Location"] == first.headers["Location"]
     assert again.get_json() == first.get_json()
     assert counts(api_app) == before
     # same key, other body: refused, nothing stored
@@ -204,6 +205,26 @@ def test_idempotency_replay_stores_nothing_new(api_app, api_client, api_key_fact
     _, key2 = api_key_factory()
     r = api_client.post("/v1/assessments", json=body(), headers=auth(key2, **{"Idempotency-Key": "loan-2026-0042"}))
     assert r.status_code == 201 and r.get_json()["id"] != first.get_json()["id"]
+
+
+def test_idempotency_concurrent_same_key_stores_one(api_app, api_key_factory):
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, key = api_key_factory()
+    h = auth(key, **{"Idempotency-Key": "race-1"})
+    before = counts(api_app)
+
+    def post(_):
+        r = api_app.test_client().post("/v1/assessments", json=body(), headers=h)
+        return r.status_code, r.get_json()
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(post, range(8)))
+    assert {s for s, _ in results} == {201}
+    assert len({d["id"] for _, d in results}) == 1
+    after = counts(api_app)
+    assert after["assessments"] == before["assessments"] + 1
+    assert after["audit_log"] == before["audit_log"] + 1
 
 
 def test_idempotency_on_valuations(api_client, api_key_factory):
@@ -239,6 +260,8 @@ REJECTS = [
     ("nan", json.dumps(body()).replace('"cash": 80000000.0', '"cash": NaN').encode(), "application/json", 400, None),
     ("infinity", json.dumps(body()).replace('"amount": 20000000.0', '"amount": Infinity').encode(),
      "application/json", 400, None),
+    ("overflow", json.dumps(body()).replace('"cash": 80000000.0', '"cash": 1e400').encode(), "application/json",
+     400, None),
     ("duplicate-key", b'{"as_of": "2026-11-01", "as_of": "2026-11-02"}', "application/json", 400, None),
     ("form", b"a=1", "application/x-www-form-urlencoded", 415, None),
     ("array", b"[]", "application/json", 422, "(body)"),
@@ -372,3 +395,24 @@ def test_model_unavailable_is_503_problem(api_db_config):
         assert doc["type"].endswith("model-unavailable")
     finally:
         app.extensions["ipledge_store"].dispose()
+
+
+def test_database_outage_is_503_problem(api_app, api_client, api_key_factory, monkeypatch):
+    _, key = api_key_factory()
+    store = api_app.extensions["ipledge_store"]
+
+    def down(*a, **k):
+        raise sa.exc.OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(store, "get_assessment", down)
+    r = api_client.get("/v1/assessments/01ZZZZZZZZZZZZZZZZZZZZZZZZ", headers=auth(key))
+    doc = assert_problem(r, 503)
+    assert doc["type"].endswith("database-unavailable") and r.headers["Retry-After"] == "5"
+    assert "refused" not in r.get_data(as_text=True)
+
+
+def test_api_responses_are_not_cacheable(api_client, api_key_factory):
+    _, key = api_key_factory()
+    for r in (api_client.get("/v1/assessments", headers=auth(key)), api_client.get("/v1/assessments")):
+        assert r.headers["Cache-Control"] == "no-store"
+        assert r.headers["X-Content-Type-Options"] == "nosniff"

@@ -42,8 +42,15 @@ def statutory_term_years(kind: str, filing_date: dt.date) -> int:
 
 
 def base_expiry(kind: str, filing_date: dt.date) -> dt.date:
-    """Last day of the statutory term, before any extension."""
-    return add_years(filing_date, statutory_term_years(kind, filing_date)) - dt.timedelta(days=1)
+    """Last day of the statutory term, before any extension.
+
+    The day before the anniversary; a 29 February filing whose anniversary year has no 29 February
+    runs to the end of February (Civil Code art. 202: no corresponding day -> last day of the month).
+    """
+    anniversary = add_years(filing_date, statutory_term_years(kind, filing_date))
+    if anniversary.day != filing_date.day:      # 29 Feb fell back to 28 Feb, the month's last day
+        return anniversary
+    return anniversary - dt.timedelta(days=1)
 
 
 def expiry_date(patent: Patent, approval_date: dt.date | None = None) -> dt.date:

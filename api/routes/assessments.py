@@ -19,16 +19,15 @@ def _store():
 @bp.post("/assessments")
 @operation("POST", "/v1/assessments", "Assess a pledge and store the result", tags=["assessments"],
            request=PledgeRequest, request_example=example_request(), idempotent_post=True,
-           responses={201: (R.AssessmentResponse, "Stored assessment (committed before this response)"),
-                      200: (R.AssessmentResponse, "Replay of an earlier request with the same Idempotency-Key")},
+           responses={201: (R.AssessmentResponse, "Stored assessment (committed before this response); a "
+                                                  "replay of the same Idempotency-Key returns the first response "
+                                                  "again with `Idempotent-Replayed: true`")},
            description="Scores, pipeline risk, Monte Carlo valuation, credit metrics and the lending "
                        "recommendation. The assessment and its audit record are committed before the response.")
 def create_assessment():
     principal = current_principal()
     key = idempotency_key()
     result = service.create_assessment(_store(), principal, read_json(), key)
-    if result.replayed:
-        result.status = 200
     return result_response(result, location=f"/v1/assessments/{result.resource_id}")
 
 

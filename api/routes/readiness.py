@@ -1,0 +1,147 @@
+"""Financing readiness: ``POST /v1/readiness`` (API key) and the enterprise self-assessment page.
+
+The page blueprint (``page``, no prefix, no key) serves ``GET /`` and three unauthenticated POSTs that
+take the same JSON pledge request as the API: ``/self-assessment`` (results as an HTML fragment with
+inline SVG charts), ``/self-assessment/report.html`` and ``/self-assessment/report.pdf`` (downloads).
+Nothing posted to the page is stored. Logic lives in :mod:`risk.readiness`, :mod:`api.charts` and
+:mod:`api.report`; these views only parse, call and shape.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from flask import Blueprint, Response, current_app, request, url_for
+
+from api.auth import current_principal
+from api.bodies import parse_pledge, read_json
+from api.examples import example_request
+from api.openapi import operation
+from api.problems import Problem
+from api.routes import bp, json_response
+from valuation.schema import (CLAIM_TYPES, INVALIDATION, MODALITIES, PATENT_KINDS, PATENT_STATUSES,
+                              SHARING_SCHEMES, STAGES, THERAPEUTIC_AREAS, VBP_EXPOSURE, PledgeRequest)
+
+PAGE_DEFAULT_PATHS = 5000
+PAGE_MAX_PATHS = 20000  # unauthenticated page: bound the work one anonymous request can ask for
+LTV_BASES = ("inputs", "scenarios")
+
+page = Blueprint("page", __name__)
+
+
+def _posterior():
+    model = current_app.extensions["ipledge_model"]
+    if model.posterior is None:
+        raise Problem(503, "model-unavailable", model.error or "the pipeline model is not loaded",
+                      title="Model unavailable")
+    return model.posterior
+
+
+def run_readiness(req: PledgeRequest, ltv_basis: str = "inputs") -> dict:
+    """The readiness result as a JSON-ready dict; an unknown scenario is a 422 on ``scenario``."""
+    from api.service import to_json_ready
+    from risk.readiness import readiness
+
+    try:
+        return to_json_ready(readiness(req, _posterior(), ltv_basis=ltv_basis))
+    except ValueError as e:
+        if req.scenario is None:
+            raise
+        raise Problem(422, "validation-error", errors=[{
+            "field": "scenario", "message": str(e), "type": "value_error"}]) from None
+
+
+def _ltv_basis() -> str:
+    basis = request.args.get("ltv_basis", "inputs")
+    if basis not in LTV_BASES:
+        raise Problem(422, "validation-error", errors=[{
+            "field": "ltv_basis", "message": f"must be one of {', '.join(LTV_BASES)}", "type": "enum"}])
+    return basis
+
+
+@bp.post("/readiness")
+@operation("POST", "/v1/readiness", "Financing readiness of an enterprise (nothing stored)", tags=["readiness"],
+           request=PledgeRequest, request_example=example_request(paths=2000), errors=(503,),
+           parameters=[{"name": "ltv_basis", "in": "query", "required": False,
+                        "description": "`inputs` (perturbed peak sales, haircut, discount rate) or `scenarios` "
+                                       "(the built-in stress scenarios)",
+                        "schema": {"type": "string", "enum": list(LTV_BASES), "default": "inputs"}}],
+           responses={200: ({"application/json": {"type": "object"}},
+                            "`readiness_score`, `blockers`, `ltv_range`, ranked `actions` with their measured "
+                            "gain in max loan, and the base `assessment`")},
+           description="Readiness score 0-100, knock-outs as blockers with their fix, the LTV range, and the "
+                       "actions that apply to the case ranked by their gain in the financeable amount, each "
+                       "measured by re-running the assessment with the same seed (common random numbers).")
+def create_readiness():
+    current_principal()
+    basis = _ltv_basis()
+    req = parse_pledge(read_json())
+    return json_response(json.dumps(run_readiness(req, basis), ensure_ascii=False))
+
+
+# --- the self-assessment page (no key; nothing stored) ---------------------------------------------
+def public(fn):
+    fn._ipledge_public = True
+    return fn
+
+
+def _page_request() -> PledgeRequest:
+    req = parse_pledge(read_json())
+    limit = int(current_app.config.get("IPLEDGE_PAGE_MAX_PATHS", PAGE_MAX_PATHS))
+    if req.simulation.paths > limit:
+        raise Problem(422, "validation-error", errors=[{
+            "field": "simulation.paths", "message": f"must be at most {limit} on the self-assessment page "
+                                                    f"(use the API for more)", "type": "less_than_equal"}])
+    return req
+
+
+@page.get("/")
+@public
+def self_assessment_page():
+    from api.report import bundled_cases, env
+    from scenarios.loader import builtin_names
+
+    cases = bundled_cases()
+    enums = {"areas": THERAPEUTIC_AREAS, "modalities": MODALITIES, "stages": STAGES, "kinds": PATENT_KINDS,
+             "statuses": PATENT_STATUSES, "claim_types": CLAIM_TYPES, "invalidation": INVALIDATION,
+             "vbp": VBP_EXPOSURE, "schemes": [s for s in SHARING_SCHEMES if s != "custom"],
+             "scenarios": builtin_names()}
+    examples_json = json.dumps({k: v["request"] for k, v in cases.items()}).replace("</", "<\\/")
+    html = env().get_template("self_assessment.html").render(
+        examples=cases, examples_json=examples_json, enums=enums, today=dt.date.today().isoformat(),
+        default_paths=current_app.config.get("IPLEDGE_PAGE_PATHS", PAGE_DEFAULT_PATHS),
+        max_paths=current_app.config.get("IPLEDGE_PAGE_MAX_PATHS", PAGE_MAX_PATHS),
+        static=lambda f: url_for("static", filename=f))
+    return Response(html, mimetype="text/html")
+
+
+@page.post("/self-assessment")
+@public
+def self_assessment():
+    from api.charts import readiness_svgs
+    from api.report import results_html
+
+    result = run_readiness(_page_request())
+    rec = result["assessment"]["recommendation"]
+    body = {"html": results_html(result, readiness_svgs(result)), "readiness_score": result["readiness_score"],
+            "decision": rec["decision"], "ltv": rec["ltv"], "max_loan": rec["max_loan"],
+            "blockers": result["blockers"], "ltv_range": result["ltv_range"], "actions": result["actions"]}
+    return json_response(json.dumps(body, ensure_ascii=False))
+
+
+@page.post("/self-assessment/report.<fmt>")
+@public
+def self_assessment_report(fmt: str):
+    from api.report import report_html, report_pdf
+
+    if fmt not in ("html", "pdf"):
+        raise Problem(404, detail="the report is available as report.html or report.pdf")
+    req = _page_request()
+    result = run_readiness(req)
+    if fmt == "html":
+        resp = Response(report_html(result, req), mimetype="text/html")
+    else:
+        resp = Response(report_pdf(result, req), mimetype="application/pdf")
+    resp.headers["Content-Disposition"] = f'attachment; filename="readiness-report.{fmt}"'
+    resp.headers["Cache-Control"] = "no-store"
+    return resp

@@ -1,0 +1,370 @@
+"""A lender's book of pledges simulated together, with common factors per path (DESIGN §11).
+
+Book (YAML or JSON)::
+
+    pledges: [request, ...]            # PledgeRequest v1 each; their own `simulation` is ignored
+    simulation: {paths: 10000, seed: 7, chunk_paths: 2000}
+    factors: on                        # on | off | {funding: 0.30, vbp: 0.50, rate_sd: 0.01}
+
+Every pledge is simulated with :func:`risk.simulate.simulate` and :func:`risk.credit.run_credit` at its
+requested amount; the book's loss on a path is the sum of its loans' losses on that path. Nothing of the
+cash-flow or credit equations is repeated here: the factors enter only through the random inputs.
+
+Factor model (one latent standard normal per path and factor, Z_f, Z_v, Z_r; positive = adverse):
+
+- **funding climate** (one-factor Gaussian copula, Vasicek): the uniform that decides whether a
+  cash-short borrower raises money in year k is ``u = Φ(√ρ_f Z_f + √(1-ρ_f) ε_k)`` with ε_k the loan's
+  own normal. A borrower raises iff ``u < q``, so on a path with climate Z_f every borrower's q becomes
+  ``q(Z_f) = Φ((Φ⁻¹(q) - √ρ_f Z_f) / √(1-ρ_f))``: in a funding winter (Z_f = 2.33, ρ_f = 0.3) the
+  base q of 0.60 falls to 0.11 for every borrower at once. Z_f holds for the whole life of the loans.
+- **VBP policy wave**: the VBP timing uniform ``u = Φ(-(√ρ_v Z_v + √(1-ρ_v) η))`` (small u = early event
+  by inversion of the geometric law in simulate) and the cut ``Beta⁻¹(Φ(√ρ_v Z_v + √(1-ρ_v) η'))``:
+  on a wave path every exposed product is hit earlier and harder. ``vbp_exposure: none`` products
+  have no hazard and are unaffected.
+- **rates**: the discount rate of every pledge moves by ``σ_r Z_r`` on the path (collateral values
+  fall when rates rise); the loan rates are fixed (the book's loans are not repriced).
+
+Each factor keeps every loan's marginal distribution unchanged (the copula mixes a standard normal
+into a standard normal; the rate shift has mean 0), so switching factors off (Z = 0, ρ = 0, σ_r = 0,
+same idiosyncratic draws) leaves each loan's expected loss about the same and changes only how losses
+cluster: VaR and ES rise with the factors on. ρ_f = 0.30, ρ_v = 0.50 and σ_r = 1% are assumptions
+(no published default correlations for IP-backed loans, ../shared/data/lending.md), exposed in the book.
+
+Chunking and seeds (the same numbers on every engine): paths are cut into chunks of ``chunk_paths``.
+From ``SeedSequence(seed).spawn(2)`` the first child spawns one seed per path chunk (the factors of that
+chunk) and the second one per loan, each spawning one per path chunk, each spawning two (the
+simulation seed and the copula draws). A task simulates a block of loans on one path chunk; the local
+engine and dask run exactly the same tasks, only the executor differs.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.special import betaincinv, ndtr, ndtri
+
+from risk.credit import DebtSchedule, financing_draws, run_credit
+from risk.params import DEFAULT_PARAMS, ModelParams
+from risk.posterior import PipelinePosterior
+from risk.simulate import beta_ab, simulate
+from valuation.schema import PledgeRequest
+
+EPS = 1e-12
+TAIL = 0.99
+DEFAULT_CHUNK_PATHS = 2000
+DEFAULT_LOANS_PER_TASK = 25
+
+
+class BookError(ValueError):
+    """A book that cannot be read or is not valid; the message names the problem."""
+
+
+@dataclass(frozen=True)
+class FactorModel:
+    """Loadings of the common factors (see the module docstring); ``off()`` switches all of them off."""
+
+    funding: float = 0.30   # ρ_f, copula correlation of the financing outcome (assumption)
+    vbp: float = 0.50       # ρ_v, copula correlation of VBP timing and cut (assumption)
+    rate_sd: float = 0.01   # σ_r, sd of the per-path discount-rate shift (assumption: 100 bp)
+
+    @classmethod
+    def off(cls) -> "FactorModel":
+        return cls(0.0, 0.0, 0.0)
+
+    @property
+    def on(self) -> bool:
+        return self.funding > 0 or self.vbp > 0 or self.rate_sd > 0
+
+    @classmethod
+    def parse(cls, spec) -> "FactorModel":
+        if spec is None or spec is True or spec == "on":
+            return cls()
+        if spec is False or spec == "off":
+            return cls.off()
+        if isinstance(spec, dict):
+            unknown = set(spec) - {"funding", "vbp", "rate_sd"}
+            if unknown:
+                raise BookError(f"factors: unknown key(s) {', '.join(sorted(unknown))}; "
+                                f"expected funding, vbp, rate_sd")
+            vals = {**cls().__dict__, **spec}
+            for k, v in vals.items():
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                    raise BookError(f"factors.{k} must be a number")
+            if not (0 <= vals["funding"] < 1 and 0 <= vals["vbp"] < 1 and 0 <= vals["rate_sd"] <= 0.1):
+                raise BookError("factors: funding and vbp in [0, 1), rate_sd in [0, 0.1]")
+            return cls(float(vals["funding"]), float(vals["vbp"]), float(vals["rate_sd"]))
+        raise BookError("factors must be on, off or a mapping {funding, vbp, rate_sd}")
+
+    def to_dict(self) -> dict:
+        return {"on": self.on, "funding": self.funding, "vbp": self.vbp, "rate_sd": self.rate_sd}
+
+
+@dataclass
+class Book:
+    pledges: list[PledgeRequest]
+    paths: int = 10_000
+    seed: int = 7
+    chunk_paths: int = DEFAULT_CHUNK_PATHS
+    factors: FactorModel = field(default_factory=FactorModel)
+
+    @classmethod
+    def from_dict(cls, data) -> "Book":
+        from pydantic import ValidationError
+
+        from valuation.errors import one_line
+
+        if not isinstance(data, dict):
+            raise BookError("a book must be a mapping with 'pledges'")
+        unknown = set(data) - {"pledges", "simulation", "factors", "name", "description"}
+        if unknown:
+            raise BookError(f"book: unknown key(s) {', '.join(sorted(unknown))}")
+        raw = data.get("pledges")
+        if not isinstance(raw, list) or not raw:
+            raise BookError("book: 'pledges' must be a non-empty list of pledge requests")
+        pledges = []
+        for i, p in enumerate(raw):
+            try:
+                pledges.append(PledgeRequest.model_validate(p))
+            except ValidationError as e:
+                raise BookError(f"pledges[{i}]: {one_line(e)}") from None
+        sim = data.get("simulation") or {}
+        if not isinstance(sim, dict) or set(sim) - {"paths", "seed", "chunk_paths"}:
+            raise BookError("book: simulation takes paths, seed, chunk_paths")
+        paths, seed = sim.get("paths", 10_000), sim.get("seed", 7)
+        chunk = sim.get("chunk_paths", DEFAULT_CHUNK_PATHS)
+        for name, v, lo, hi in (("paths", paths, 1000, 1_000_000), ("seed", seed, 0, 2**63 - 1),
+                                ("chunk_paths", chunk, 100, 1_000_000)):
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise BookError(f"simulation.{name} must be an integer in {lo}..{hi}")
+        return cls(pledges, paths, seed, min(chunk, paths), FactorModel.parse(data.get("factors", "on")))
+
+
+def load_book(path: str | Path) -> Book:
+    """Read a book from YAML or JSON (``.json`` suffix)."""
+    import yaml
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise BookError(f"{p}: cannot read ({e.strerror})") from None
+    try:
+        data = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as e:
+        raise BookError(f"{p}: not valid {'JSON' if p.suffix.lower() == '.json' else 'YAML'} "
+                        f"({str(e).splitlines()[0]})") from None
+    return Book.from_dict(data)
+
+
+# --------------------------------------------------------------------------------------------
+# Plan: chunks, seeds, tasks (built by the driver; tasks are pure functions of their arguments)
+
+
+@dataclass(frozen=True)
+class LoanSpec:
+    index: int
+    request: PledgeRequest
+    ip_contribution: float
+    seeds: tuple  # per path chunk: (simulation SeedSequence, copula SeedSequence)
+
+
+@dataclass(frozen=True)
+class Task:
+    chunk: int
+    n_paths: int
+    factor_seed: np.random.SeedSequence
+    loans: tuple[LoanSpec, ...]
+
+
+def chunk_sizes(paths: int, chunk_paths: int) -> list[int]:
+    k = math.ceil(paths / chunk_paths)
+    return [min(chunk_paths, paths - i * chunk_paths) for i in range(k)]
+
+
+def plan(book: Book, loans_per_task: int = DEFAULT_LOANS_PER_TASK) -> list[Task]:
+    from valuation.scorecard import score_request
+
+    sizes = chunk_sizes(book.paths, book.chunk_paths)
+    factor_root, loan_root = np.random.SeedSequence(book.seed).spawn(2)
+    chunk_seeds = factor_root.spawn(len(sizes))
+    specs = []
+    for i, (req, loan_ss) in enumerate(zip(book.pledges, loan_root.spawn(len(book.pledges)))):
+        ipc = score_request(req)["competitive_contribution"]["ip_contribution"]
+        seeds = tuple(tuple(c.spawn(2)) for c in loan_ss.spawn(len(sizes)))
+        specs.append(LoanSpec(i, req, float(ipc), seeds))
+    tasks = []
+    for c, n_c in enumerate(sizes):
+        for j in range(0, len(specs), loans_per_task):
+            tasks.append(Task(c, n_c, chunk_seeds[c], tuple(specs[j:j + loans_per_task])))
+    return tasks
+
+
+def _seed_int(ss: np.random.SeedSequence) -> int:
+    """A 128-bit integer seed for simulate() (which builds its own SeedSequence from an int)."""
+    words = ss.generate_state(4, np.uint32)
+    return int.from_bytes(words.astype("<u4").tobytes(), "little")
+
+
+def _u(x: np.ndarray) -> np.ndarray:
+    return np.clip(ndtr(x), EPS, 1.0 - EPS)
+
+
+def chunk_factors(task: Task) -> np.ndarray:
+    """(n_paths, 3) latent normals (funding, vbp, rates) of the task's path chunk."""
+    return np.random.Generator(np.random.PCG64(task.factor_seed)).standard_normal((task.n_paths, 3))
+
+
+def run_task(task: Task, posterior: PipelinePosterior, factors: FactorModel,
+             params: ModelParams = DEFAULT_PARAMS) -> dict:
+    """Loss and default flags of the task's loans on its path chunk: pure numpy, no shared state."""
+    n = task.n_paths
+    Z = chunk_factors(task)
+    zf, zv, zr = (Z[:, 0], Z[:, 1], Z[:, 2])
+    sf, sv = math.sqrt(factors.funding), math.sqrt(factors.vbp)
+    cf, cv = math.sqrt(1.0 - factors.funding), math.sqrt(1.0 - factors.vbp)
+    loss = np.zeros((len(task.loans), n))
+    default = np.zeros((len(task.loans), n), dtype=bool)
+    for row, spec in enumerate(task.loans):
+        sim_ss, cop_ss = spec.seeds[task.chunk]
+        req = spec.request
+        g = np.random.Generator(np.random.PCG64(cop_ss))
+        eta = g.standard_normal((2, n))
+        ca, cb = beta_ab(params.vbp_cut_mean, params.vbp_cut_concentration)
+        draws = {
+            "vbp_u": _u(-(sv * zv + cv * eta[0])),
+            "vbp_cut": betaincinv(ca, cb, _u(sv * zv + cv * eta[1])),
+            "discount_shift": factors.rate_sd * zr,
+        }
+        sim = simulate(req, spec.ip_contribution, posterior, params, n=n, seed=_seed_int(sim_ss),
+                       path_draws=draws)
+        Tm = DebtSchedule.from_loan(req.loan.term_years, req.loan.rate, req.loan.repayment).periods
+        eps = ndtri(np.clip(financing_draws(sim, Tm), EPS, 1.0 - EPS))
+        u_fin = _u(sf * zf[:, None] + cf * eps)
+        run = run_credit(sim, req, [req.loan.amount], u_fin)
+        loss[row] = run.loss[0]
+        default[row] = run.defaulted[0]
+    return {"chunk": task.chunk, "first": task.loans[0].index, "loss": loss, "default": default}
+
+
+# --------------------------------------------------------------------------------------------
+# Engines
+
+
+def _run_local(tasks, posterior, factors, params):
+    return [run_task(t, posterior, factors, params) for t in tasks]
+
+
+def _run_dask(tasks, posterior, factors, params, scheduler=None, client=None, workers: int = 2,
+              processes: bool = True):
+    from dask.distributed import Client, LocalCluster
+
+    own_client = own_cluster = None
+    if client is None:
+        if scheduler:
+            client = own_client = Client(scheduler)
+        else:
+            own_cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
+                                       dashboard_address=":0")
+            client = own_client = Client(own_cluster)
+    try:
+        post_f = client.scatter(posterior, broadcast=True)  # shipped once to every worker
+        futures = [client.submit(run_task, t, post_f, factors, params, pure=False) for t in tasks]
+        return client.gather(futures)
+    finally:
+        if own_client is not None:
+            own_client.close()
+        if own_cluster is not None:
+            own_cluster.close()
+
+
+def assemble(book: Book, results: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """(loans, paths) loss and default matrices from task results (any order)."""
+    sizes = chunk_sizes(book.paths, book.chunk_paths)
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    loss = np.zeros((len(book.pledges), book.paths))
+    default = np.zeros((len(book.pledges), book.paths), dtype=bool)
+    for r in results:
+        c, i0 = r["chunk"], r["first"]
+        rows = slice(i0, i0 + r["loss"].shape[0])
+        loss[rows, starts[c]:starts[c + 1]] = r["loss"]
+        default[rows, starts[c]:starts[c + 1]] = r["default"]
+    return loss, default
+
+
+def summarise(book: Book, loss: np.ndarray, default: np.ndarray) -> dict:
+    """EL, VaR/ES 99%, each loan's contribution to EL and ES, concentration by therapeutic area."""
+    total = loss.sum(axis=0)
+    n = total.size
+    k = max(1, math.ceil((1.0 - TAIL) * n))
+    tail_idx = np.argsort(total, kind="stable")[-k:]          # the k worst paths
+    el = float(total.mean())
+    var = float(np.quantile(total, TAIL))
+    es = float(total[tail_idx].mean())
+    el_i = loss.mean(axis=1)
+    es_i = loss[:, tail_idx].mean(axis=1)
+    pd_i = default.mean(axis=1)
+    amounts = np.array([p.loan.amount for p in book.pledges])
+    exposure = float(amounts.sum())
+    loans = [{"index": i, "applicant": p.applicant.name, "product": p.product.name,
+              "therapeutic_area": p.product.therapeutic_area, "stage": p.product.stage,
+              "vbp_exposure": p.product.vbp_exposure, "amount": float(amounts[i]), "pd": float(pd_i[i]),
+              "expected_loss": float(el_i[i]), "el_contribution": float(el_i[i] / el) if el > 0 else 0.0,
+              "es_contribution": float(es_i[i]), "es_share": float(es_i[i] / es) if es > 0 else 0.0}
+             for i, p in enumerate(book.pledges)]
+    areas: dict[str, dict] = {}
+    for ln in loans:
+        a = areas.setdefault(ln["therapeutic_area"], {"therapeutic_area": ln["therapeutic_area"], "n_loans": 0,
+                                                     "exposure": 0.0, "expected_loss": 0.0,
+                                                     "es_contribution": 0.0})
+        a["n_loans"] += 1
+        a["exposure"] += ln["amount"]
+        a["expected_loss"] += ln["expected_loss"]
+        a["es_contribution"] += ln["es_contribution"]
+    by_area = sorted(areas.values(), key=lambda a: -a["es_contribution"])
+    for a in by_area:
+        a["exposure_share"] = a["exposure"] / exposure
+        a["el_share"] = a["expected_loss"] / el if el > 0 else 0.0
+        a["es_share"] = a["es_contribution"] / es if es > 0 else 0.0
+    hhi = float(sum(a["exposure_share"] ** 2 for a in by_area))
+    return {
+        "n_loans": len(book.pledges), "paths": book.paths, "seed": book.seed, "chunk_paths": book.chunk_paths,
+        "factors": book.factors.to_dict(), "exposure": exposure,
+        "expected_loss": el, "expected_loss_rate": el / exposure, "var_99": var, "es_99": es,
+        "var_99_rate": var / exposure, "es_99_rate": es / exposure,
+        "mc_std_error_el": float(total.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0,
+        "expected_defaults": float(pd_i.sum()),
+        "prob_any_default": float(default.any(axis=0).mean()),
+        "loans": loans,
+        "concentration": {"by_therapeutic_area": by_area, "hhi_exposure_by_area": hhi},
+    }
+
+
+def run_portfolio(book: Book, posterior: PipelinePosterior | None = None, *, engine: str = "local",
+                  scheduler: str | None = None, client=None, workers: int = 2, processes: bool = True,
+                  params: ModelParams = DEFAULT_PARAMS, loans_per_task: int = DEFAULT_LOANS_PER_TASK,
+                  keep_matrix: bool = False) -> dict:
+    """Simulate the book and return the portfolio summary (``engine``: local | dask)."""
+    from risk.posterior import load_posterior
+
+    if engine not in ("local", "dask"):
+        raise ValueError(f"unknown engine '{engine}'; expected local or dask")
+    posterior = posterior or load_posterior()
+    t0 = time.perf_counter()
+    tasks = plan(book, loans_per_task)
+    if engine == "local":
+        results = _run_local(tasks, posterior, book.factors, params)
+    else:
+        results = _run_dask(tasks, posterior, book.factors, params, scheduler, client, workers, processes)
+    loss, default = assemble(book, results)
+    out = summarise(book, loss, default)
+    out["engine"] = engine
+    out["tasks"] = len(tasks)
+    out["model_version"] = posterior.model_version
+    out["wall_seconds"] = time.perf_counter() - t0
+    if keep_matrix:
+        out["_loss"] = loss
+    return out

@@ -1,0 +1,411 @@
+"""Financing-readiness self-assessment for an enterprise (DESIGN §13, issue 7).
+
+``readiness(req, posterior=None) -> dict`` answers three questions for an applicant:
+
+1. **Can I borrow at all?**  ``blockers``: the knock-outs of the scorecards (each with its fix).
+2. **How much?**  ``ltv_range``: p10 / p50 / p90 of the LTV the risk model supports (``max_loan /
+   appraised value`` of the recommendation) over plausible inputs (see *LTV range* below).
+3. **What would raise it?**  ``actions``: counterfactuals, each measured by re-running the full
+   assessment (:func:`risk.assess.assess`) with the action applied to the request, ranked by the gain
+   in the amount the enterprise can borrow.
+
+Definitions
+-----------
+*Financeable amount* (``max_loan_before`` / ``max_loan_after`` of an action): the recommendation's
+``max_loan`` when the case has no knock-out, else 0 — a bank declines any pledge with a knock-out
+(DESIGN §9), whatever the risk model would support. So clearing the last blocker shows its full
+value as a gain.
+
+*Common random numbers*: every re-run keeps the request's ``simulation.seed`` and ``paths`` and the same
+posterior and parameters; :mod:`risk.simulate` draws each component from its own stream, so the gain
+is the action's effect and not Monte Carlo noise. ``gain == max_loan_after - max_loan_before`` exactly,
+both being financeable amounts of two assessments with the same seed.
+
+*Actions* (only those whose precondition holds for the case):
+
+=======================  ===================================================================
+``pay_fees``             every patent ``fees_paid: true`` (some fee unpaid)
+``co_owner_consent``     ``co_owner_consent: true`` on co-owned patents lacking it
+``release_pledge``       ``existing_pledge: false`` (some patent already pledged)
+``shorten_term``         loan term cut to end by the exclusivity end (knock-out
+                         ``expires_before_maturity``; only when ≥ 0.5 years remain)
+``grant_pending``        pending applications granted today (a milestone, not a quick fix)
+``clear_all_blockers``   all the above knock-out fixes together (when there are 2+ blockers)
+``join_<scheme>``        a city risk-sharing scheme (guangzhou_5311, zhongshan, zhuhai) when the
+                         case shares no loss (scheme ``none``); only in that city
+``add_guarantee``        a guarantor takes share g of the bank's part of the loss (custom sharing):
+                         g = the recommendation's ``required_guarantee_share`` when positive, else
+                         the model's ``max_guarantee_share`` (80/20); when no guarantor shares yet
+``extend_family``        add US and EP to granted/pending invention patents lacking them
+``next_stage``           the product reaches the next development stage (filed → approved with
+                         launch next year)
+``raise_equity``         one more year of burn in cash (an equity round)
+=======================  ===================================================================
+
+While blockers remain, the improvement actions (``join_*`` … ``raise_equity``) are measured on top of
+``clear_all_blockers`` (the request with every fixable knock-out cleared) and say so in
+``measured_on``; otherwise each gain would be zero and hide what the action is worth.
+
+LTV range
+---------
+Basis ``inputs`` (default): ``LTV_DESIGN_POINTS`` re-runs over a scrambled Sobol design (seeded with
+the request seed, so reproducible) of three inputs an enterprise cannot pin down: peak sales ×
+[0.6, 1.5] (log-uniform, all three quantiles scaled), the lender's liquidation haircut in
+[0.40, 0.70] and the discount rate in [0.09, 0.13]; plus the case as entered. Basis ``scenarios``:
+the case plus each built-in stress scenario of ``scenarios/stress`` (falls back to ``inputs`` when
+none is installed). Percentiles are linear-interpolated over the runs. The range is of the
+risk-supported LTV, before knock-outs (``blocked`` says whether a blocker currently stops lending).
+
+Readiness score (0..100)
+------------------------
+``0.4 × mean of the three scorecard scores + 0.4 × 100 × min(1, financeable / requested)
++ 0.2 × decision points`` (approve 100, approve_with_conditions 50, decline 0). With a knock-out the
+financeable amount is 0 and the decision is decline, so a blocked case scores at most 40.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Callable
+
+import numpy as np
+
+from risk.assess import assess
+from risk.credit import SCHEMES
+from risk.params import DEFAULT_PARAMS, ModelParams
+from risk.posterior import PipelinePosterior, load_posterior
+from valuation.schema import STAGES, PledgeRequest
+from valuation.terms import DAYS_PER_YEAR
+
+CARDS = ("rights_certainty", "competitive_contribution", "revenue_potential")
+DECISION_POINTS = {"approve": 100.0, "approve_with_conditions": 50.0, "decline": 0.0}
+LTV_DESIGN_POINTS = 16
+PEAK_SCALE = (0.6, 1.5)
+HAIRCUT = (0.40, 0.70)
+DISCOUNT = (0.09, 0.13)
+BLOCKER_ACTIONS = ("pay_fees", "co_owner_consent", "release_pledge", "shorten_term", "grant_pending")
+FAMILY_OFFICES = ("US", "EP")
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def blockers_of(assessment: dict) -> list[dict]:
+    out = []
+    for card in CARDS:
+        for k in assessment["scores"][card].get("knockouts", []):
+            out.append({"code": k["code"], "message": k["message"], "fix": k["fix"],
+                        "patents": list(k.get("patents", []))})
+    return out
+
+
+def financeable(assessment: dict) -> float:
+    """What the enterprise can borrow: max_loan, or 0 while any knock-out stands."""
+    return 0.0 if blockers_of(assessment) else float(assessment["recommendation"]["max_loan"])
+
+
+def readiness_score(assessment: dict, requested: float) -> tuple[float, dict]:
+    cards = float(np.mean([assessment["scores"][c]["score"] for c in CARDS]))
+    coverage = min(1.0, financeable(assessment) / requested) if requested > 0 else 0.0
+    decision = DECISION_POINTS.get(assessment["recommendation"]["decision"], 0.0)
+    score = 0.4 * cards + 0.4 * 100.0 * coverage + 0.2 * decision
+    return round(min(100.0, max(0.0, score)), 1), {
+        "scorecards": round(cards, 2), "coverage": round(coverage, 4), "decision": decision,
+        "weights": {"scorecards": 0.4, "coverage": 0.4, "decision": 0.2}}
+
+
+def _update(req: PledgeRequest, mutate: Callable[[dict], None]) -> PledgeRequest:
+    """A validated copy of the request with ``mutate`` applied to its JSON form."""
+    data = req.model_dump(mode="json")
+    mutate(data)
+    return PledgeRequest.model_validate(data)
+
+
+# --- actions ---------------------------------------------------------------------------------
+class Action:
+    def __init__(self, key: str, description: str, mutate: Callable[[dict], None], blocker: bool = False):
+        self.key, self.description, self.mutate, self.blocker = key, description, mutate, blocker
+
+
+def _ids(patents) -> str:
+    ids = [p.id for p in patents]
+    return ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+
+
+def blocker_actions(req: PledgeRequest, base: dict) -> list[Action]:
+    acts: list[Action] = []
+    codes = {b["code"] for b in blockers_of(base)}
+    pats = req.patents
+    unpaid = [p for p in pats if not p.fees_paid]
+    if unpaid:
+        def pay(d):
+            for p in d["patents"]:
+                p["fees_paid"] = True
+        acts.append(Action("pay_fees", f"Pay the outstanding annual fees on {_ids(unpaid)}", pay, True))
+    no_consent = [p for p in pats if p.co_owners > 0 and not p.co_owner_consent]
+    if no_consent:
+        def consent(d):
+            for p in d["patents"]:
+                if p["co_owners"] > 0:
+                    p["co_owner_consent"] = True
+        acts.append(Action("co_owner_consent", f"Obtain the co-owners' written consent for {_ids(no_consent)}",
+                           consent, True))
+    pledged = [p for p in pats if p.existing_pledge]
+    if pledged:
+        def release(d):
+            for p in d["patents"]:
+                p["existing_pledge"] = False
+        acts.append(Action("release_pledge", f"Repay and release the existing pledge on {_ids(pledged)}",
+                           release, True))
+    if "expires_before_maturity" in codes and base["valuation"].get("exclusivity_end"):
+        end = dt.date.fromisoformat(str(base["valuation"]["exclusivity_end"]))
+        years = math.floor((end - req.as_of).days / DAYS_PER_YEAR * 2) / 2  # half-years, maturing by then
+        if 0.5 <= years < req.loan.term_years:
+            def shorten(d, years=years):
+                d["loan"]["term_years"] = years
+            acts.append(Action("shorten_term", f"Shorten the loan to {years:g} years so it matures before the "
+                                               f"patents expire ({end})", shorten, True))
+    pending = [p for p in pats if p.status == "pending" and p.filing_date < req.as_of]
+    if pending:
+        def grant(d, as_of=req.as_of.isoformat()):
+            for p in d["patents"]:
+                if p["status"] == "pending" and p["filing_date"] < as_of:
+                    p["status"], p["grant_date"] = "granted", as_of
+        acts.append(Action("grant_pending", f"Obtain the grant of the pending application(s) {_ids(pending)} "
+                                            f"(a milestone: CNIPA examination takes ~20 months)", grant,
+                           "no_granted_in_force" in codes))
+    return acts
+
+
+def improvement_actions(req: PledgeRequest, base: dict, params: ModelParams) -> list[Action]:
+    acts: list[Action] = []
+    sharing = req.sharing
+    if sharing.scheme == "none":
+        for name, shares in SCHEMES.items():
+            if name == "none":
+                continue
+            split = ", ".join(f"{k} {round(v * 100):d}%" for k, v in shares.items())
+            acts.append(Action(f"join_{name}",
+                               f"Join the {name} risk-sharing scheme (loss split {split}; only for firms "
+                               f"registered in that city)",
+                               lambda d, name=name: d.__setitem__("sharing", {"scheme": name, "shares": None})))
+    shares = dict(SCHEMES[sharing.scheme]) if sharing.scheme != "custom" else dict(sharing.shares or {})
+    bank = shares.get("bank", 0.0)
+    if bank > 0 and shares.get("guarantor", 0.0) == 0:
+        g = base["recommendation"].get("required_guarantee_share")
+        g = float(g) if g else params.max_guarantee_share
+
+        def guarantee(d, shares=shares, g=g):
+            new = dict(shares)
+            new["guarantor"] = round(new.get("guarantor", 0.0) + new["bank"] * g, 6)
+            new["bank"] = round(1.0 - sum(v for k, v in new.items() if k != "bank"), 6)  # sums to 1
+            d["sharing"] = {"scheme": "custom", "shares": new}
+        acts.append(Action("add_guarantee", f"Add a guarantee agency covering {round(g * 100):d}% of the bank's "
+                                            f"share of any loss", guarantee))
+    missing = [p for p in req.patents if p.kind == "invention" and p.status in ("granted", "pending")
+               and not set(FAMILY_OFFICES) <= set(p.jurisdictions)]
+    if missing:
+        def family(d):
+            for p in d["patents"]:
+                if p["kind"] == "invention" and p["status"] in ("granted", "pending"):
+                    p["jurisdictions"] = list(p["jurisdictions"]) + [j for j in FAMILY_OFFICES
+                                                                     if j not in p["jurisdictions"]]
+        acts.append(Action("extend_family", f"Extend family coverage to {' and '.join(FAMILY_OFFICES)} for "
+                                            f"{_ids(missing)}", family))
+    stage = req.product.stage
+    if stage != "approved":
+        nxt = STAGES[STAGES.index(stage) + 1]
+
+        def advance(d, nxt=nxt, year=req.as_of.year + 1):
+            d["product"]["stage"] = nxt
+            if nxt == "approved":
+                d["product"]["launch_year"] = year
+        acts.append(Action("next_stage", f"Reach the next stage: {stage} → {nxt}"
+                                         + (" (launch next year)" if nxt == "approved" else ""), advance))
+    if req.applicant.annual_burn > 0:
+        burn = req.applicant.annual_burn
+
+        def equity(d, burn=burn):
+            d["applicant"]["cash"] = d["applicant"]["cash"] + burn
+        acts.append(Action("raise_equity", f"Raise equity of one year of burn (CNY {burn / 1e6:,.1f}m more cash)",
+                           equity))
+    return acts
+
+
+# --- LTV range -------------------------------------------------------------------------------
+def _input_variants(req: PledgeRequest, n: int) -> list[tuple[str, PledgeRequest]]:
+    from scipy.stats import qmc
+
+    m = 1 << max(0, math.ceil(math.log2(max(n, 1))))
+    u = qmc.Sobol(d=3, scramble=True, seed=req.simulation.seed % (2**32)).random(m)[:n]
+    lo, hi = np.log(PEAK_SCALE)
+    out = []
+    for a, b, c in u:
+        scale = float(np.exp(lo + a * (hi - lo)))
+        haircut = HAIRCUT[0] + b * (HAIRCUT[1] - HAIRCUT[0])
+        disc = DISCOUNT[0] + c * (DISCOUNT[1] - DISCOUNT[0])
+
+        def mutate(d, scale=scale, haircut=haircut, disc=disc):
+            d["product"]["peak_sales"] = {k: v * scale for k, v in d["product"]["peak_sales"].items()}
+            d["policy"]["liquidation_haircut"] = haircut
+            d["policy"]["discount_rate"] = disc
+        out.append((f"peak×{scale:.2f}, haircut {haircut:.2f}, r {disc:.3f}", _update(req, mutate)))
+    return out
+
+
+def ltv_range(req: PledgeRequest, base: dict, run: Callable[[PledgeRequest], dict], basis: str = "inputs",
+              points: int = LTV_DESIGN_POINTS) -> dict:
+    variants: list[tuple[str, PledgeRequest]] = []
+    if basis == "scenarios":
+        from scenarios.loader import builtin_names
+
+        names = builtin_names()
+        variants = [(n, req.model_copy(update={"scenario": n})) for n in names]
+        if not variants:
+            basis = "inputs"
+    if basis == "inputs":
+        variants = _input_variants(req, points)
+    runs = [("as entered", base)] + [(label, run(r)) for label, r in variants]
+    ltv = np.array([float(a["recommendation"]["ltv"]) for _, a in runs])
+    loans = np.array([float(a["recommendation"]["max_loan"]) for _, a in runs])
+    p10, p50, p90 = np.percentile(ltv, [10, 50, 90])
+    l10, l50, l90 = np.percentile(loans, [10, 50, 90])
+    if basis == "scenarios":
+        text = (f"risk-supported LTV (max_loan / appraised value) of the case and {len(variants)} built-in "
+                f"stress scenarios, same seed")
+    else:
+        text = (f"risk-supported LTV (max_loan / appraised value) over the case and {len(variants)} "
+                f"Sobol-design variants: peak sales x{PEAK_SCALE[0]}-{PEAK_SCALE[1]}, liquidation haircut "
+                f"{HAIRCUT[0]:.2f}-{HAIRCUT[1]:.2f}, discount rate {DISCOUNT[0]:.2f}-{DISCOUNT[1]:.2f}; same seed")
+    return {"p10": float(p10), "p50": float(p50), "p90": float(p90), "basis": text, "kind": basis,
+            "runs": len(runs), "blocked": bool(blockers_of(base)),
+            "max_loan": {"p10": float(l10), "p50": float(l50), "p90": float(l90)},
+            "points": [{"label": label, "ltv": float(a["recommendation"]["ltv"]),
+                        "max_loan": float(a["recommendation"]["max_loan"])} for label, a in runs]}
+
+
+# --- value distribution (for the chart) ----------------------------------------------------
+def value_histogram(req: PledgeRequest, posterior: PipelinePosterior, params: ModelParams = DEFAULT_PARAMS,
+                    bins: int = 30) -> dict:
+    """Histogram of the per-path IP value today, re-simulated exactly as :func:`risk.assess.assess` does.
+
+    Same request, seed, posterior and parameters, so the paths are the assessment's own (``mean`` equals
+    its ``appraised_value``). Positive values only, binned up to their 99th percentile (the rest are
+    counted in ``above``); ``zero`` counts the paths worth nothing.
+    """
+    from risk.assess import apply_named_scenario
+    from risk.simulate import simulate
+    from valuation.scorecard import score_request
+
+    r, p = apply_named_scenario(req, params)
+    sim = simulate(r, score_request(r)["competitive_contribution"]["ip_contribution"], posterior, p)
+    pv = np.asarray(sim.pv, dtype=float)
+    pos = pv[pv > 0]
+    if pos.size:
+        top = float(np.percentile(pos, 99))
+        counts, edges = np.histogram(pos[pos <= top], bins=bins, range=(0.0, top if top > 0 else 1.0))
+    else:
+        counts, edges = np.zeros(0, dtype=int), np.zeros(0)
+    return {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts], "paths": int(pv.size),
+            "zero": int((pv <= 0).sum()), "above": int(pos.size - counts.sum()), "mean": float(pv.mean())}
+
+
+# --- the self-assessment ---------------------------------------------------------------------
+def request_changes(before: PledgeRequest, after: PledgeRequest) -> dict:
+    """{dotted path: new value} of the fields that differ (lists compared whole, patents by index)."""
+    out: dict = {}
+
+    def walk(a, b, path):
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in sorted(set(a) | set(b)):
+                walk(a.get(k), b.get(k), f"{path}.{k}" if path else k)
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b) and all(
+                isinstance(x, dict) for x in a + b):
+            for i, (x, y) in enumerate(zip(a, b)):
+                walk(x, y, f"{path}[{i}]")
+        elif a != b:
+            out[path] = b
+
+    walk(before.model_dump(mode="json"), after.model_dump(mode="json"), "")
+    return out
+
+
+def _action_row(act: Action, before: dict, after: dict, measured_on: str, before_req: PledgeRequest,
+                after_req: PledgeRequest, requested: float) -> dict:
+    b, a = financeable(before), financeable(after)
+    return {"action": act.key, "description": act.description, "max_loan_before": b, "max_loan_after": a,
+            "gain": a - b, "ltv_after": float(after["recommendation"]["ltv"]),
+            "decision_after": after["recommendation"]["decision"],
+            "covers_request_after": a >= requested - 1e-6,
+            "blockers_after": [k["code"] for k in blockers_of(after)], "measured_on": measured_on,
+            "changes": request_changes(before_req, after_req)}
+
+
+def readiness(req: PledgeRequest, posterior: PipelinePosterior | None = None, *,
+              params: ModelParams = DEFAULT_PARAMS, ltv_basis: str = "inputs",
+              ltv_points: int = LTV_DESIGN_POINTS, progress=None) -> dict:
+    """Readiness score, blockers, LTV range and ranked, measured actions (see the module docstring)."""
+    if ltv_basis not in ("inputs", "scenarios"):
+        raise ValueError("ltv_basis must be 'inputs' or 'scenarios'")
+    step = progress or (lambda name: None)
+    posterior = posterior or load_posterior()
+
+    def run(r: PledgeRequest) -> dict:
+        return assess(r, posterior=posterior, params=params)
+
+    step("assess")
+    base = run(req)
+    requested = req.loan.amount
+    blockers = blockers_of(base)
+
+    step("actions")
+    rows: list[dict] = []
+    fixes = blocker_actions(req, base)
+    for act in fixes:
+        after_req = _update(req, act.mutate)
+        rows.append(_action_row(act, base, run(after_req), "case", req, after_req, requested))
+    reference, reference_req, measured_on = base, req, "case"
+    blocking_fixes = [a for a in fixes if a.blocker]
+    if blockers:
+        if len(blocking_fixes) > 1:
+            def all_fixes(d, fs=blocking_fixes):
+                for f in fs:
+                    f.mutate(d)
+            combo = Action("clear_all_blockers", "Do all of: " + "; ".join(
+                a.description[0].lower() + a.description[1:] for a in blocking_fixes), all_fixes, True)
+            cleared_req = _update(req, combo.mutate)
+            cleared = run(cleared_req)
+            rows.append(_action_row(combo, base, cleared, "case", req, cleared_req, requested))
+        elif blocking_fixes:
+            cleared_req = _update(req, blocking_fixes[0].mutate)
+            cleared = run(cleared_req)
+        else:
+            cleared_req, cleared = None, None
+        if cleared is not None and not blockers_of(cleared):
+            reference, reference_req = cleared, cleared_req
+            measured_on = "clear_all_blockers" if len(blocking_fixes) > 1 else blocking_fixes[0].key
+    for act in improvement_actions(reference_req, reference, params):
+        after_req = _update(reference_req, act.mutate)
+        rows.append(_action_row(act, reference, run(after_req), measured_on, reference_req, after_req,
+                                requested))
+    # by gain; ties (often 0: capped by max_ltv, or nothing lendable yet) by the decision they reach
+    rows.sort(key=lambda r: (-round(r["gain"], 2), -DECISION_POINTS.get(r["decision_after"], 0.0), r["action"]))
+    for i, r in enumerate(rows, 1):
+        r["rank"] = i
+
+    step("ltv range")
+    rng = ltv_range(req, base, run, ltv_basis, ltv_points)
+    step("value distribution")
+    hist = value_histogram(req, posterior, params)
+    score, parts = readiness_score(base, requested)
+    return {
+        "readiness_score": score,
+        "readiness_components": parts,
+        "blockers": blockers,
+        "ltv_range": rng,
+        "actions": rows,
+        "financeable_amount": financeable(base),
+        "requested_amount": requested,
+        "seed": req.simulation.seed,
+        "paths": req.simulation.paths,
+        "value_histogram": hist,
+        "assessment": base,
+    }

@@ -1,0 +1,163 @@
+"""Cash-flow Monte Carlo against closed forms, published structure and its own promises (DESIGN §8).
+
+Reference values come from closed forms; seeds are fixed; a failure prints inputs, expected, got and
+the tolerance.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from risk_helpers import case, fixed_posterior
+
+from risk.params import DEFAULT_PARAMS
+from risk.posterior import load_posterior
+from risk.simulate import lognormal_from_quantiles, simulate
+
+
+def check(name, got, expected, tol, **inputs):
+    assert abs(got - expected) <= tol, (
+        f"{name}: inputs={inputs} expected={expected!r} got={got!r} tolerance={tol!r}")
+
+
+def marketed(**product):
+    """A marketed product with deterministic sales: one granted invention expiring 2036-06-30."""
+    base = {"stage": "approved", "launch_year": 2018, "years_to_peak": 0,
+            "peak_sales": {"p10": 1e8, "p50": 1e8, "p90": 1e8}, "vbp_exposure": "none",
+            "profit_margin": 0.4, "ip_contribution": 0.25, "royalty_rate": None, "modality": "small_molecule"}
+    base.update(product)
+    req = case("anaesthetic_injectable", product=base)
+    data = req.model_dump(mode="json")
+    data["patents"] = [{"id": "CN1", "kind": "invention", "status": "granted", "filing_date": "2016-07-01",
+                        "grant_date": "2019-01-10", "jurisdictions": ["CN"]}]
+    return type(req).model_validate(data)
+
+
+def test_lognormal_fit_recovers_symmetric_quantiles():
+    mu, sigma = lognormal_from_quantiles(2e8, 6e8, 1.8e9)
+    check("mu", mu, math.log(6e8), 1e-12)
+    check("sigma", sigma, math.log(3) / 1.2815515655446004, 1e-12)
+    assert lognormal_from_quantiles(5e7, 5e7, 5e7)[1] == 0.0
+
+
+def test_marketed_deterministic_cash_flow_is_peak_margin_contribution_in_exclusivity():
+    req = marketed()
+    sim = simulate(req, 0.25, fixed_posterior(), n=4000)
+    expected = 1e8 * 0.4 * 0.25
+    excl = sim.exclusivity_end[0]                       # 2036-06-30 in years from 2026-11-01
+    in_excl = np.arange(1, sim.T + 1) <= math.floor(excl)
+    assert in_excl.sum() == 9
+    np.testing.assert_allclose(sim.ip_cf[:, in_excl], expected, rtol=1e-12,
+                               err_msg=f"in-exclusivity IP cash flow, expected {expected}")
+    pv_excl = expected * sim.discount[in_excl].sum()
+    # after expiry the mean cash flow falls by the mean erosion (0.80 for small molecules)
+    after = np.arange(1, sim.T + 1) >= math.ceil(excl) + 1
+    m = DEFAULT_PARAMS.erosion_mean["small_molecule"]
+    se = sim.ip_cf[:, after].std() / math.sqrt(sim.n)
+    check("mean cash flow after expiry", sim.ip_cf[:, after].mean(), expected * (1 - m), 4 * se + 1e-9,
+          erosion_mean=m)
+    # the value is the discounted sum of those cash flows
+    cut_year = ~in_excl & ~after
+    frac = math.ceil(excl) - excl                        # share of the straddling year after expiry
+    pv_expected = (pv_excl + expected * ((1 - frac) + frac * (1 - m)) * sim.discount[cut_year].sum()
+                   + expected * (1 - m) * sim.discount[after].sum())
+    check("appraised value", sim.appraised_value, pv_expected, 4 * sim.mc_std_error + 1.0)
+
+
+def test_royalty_replaces_profit_split():
+    req = marketed(royalty_rate=0.08)
+    sim = simulate(req, 0.25, fixed_posterior(), n=1000)
+    check("royalty cash flow", float(sim.ip_cf[0, 0]), 1e8 * 0.08, 1e-6)
+
+
+def test_phase3_probability_of_zero_value_is_one_minus_probability_of_approval():
+    post = load_posterior()
+    req = case("biologic_phase3_coowned")
+    sim = simulate(req, 0.3, post, n=20000)
+    p = post.p_approval(req.product.therapeutic_area, req.product.modality, "phase3")["mean"]
+    got = float((sim.pv <= 0).mean())
+    se = math.sqrt(p * (1 - p) / sim.n)
+    check("P(value = 0)", got, 1 - p, 4 * se, stage="phase3", area=req.product.therapeutic_area)
+
+
+def test_vbp_event_lowers_value_and_none_exposure_is_untouched():
+    post = fixed_posterior()
+    none = simulate(marketed(vbp_exposure="none"), 0.25, post, n=3000)
+    high = simulate(marketed(vbp_exposure="high"), 0.25, post, n=3000)
+    assert high.appraised_value < none.appraised_value
+    assert (none.vbp_period > none.T).all(), "vbp_exposure none must never draw a VBP event"
+
+
+def test_collateral_of_paths_sharing_a_state_is_their_average_remaining_cash_flow():
+    """No look-ahead: a state's collateral value is the average of what its paths go on to earn.
+
+    Pre-launch paths that reached the same stage share a regression intercept, so the fitted values
+    of the group average to the group's realised remaining discounted cash flow (up to the zero floor).
+    Launched paths are re-appraised in closed form; their group average agrees within MC error.
+    """
+    req = case("oncology_antibody_phase2")
+    sim = simulate(req, 0.3, load_posterior(), n=20000)
+    realised_all = np.cumsum((sim.ip_cf * sim.discount)[:, ::-1], axis=1)[:, ::-1]
+    checked = 0
+    for t in (1, 2, 3, 5):
+        realised = (realised_all[:, t] if t < sim.T else 0.0) / sim.discount[t - 1]
+        V = sim.collateral[:, t]
+        failed = sim.failure_time <= t
+        launched = sim.launch_period <= t
+        done = (sim.completion_times <= t).sum(axis=1)
+        assert np.all(V[failed] == 0), "failed paths must have no collateral value"
+        for g in np.unique(done[~failed & ~launched]):
+            grp = ~failed & ~launched & (done == g)
+            if grp.sum() < 200:
+                continue
+            scale = max(realised[grp].mean(), 1.0)
+            check(f"pre-launch group t={t} stage+{g}", V[grp].mean() / scale, realised[grp].mean() / scale,
+                  0.02, paths=int(grp.sum()))
+            checked += 1
+        grp = launched & ~failed
+        if grp.sum() >= 200:
+            se = realised[grp].std() / math.sqrt(grp.sum())
+            check(f"launched t={t}", V[grp].mean(), realised[grp].mean(), 4 * se, paths=int(grp.sum()))
+    assert checked >= 4
+
+
+def test_collateral_does_not_see_the_paths_own_future():
+    """Two launched paths identical up to t but with a different future VBP draw get the same value."""
+    req = marketed(vbp_exposure="high", years_to_peak=0)
+    sim = simulate(req, 0.25, fixed_posterior(), n=4000)
+    t = 2
+    not_hit = sim.vbp_period > t
+    later_hit = not_hit & (sim.vbp_period <= sim.T)
+    never_hit = not_hit & (sim.vbp_period > sim.T)
+    a, b = np.flatnonzero(later_hit)[0], np.flatnonzero(never_hit)[0]
+    # same peak (deterministic), same exclusivity (no uncertain patents): states are equal at t
+    assert sim.collateral[a, t] == pytest.approx(sim.collateral[b, t], rel=1e-12)
+
+
+def test_same_seed_same_paths_and_other_seed_differs():
+    req = case("oncology_antibody_phase2")
+    post = load_posterior()
+    a = simulate(req, 0.3, post, n=2000)
+    b = simulate(req, 0.3, post, n=2000)
+    c = simulate(req, 0.3, post, n=2000, seed=8)
+    np.testing.assert_array_equal(a.pv, b.pv)
+    np.testing.assert_array_equal(a.collateral, b.collateral)
+    assert not np.array_equal(a.pv, c.pv)
+
+
+def test_mc_standard_error_shrinks_as_one_over_sqrt_paths():
+    req = case("biologic_phase3_coowned")
+    post = load_posterior()
+    small = simulate(req, 0.3, post, n=4000).mc_std_error
+    large = simulate(req, 0.3, post, n=64000).mc_std_error
+    check("s.e. ratio 4k/64k", small / large, 4.0, 0.4, expected_law="1/sqrt(n)")
+
+
+def test_earlier_stage_never_raises_value_on_common_paths():
+    """Stage draws are aligned across stages, so an earlier stage is the later one plus hurdles."""
+    post = load_posterior()
+    later = simulate(case("oncology_antibody_phase2", product={"stage": "phase3"}), 0.3, post, n=3000)
+    earlier = simulate(case("oncology_antibody_phase2", product={"stage": "phase2"}), 0.3, post, n=3000)
+    assert earlier.approved.sum() <= later.approved.sum()
+    assert earlier.appraised_value < later.appraised_value
