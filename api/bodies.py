@@ -10,6 +10,7 @@ import re
 
 from flask import current_app, request
 from pydantic import ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.problems import Problem
 from valuation.errors import field_errors
@@ -62,7 +63,11 @@ def read_json() -> object:
     if mt != "application/json" and not (mt.startswith("application/") and mt.endswith("+json")):
         raise Problem(415, "unsupported-media-type", "send the body as application/json",
                       title="Unsupported media type")
-    raw = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    raw = request.get_data(cache=True)  # raises 413 when Content-Length is past MAX_CONTENT_LENGTH
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is not None and request.content_length is None and len(raw) >= limit:
+        # chunked upload: werkzeug stops reading at the limit instead of failing
+        raise RequestEntityTooLarge()
     if not raw.strip():
         raise Problem(400, "malformed-json", "the request body is empty", title="Malformed JSON")
     check_depth(raw)

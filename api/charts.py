@@ -19,7 +19,7 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 BLUE, GREY, RED, GREEN, AMBER = "#1f5f8b", "#8a97a3", "#b3261e", "#2e7d32", "#b26a00"
 CARD_LABELS = {"rights_certainty": "Rights certainty", "competitive_contribution": "Competitive contribution",
                "revenue_potential": "Revenue potential"}
-RC = {"svg.fonttype": "none", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
+RC = {"svg.fonttype": "none", "font.size": 10, "axes.spines.top": False, "axes.spines.right": False,
       "font.family": "DejaVu Sans"}
 
 
@@ -34,7 +34,7 @@ def _money(x: float, _pos=None) -> str:
     return f"{x:.0f}"
 
 
-def _figure(w: float = 6.4, h: float = 3.2) -> Figure:
+def _figure(w: float = 5.6, h: float = 3.1) -> Figure:
     with matplotlib.rc_context(RC):
         return Figure(figsize=(w, h), layout="constrained")
 
@@ -80,7 +80,7 @@ def value_distribution(hist: dict, valuation: dict) -> Figure:
         ax.set_ylabel("share of paths")
         ax.set_title(f"Distribution of the IP value — {100 * valuation['prob_zero']:.0f}% of paths worth 0",
                      loc="left", fontsize=10)
-        ax.legend(frameon=False, fontsize=8)
+        ax.legend(frameon=False, fontsize=8.5, loc="best")
     return fig
 
 
@@ -102,14 +102,14 @@ def cash_flow_fan(valuation: dict) -> Figure:
         ax.set_xlabel("year")
         ax.set_ylabel("IP cash flow, CNY / year")
         ax.set_title("IP cash flows (fan chart)", loc="left", fontsize=10)
-        ax.legend(frameon=False, fontsize=8, loc="upper left")
+        ax.legend(frameon=False, fontsize=8.5, loc="best")
     return fig
 
 
 def score_bars(scores: dict) -> Figure:
     """The three scorecard scores, 0..100, coloured red / amber / green."""
     with matplotlib.rc_context(RC):
-        fig = _figure(6.4, 1.9)
+        fig = _figure(5.6, 2.0)
         ax = fig.add_subplot()
         keys = [k for k in CARD_LABELS if k in scores][::-1]
         vals = [scores[k]["score"] for k in keys]
@@ -129,7 +129,7 @@ def action_gains(actions: list[dict]) -> Figure | None:
     if not rows:
         return None
     with matplotlib.rc_context(RC):
-        fig = _figure(6.4, 0.6 + 0.35 * len(rows))
+        fig = _figure(5.6, 0.9 + 0.38 * len(rows))
         ax = fig.add_subplot()
         rows = rows[::-1]
         bars = ax.barh([r["action"] for r in rows], [r["gain"] for r in rows], color=GREEN, height=0.6)

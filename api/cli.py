@@ -93,3 +93,7 @@ main.add_command(stress)
 from api.cli_portfolio import portfolio  # noqa: E402
 
 main.add_command(portfolio)
+
+from api.cli_report import report  # noqa: E402
+
+main.add_command(report)

@@ -25,16 +25,8 @@ def print_stress(req, rows: list[dict]) -> None:
     base = rows[0]
     t = Table(title=f"Stress: {req.applicant.name} — {req.product.name} (loan CNY {_m(req.loan.amount)}m, "
                     f"{base['paths']} paths, seed {base['seed']}, same seed in every row)")
-    t.add_column("scenario")
-    t.add_column("value CNY m", justify="right")
-    t.add_column("Δ", justify="right")
-    t.add_column("PD", justify="right")
-    t.add_column("Δ pp", justify="right")
-    t.add_column("EL rate", justify="right")
-    t.add_column("Δ pp", justify="right")
-    t.add_column("LTV", justify="right")
-    t.add_column("Δ pp", justify="right")
-    t.add_column("decision")
+    for name in ("scenario", "value CNY m", "Δ", "PD", "Δ pp", "EL rate", "Δ pp", "LTV", "Δ pp", "decision"):
+        t.add_column(name, no_wrap=True, justify="left" if name in ("scenario", "decision") else "right")
     for r in rows:
         c = r["change"]
         style = "bold" if r["scenario"] == "base" else None
@@ -45,6 +37,7 @@ def print_stress(req, rows: list[dict]) -> None:
                   r["decision"] + ("" if r["decision"] == base["decision"] or r is base else " *"),
                   style=style)
     console = Console()
+    console.width = max(console.width, 124)  # one row per scenario, even on an 80-column terminal
     console.print(t)
     console.print("PD and EL rate at the requested amount; LTV = max loan / appraised value; "
                   "* decision differs from base.")

@@ -145,6 +145,17 @@ def build_spec(version: str = "0") -> dict:
             codes |= {400, 413, 415, 422}
         for status in sorted(codes):
             responses[str(status)] = _problem_response(_ERROR_TEXT.get(status, "Error"))
+            if status == 429:
+                responses["429"]["headers"] = {"Retry-After": {
+                    "description": "Seconds until the key's window resets", "schema": {"type": "integer"}}}
+        if op.idempotent_post:
+            for status in [s for s in responses if s.startswith("2")]:
+                responses[status]["headers"] = {"Idempotent-Replayed": {
+                    "description": "`true` when this is the stored response of an earlier request with the "
+                                   "same Idempotency-Key", "schema": {"type": "string", "enum": ["true"]}}}
+                if op.path == "/v1/assessments":
+                    responses[status]["headers"]["Location"] = {
+                        "description": "URL of the stored assessment", "schema": {"type": "string"}}
         responses["default"] = _problem_response("Unexpected error (problem details, never a stack trace)")
         item["responses"] = responses
         paths.setdefault(op.path, {})[op.method] = item

@@ -39,7 +39,8 @@ def score_style(score: float) -> str:
 def card_table(key: str, card: dict) -> Table:
     """One scorecard: a row per indicator, the score in the title."""
     score = card["score"]
-    title = Text.assemble((CARD_TITLES.get(key, key), "bold"), "  ", (f"{score:.1f} / 100", f"bold {score_style(score)}"))
+    title = Text.assemble((CARD_TITLES.get(key, key), "bold"), "  ",
+                          (f"{score:.1f} / 100", f"bold {score_style(score)}"))
     table = Table(title=title, title_justify="left", expand=False, show_lines=False)
     table.add_column("indicator", style="bold", no_wrap=True)
     table.add_column("value", overflow="fold", max_width=28)
@@ -92,11 +93,12 @@ def scores_summary(scores: dict) -> Text:
 
 
 def request_header(req) -> Text:
-    p = req.product
+    """Two lines: who and what; the patents, the loan and the valuation date."""
+    p, n = req.product, len(req.patents)
     return Text.assemble(
-        (f"{req.applicant.name}", "bold"), f" - {p.name} ({p.modality}, {p.therapeutic_area}, {p.stage}); ",
-        f"{len(req.patents)} patent{'s' if len(req.patents) != 1 else ''}; ",
-        f"loan CNY {req.loan.amount / 1e6:,.1f}m over {req.loan.term_years:g} y; as of {req.as_of}")
+        (req.applicant.name, "bold"), f" - {p.name} ({p.modality}, {p.therapeutic_area}, {p.stage})\n",
+        f"{n} patent{'s' if n != 1 else ''}; loan CNY {req.loan.amount / 1e6:,.1f}m over "
+        f"{req.loan.term_years:g} y; as of {req.as_of}")
 
 
 def make_console() -> Console:

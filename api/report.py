@@ -103,9 +103,12 @@ def _cases_dir():
 
 
 def _case_title(text: str, name: str) -> str:
+    """A short button label from the case's leading comment (its first clause), else the file name."""
     first = next((ln[1:].strip() for ln in text.splitlines() if ln.startswith("#")), "")
-    first = re.sub(r"^optional case:\s*", "", first, flags=re.I)
-    first = re.split(r" \(|: ", first)[0].strip().rstrip(".,")
+    first = re.sub(r"^(optional case:\s*)?((a|an|the)\s+)?", "", first, flags=re.I)
+    first = re.split(r" \(|: |\. |, |; | whose | where ", first)[0].strip().rstrip(".,")
+    if len(first) > 60:
+        first = first[:60].rsplit(" ", 1)[0] + "…"
     return first[:1].upper() + first[1:] if first else name.replace("_", " ")
 
 
@@ -240,9 +243,9 @@ def report_pdf(result: dict, req) -> bytes:
     figs = readiness_figures(result)
     for key in ("value", "fan", "scores", "actions"):
         if key in figs:
-            if pdf.get_y() > pdf.eph - 60:
+            if pdf.get_y() > pdf.h - pdf.b_margin - 80:
                 pdf.add_page()
-            pdf.image(io.BytesIO(to_png(figs[key], dpi=130)), w=W * (0.9 if key != "scores" else 0.8))
+            pdf.image(io.BytesIO(to_png(figs[key], dpi=130)), w=W * (0.72 if key != "scores" else 0.66))
     for key, title in CARD_TITLES.items():
         card = a["scores"][key]
         h2(f"{title}: {card['score']:.1f} / 100")

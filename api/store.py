@@ -16,6 +16,7 @@ import hmac
 import json
 import os
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,10 +151,23 @@ class IdempotencyRecord(Base):
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
+_id_lock = threading.Lock()
+_last_id = [0, 0]  # (ms, random part) of the last id made by this process
+
+
 def new_id(now: float | None = None) -> str:
-    """ULID-style id: 48-bit milliseconds + 80 random bits, Crockford base32 (26 chars, sortable by time)."""
+    """ULID-style id: 48-bit milliseconds + 80 random bits, Crockford base32 (26 chars, sortable by time).
+
+    Monotonic within a process: a second id in the same millisecond increments the random part.
+    """
     ms = int((time.time() if now is None else now) * 1000)
-    n = (ms << 80) | secrets.randbits(80)
+    with _id_lock:
+        if ms <= _last_id[0] and _last_id[1] < (1 << 80) - 1:
+            ms, rand = _last_id[0], _last_id[1] + 1
+        else:
+            rand = secrets.randbits(80)
+        _last_id[0], _last_id[1] = ms, rand
+    n = (ms << 80) | rand
     out = []
     for _ in range(26):
         out.append(_CROCKFORD[n & 31])
@@ -221,8 +235,11 @@ class Store:
         self.engine.dispose()
 
     # -- migrations ----------------------------------------------------------------------------
-    def migrate(self) -> None:
-        """Upgrade the database to the newest shipped migration (safe to call from several processes)."""
+    def migrate(self, revision: str = "head", *, downgrade: bool = False) -> None:
+        """Upgrade the database to the newest shipped migration (safe to call from several processes).
+
+        ``downgrade=True`` goes down to ``revision`` instead (operators, migration tests).
+        """
         from alembic import command
         from alembic.config import Config
 
@@ -232,7 +249,14 @@ class Store:
             if self.backend == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(7366201)"))
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            (command.downgrade if downgrade else command.upgrade)(cfg, revision)
+
+    def revision(self) -> str | None:
+        """The migration the database is at (None before the first)."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
 
     @contextlib.contextmanager
     def _migration_lock(self):

@@ -51,6 +51,11 @@ def recommend(req, scores: dict, pipeline: dict, valuation: dict, credit: dict, 
     if ltv.binding == "max_ltv":
         reasons.append(f"Max loan {cny(max_loan)} is set by the policy cap of {pct(req.policy.max_ltv, 0)} "
                        f"of appraised value, not by expected loss.")
+    elif ltv.binding == "expected_loss" and max_loan <= 0:
+        floor = float(ltv.bank_el_rate[0]) if len(ltv.bank_el_rate) else float("nan")
+        reasons.append(f"No amount keeps the bank's expected-loss rate within {pct(limit, 2)}: even "
+                       f"{cny(float(ltv.grid[0]))} loses {pct(floor, 2)} to the bank, because on the paths "
+                       f"where the borrower defaults the collateral is worth little or nothing.")
     elif ltv.binding == "expected_loss":
         reasons.append(f"Max loan {cny(max_loan)} (LTV {pct(max_loan / value) if value > 0 else 'n/a'}) "
                        f"is the largest amount whose bank expected-loss rate stays within {pct(limit, 2)}.")

@@ -416,3 +416,77 @@ def test_api_responses_are_not_cacheable(api_client, api_key_factory):
     for r in (api_client.get("/v1/assessments", headers=auth(key)), api_client.get("/v1/assessments")):
         assert r.headers["Cache-Control"] == "no-store"
         assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_no_model_loading_per_request(api_app, api_client, api_key_factory, monkeypatch):
+    """The posterior is loaded at app creation; a request neither reads the file nor compiles anything."""
+    import risk.posterior
+
+    assert api_app.extensions["ipledge_model"].posterior is not None
+    assert risk.posterior.load_posterior.cache_info().currsize >= 1
+
+    def no_io(*a, **k):
+        raise AssertionError("posterior read during a request")
+
+    monkeypatch.setattr(risk.posterior, "read_posterior", no_io)
+    _, key = api_key_factory()
+    assert api_client.post("/v1/assessments", json=body(), headers=auth(key)).status_code == 201
+    assert api_client.get("/v1/model", headers=auth(key)).status_code == 200
+
+
+def test_migrations_round_trip(api_db_config):
+    """Upgrade, downgrade to nothing, upgrade again (PostgreSQL: in a schema of its own)."""
+    import uuid
+
+    from api.store import Store
+
+    url, schema = api_db_config["DATABASE_URL"], None
+    admin = None
+    if api_db_config.get("IPLEDGE_DB_SCHEMA"):
+        schema = f"ipledge_mig_{uuid.uuid4().hex[:10]}"
+        admin = sa.create_engine(url)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    store = Store(url, schema=schema)
+    tables = {"tenants", "api_keys", "assessments", "audit_log", "idempotency_keys"}
+    try:
+        store.migrate()
+        assert store.revision() == "0001_initial"
+        store.migrate("base", downgrade=True)
+        assert store.revision() is None
+        assert not tables & set(sa.inspect(store.engine).get_table_names())
+        store.migrate()
+        assert store.revision() == "0001_initial"
+        assert tables <= set(sa.inspect(store.engine).get_table_names())
+    finally:
+        store.dispose()
+        if admin is not None:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            admin.dispose()
+
+
+def test_ids_sort_by_creation():
+    from api.store import new_id
+
+    ids = [new_id() for _ in range(2000)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert all(len(i) == 26 for i in ids)
+
+
+def test_chunked_body_over_1mb_is_413(api_app, api_key_factory):
+    """Without Content-Length (chunked upload through a server that terminates the input)."""
+    import io
+
+    _, key = api_key_factory()
+    big = body()
+    big["applicant"]["name"] = "x" * (2 * 1024 * 1024)
+    data = json.dumps(big).encode()
+    before = counts(api_app)
+    with api_app.test_request_context(
+            "/v1/assessments", method="POST", headers=auth(key, **{"Content-Type": "application/json"}),
+            environ_overrides={"wsgi.input": io.BytesIO(data), "wsgi.input_terminated": True}) as ctx:
+        ctx.request.environ.pop("CONTENT_LENGTH", None)
+        resp = api_app.full_dispatch_request()
+    assert_problem(resp, 413)
+    assert counts(api_app) == before

@@ -62,7 +62,9 @@ def test_acknowledged_assessments_survive_kill_9(tmp_path):
             t.join(timeout=30)
     assert not errors, errors[:3]
     assert cut, "the kill should interrupt requests in flight"
-    assert len(acked) >= MIN_ACKED, (tmp_path / "server.log").read_text()[-2000:]
+    log = (tmp_path / "server.log").read_text()
+    assert len(acked) >= MIN_ACKED, log[-2000:]
+    assert "curl -sS -X POST" in log and "keys create --tenant" in log  # run_server's ready-to-paste hint
 
     with ServerProcess(env, log_path=str(tmp_path / "server2.log")) as again:
         for doc in list(acked):

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from api import create_app
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 20
 
 CONFIG = schemathesis.Config.from_dict({
     "generation": {"max-examples": MAX_EXAMPLES, "no-shrink": True, "deterministic": True},

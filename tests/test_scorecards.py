@@ -69,7 +69,7 @@ def codes(scores: dict) -> set[str]:
 def patent_dicts(draw, idx: int, as_of: dt.date) -> dict:
     kind = draw(st.sampled_from(PATENT_KINDS))
     status = draw(st.sampled_from(PATENT_STATUSES))
-    filing = as_of - dt.timedelta(days=draw(st.integers(0, 26 * 365)))
+    filing = as_of - dt.timedelta(days=draw(st.integers(2, 26 * 365)))  # room for a grant by as_of
     ind = draw(st.integers(1, 6))
     p = {
         "id": f"CN{idx:09d}B", "kind": kind, "status": status, "filing_date": filing.isoformat(),
@@ -86,7 +86,8 @@ def patent_dicts(draw, idx: int, as_of: dt.date) -> dict:
         "fees_paid": draw(st.booleans()),
     }
     if status != "pending":
-        p["grant_date"] = (filing + dt.timedelta(days=draw(st.integers(1, 2500)))).isoformat()
+        lag = min(draw(st.integers(1, 2500)), (as_of - filing).days)  # granted on or before as_of
+        p["grant_date"] = (filing + dt.timedelta(days=lag)).isoformat()
     if kind == "invention":
         p["term_extension_years"] = draw(st.sampled_from([0, 0, 0.5, 2, 5]))
     return p
@@ -166,7 +167,8 @@ def granted_not_pending(d, k):
     if p["status"] != "pending":
         return None
     p["status"] = "granted"
-    p["grant_date"] = (dt.date.fromisoformat(p["filing_date"]) + dt.timedelta(days=900)).isoformat()
+    grant = dt.date.fromisoformat(p["filing_date"]) + dt.timedelta(days=900)
+    p["grant_date"] = min(grant, dt.date.fromisoformat(d["as_of"])).isoformat()
     return d
 
 
@@ -212,7 +214,10 @@ def later_filing(d, k):
         return None
     p["filing_date"] = filing.isoformat()
     if p.get("grant_date"):
-        p["grant_date"] = (dt.date.fromisoformat(p["grant_date"]) + dt.timedelta(days=400)).isoformat()
+        grant = dt.date.fromisoformat(p["grant_date"]) + dt.timedelta(days=400)
+        if grant > dt.date.fromisoformat(d["as_of"]):
+            return None
+        p["grant_date"] = grant.isoformat()
     return d
 
 

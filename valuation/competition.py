@@ -7,32 +7,59 @@ the share of the product's profit attributed to the IP, used by the cash-flow mo
 
     ip_contribution = 0.10 + 0.40 x score / 100          (10% for the weakest IP, 50% for the strongest)
 
-unless ``product.ip_contribution`` is given, in which case that value is used and an extra indicator
-row (weight 0, points = the share in percent) says it is an override and what the card would give.
-The 10-50% band brackets the "25% rule" profit split of licensing practice (Goldscheider) and the
-KOTEC approach of DCF x technology contribution ratio (lending.md); royalty surveys put therapeutic
-royalties at 4-12% of sales (Corey & Kahn; LES 2008: 4.3-11.6% by stage, market.md), i.e. roughly
-15-40% of a 30% margin.
+unless ``product.ip_contribution`` is given: then that value is used and an extra indicator row
+(weight 0, points = the share in percent) says it is an override and what the card would give. The
+10-50% band brackets the "25% rule" profit split of licensing practice and the KOTEC practice of
+DCF x technology contribution ratio (lending.md); therapeutic royalties of 4-12% of sales (Corey &
+Kahn; LES 2008: 4.3-11.6% by stage, market.md) are roughly 15-40% of a 30% margin.
 
-Aggregation: claim type and forward citations take the strongest live patent, market coverage the
-union of live patents' jurisdictions, dependency the worst of all listed patents (scorecard.py).
-Technical value does not need a grant, so pending applications count here like granted ones;
-lapsed, invalidated and expired patents do not.
+PatentSight's Competitive Impact of a patent family = Technology Relevance (forward citations
+relative to patents of the same field and year) x Market Coverage (size of the markets where the
+family is in force, relative to the US); GB/T 42748's technical value and the OECD indicators
+(forward citations, family size, claims, generality) point the same way. The weights are ours.
 
-| indicator | weight | points | why |
-|---|---|---|---|
-| Claim type | 0.25 | compound 100, formulation 70, device 60, use 55, process 40, other 25 | a compound (product) claim covers every use and process of the molecule and is the hardest to design around; formulation and use claims protect one presentation or indication; a process claim is hard to police (infringement has to be proved in the competitor's plant). A device claim protects the device itself but structures are easier to design around than a molecule. |
-| Competitors and substitutes | 0.20 | 100 / (1 + n / 3): 0 -> 100, 1 -> 75, 3 -> 50, 9 -> 25 | the more substitutes, the less of the price the patent can defend; the curve follows the shape of the FDA generic-price analysis (1 competitor: ~94% of brand price, 2: ~52%, 9+: ~20%, market.md), softened because these are branded substitutes, not copies. |
-| Forward citations | 0.15 | 20 + 80 x ln(1 + c) / ln(31), clamped (0 -> 20, 3 -> 52, 10 -> 76, 30+ -> 100) | PatentSight's Technology Relevance and the OECD forward-citation indicator: later patents building on this one signal technical importance. Neither cohort nor field normalisation is available from the request, so young patents are under-rated (a known limitation: read with the filing date). Zero citations is not zero value, hence the floor. |
-| Market coverage | 0.20 | 100 x sqrt(protected share / 0.77) capped at 100, where the share is the pharma-market size of the protected jurisdictions (table below); 0.77 = US + EP + JP + CN (CN alone -> 33, CN+EP -> 62, CN+US -> 79) | PatentSight's Market Coverage weights each protected country by its market size; we use pharma sales instead of GNI. The square root because the first market protected (usually the home market where the product is sold) matters most to *this* product's sales; each further market adds less. |
-| Dependency | 0.20 | 100 x 0.4 if an exclusive licence is granted out x 1 / sqrt(1 + co-owners), worst patent | an exclusive licensee, not the pledgor, practises the invention (the pledgor keeps royalties); each co-owner may exploit the patent and licence it non-exclusively, so the pledgor's IP is less of its own contribution. GB/T 42748's "dependency" (exploitation depending on third-party patents) cannot be read from the request; ownership and licensing are the part of it that can. |
+Several patents (see :mod:`valuation.scorecard`): claim type and forward citations take the
+strongest live patent, market coverage the union of live patents' jurisdictions, dependency the
+worst of all listed patents. Technical value does not need a grant, so pending applications count
+here like granted ones; lapsed, invalidated and expired patents do not.
 
-Market shares (``MARKET_SHARE``): approximate shares of world prescription-medicine spending, rounded;
-US ~40%, EP (the EPC states, of which DE+FR+IT+ES+GB ~18%) ~21%, CN ~8.5%, JP ~7%. They are an
-approximation in line with the country rankings of the IQVIA Institute's "Global Use of Medicines"
-reports, not a precise citation; an office not in the table counts 0.2%, and ``WO`` (a PCT
-application, not a right) counts 0. An EP patent covers the EPC states, so national EPC codes add
-nothing once EP is listed.
+Claim type (weight 0.25)
+    compound 100, formulation 70, device 60, use 55, process 40, other 25.
+    Why: a compound (product) claim covers every use and process of the molecule and is the hardest
+    to design around; formulation and use claims protect one presentation or one indication; a
+    process claim is hard to police (infringement has to be shown in the rival's plant). A device
+    claim protects the device itself, but a structure is easier to design around than a molecule.
+Competitors and substitutes (0.20)
+    100 / (1 + n / 3): 0 -> 100, 1 -> 75, 3 -> 50, 9 -> 25.
+    Why: the more substitutes, the less of the price the patent defends. The shape follows the FDA
+    generic-price analysis (1 rival ~94% of the brand price, 2: ~52%, 9+: ~20%, market.md),
+    softened because these are branded substitutes, not copies.
+Forward citations (0.15)
+    20 + 80 x ln(1 + c) / ln(31), clamped (0 -> 20, 3 -> 52, 10 -> 76, 30+ -> 100).
+    Why: PatentSight's Technology Relevance and the OECD forward-citation indicator: later patents
+    building on this one signal technical importance. The request carries no cohort or field, so the
+    count is not normalised and young patents are under-rated (read it with the filing date); zero
+    citations is not zero value, hence the floor of 20.
+Market coverage (0.20)
+    100 x sqrt(protected share / 0.77), capped at 100; the share is the pharma-market size of the
+    protected jurisdictions (``MARKET_SHARE``), 0.77 = US + EP + JP + CN. CN alone -> 33,
+    CN + EP -> 62, CN + US -> 79.
+    Why: PatentSight's Market Coverage weights each country by market size; we use pharma sales
+    instead of GNI. The square root because the first market protected (usually the home market
+    where the product is sold) matters most to *this* product's sales.
+Dependency (0.20)
+    100 x (0.4 if an exclusive licence is granted out) / sqrt(1 + co-owners), worst patent.
+    Why: an exclusive licensee, not the pledgor, practises the invention (the pledgor keeps the
+    royalties); each co-owner may exploit the patent and license it non-exclusively, so the
+    pledgor's IP is less of its own contribution. GB/T 42748's dependency (exploitation that needs
+    third-party patents) cannot be read from the request; ownership and licensing are the part that
+    can.
+
+Market shares (``MARKET_SHARE``) are an approximation, not a precise citation: rounded shares of world
+prescription-medicine spending in line with the country ranking of the IQVIA Institute's "Global Use
+of Medicines" reports: US ~40%, EP (the EPC states; DE+FR+IT+ES+GB ~18%) ~21.5%, CN ~8.5%, JP ~7%.
+An office not in the table counts 0.2%; ``WO`` (a PCT application, not a right) counts 0. An EP
+patent covers the EPC states, so national EPC codes add nothing once EP is listed.
 """
 from __future__ import annotations
 

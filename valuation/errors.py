@@ -8,6 +8,8 @@ def field_path(loc: tuple) -> str:
     """('patents', 0, 'grant_date') -> 'patents[0].grant_date'."""
     out = ""
     for part in loc:
+        if part == "[key]":  # pydantic marks a bad dict key this way; the path already names the key
+            continue
         if isinstance(part, int):
             out += f"[{part}]"
         else:

@@ -1,29 +1,57 @@
 """Revenue potential: the economic value of the protected product (GB/T 42748-2023 first-level
-"economic value": market size and prospects, market position, policy fit, remaining economic life).
+"economic value").
 
 Question a lender asks: *how large, how likely and how lasting is the revenue the pledged patents
-protect?* This card reads the product, not the patents, except for the exclusivity window.
+protect?* This card reads the product, not the patents, except for the exclusivity window. The
+selection and the weights are ours for the finance use case.
 
 Timeline. The expected launch date is the valuation date plus the typical remaining development
-time: half of the current stage's mean duration (the simulator draws the time already spent in the
+time: half of the current stage's mean duration (the simulator draws the time already spent in a
 stage as a uniform fraction, DESIGN §8, so half is its mean) plus the mean durations of the later
-stages. An approved product launched on 1 July of ``launch_year``. The same date serves as the
-approval date that caps term compensation at 14 years after approval (scorecard.PledgeFacts).
+stages (``STAGE_YEARS``). An approved product launched on 1 July of ``launch_year``. The same date
+serves as the approval date that caps term compensation at 14 years after approval.
 
-| indicator | weight | points | why |
-|---|---|---|---|
-| Peak sales (p50) | 0.25 | log scale: CNY 10m -> 0, CNY 5bn -> 100 (CNY 100m -> 37, 600m -> 66) | the size of the market prize. Log scale because forecasts err by factors, not by amounts; below CNY 10m a year a product cannot carry even a small IP loan (>80% of Chinese IP loans are under CNY 20m, lending.md); CNY 5bn is the scale of China's best-selling innovative drugs. 0 is also the ``no_revenue_path`` knock-out. |
-| Forecast spread (p90/p10) | 0.10 | 100 x (1 - ln(p90/p10) / ln 20), clamped; p10 = 0 -> 0; no forecast -> 0 | a lender is short the downside: a wide spread means the low case, not the median, may be what repays. About 2 in 3 launches miss consensus forecasts (McKinsey 2014, market.md); a 20x spread is an early-stage guess that carries little information. |
-| Development stage | 0.20 | 100 x probability of reaching the market from the current stage (below): preclinical 5.4, phase1 7.9, phase2 15.1, phase3 52.4, filed 90.6, approved 100 | expected revenue is proportional to this probability (rNPV), so the points are linear in it. |
-| Margin (or royalty) | 0.10 | profit margin: 0 -> 0, 50% -> 100, linear; with ``royalty_rate`` given (relief-from-royalty): 0 -> 0, 12.5% -> 100 | the IP cash flow is sales x margin x IP share or sales x royalty (DESIGN §8); 12.5% is the royalty the 25% profit-split rule gives on a 50% margin, in the 4-12% range of therapeutic licences (market.md). |
-| Reimbursement (NRDL) | 0.10 | listed 100, not listed 50 | NRDL listing is the route to hospital volume in China; the negotiated cut (50-62% on average, market.md) is already the price paid for it. For devices the flag stands for the reimbursement catalogue of medical consumables. |
-| VBP exposure | 0.10 | 100 x expected price kept after 5 years = 100 x (1 - 0.53 x (1 - (1 - h)^5)), with hazard h none 0, low 0.05, medium 0.15, high 0.30: none 100, low 88.0, medium 70.5, high 55.9 | hazards are DESIGN §8's; 0.53 is the mean VBP cut (4+7 pilot 52%, rounds 5/7 56% / 48%, market.md); 5 years covers a loan of up to 3 years plus a work-out. |
-| Exclusivity after launch | 0.15 | 100 x (years from the later of expected launch and today to the latest in-force expiry) / 10, clamped | the protected sales window that the collateral's value rests on; years beyond 10 are worth little at a 10.5% discount rate (market.md). Patents running out before launch protect nothing: ``no_exclusivity_at_launch``. |
+Peak sales, p50 (weight 0.25)
+    Log scale: CNY 10m -> 0, CNY 5bn -> 100 (CNY 100m -> 37, 600m -> 66).
+    Why: the size of the prize. Log scale because forecasts err by factors, not amounts; below CNY
+    10m a year a product cannot carry even a small IP loan (>80% of Chinese IP loans are under CNY
+    20m, lending.md); CNY 5bn a year is the scale of China's best-selling innovative drugs.
+Forecast spread, p90/p10 (0.10)
+    100 x (1 - ln(p90/p10) / ln 20), clamped; p10 = 0 -> 0; no forecast (all zero) -> 0.
+    Why: a lender is short the downside: the wider the spread, the more the low case, not the
+    median, decides repayment. About 2 in 3 launches miss consensus forecasts (McKinsey 2014,
+    market.md); a 20x spread is an early-stage guess carrying little information.
+Development stage (0.20)
+    100 x probability of reaching the market from the current stage: preclinical 5.4, phase1 7.9,
+    phase2 15.1, phase3 52.4, filed 90.6, approved 100 (``STAGE_SUCCESS``).
+    Why: expected revenue is proportional to this probability (rNPV), so the points are linear in it.
+Margin (0.10)
+    Profit margin: 0 -> 0, 50% -> 100, linear. With ``royalty_rate`` (relief from royalty): 0 -> 0,
+    12.5% -> 100.
+    Why: the IP cash flow is sales x margin x IP share, or sales x royalty (DESIGN §8). 12.5% is what
+    the 25% profit-split rule gives on a 50% margin, within the 4-12% range of therapeutic licences
+    (market.md).
+Reimbursement, NRDL (0.10)
+    Listed 100, not listed 50.
+    Why: NRDL listing is the route to hospital volume in China; its negotiated price cut (50-62% on
+    average, market.md) is the price already paid for it. For devices the flag stands for the
+    reimbursement catalogue of medical consumables.
+VBP exposure (0.10)
+    100 x expected share of the price kept after 5 years = 100 x (1 - 0.53 x (1 - (1 - h)^5)) with
+    the annual hazard h of DESIGN §8 (none 0, low 0.05, medium 0.15, high 0.30): none 100, low 88.0,
+    medium 70.5, high 55.9.
+    Why: 0.53 is the mean VBP cut (4+7 pilot 52%, rounds 5 and 7: 56% and 48%, market.md); 5 years
+    covers a loan of up to 3 years plus a work-out.
+Exclusivity after launch (0.15)
+    100 x (years from the later of expected launch and today to the latest in-force expiry) / 10,
+    clamped.
+    Why: the protected sales window on which the collateral's value rests; years beyond 10 are worth
+    little at a 10.5% discount rate (market.md).
 
-Knock-outs (beyond the five contract codes of rights certainty, added because a lender would decline):
+Knock-outs, beyond the five contract codes of rights certainty, where a lender would decline:
 ``no_revenue_path`` when the IP cash flow is zero by construction (p50 peak sales 0, a zero royalty,
 or a zero margin without a royalty); ``no_exclusivity_at_launch`` when granted patents exist but all
-expire before the expected launch.
+expire by the expected launch.
 """
 from __future__ import annotations
 

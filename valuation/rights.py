@@ -1,32 +1,68 @@
 """Rights certainty: the legal value of the pledged patents (GB/T 42748-2023 first-level "legal value").
 
 Question a lender asks: *if the borrower defaults, do we hold enforceable, registrable, unencumbered
-rights that will still run long enough to be sold?* GB/T 42748 assesses legal value through the
-stability of the right, its term, scope of protection and geographic coverage, and ownership /
-encumbrance status; the older CNIPA patent value analysis system it grew out of lists stability,
-term, multi-country filing and licensing state among its legal indicators. The weights below are
-ours for the pledge use case (the standard leaves weights to the use case).
+rights that will still run long enough to be sold?* GB/T 42748-2023 structures patent value as legal,
+technical and economic value (3 first-level, 14 second-level, 27 third-level indicators) and leaves the
+choice of indicators and their weights to the use case (licensing, finance, tax, enforcement,
+management). This card is our selection for the finance (pledge) use case; its indicators follow the
+legal-value items of CNIPA's earlier patent value analysis system (stability, term, multi-country
+filing, licensing state, dependency), plus what CNIPA's pledge registration checks (ownership,
+existing pledges, fees). The weights are ours and favour what decides whether a pledge can be
+registered and sold: status and term.
 
-Aggregation over several patents (see :mod:`valuation.scorecard`): status and type, remaining term
-and claim breadth take the strongest patent; jurisdictions the union over live patents; stability,
-ownership, encumbrances, fees and litigation the worst patent among all listed.
+Several patents (see :mod:`valuation.scorecard`): status and type, remaining term and claim breadth
+take the strongest patent; jurisdictions the union over live patents; stability, ownership,
+encumbrances, fees and litigation the worst patent among all listed.
 
-| indicator | weight | points | why |
-|---|---|---|---|
-| Status and type | 0.25 | granted in force: invention 100, utility model 60, design 40; pending: invention 20, utility model / design 10; lapsed, invalidated, expired 0 | only granted, in-force patents can be registered as pledges (CNIPA pledge registration measures, lending.md). Utility models and designs are registered without substantive examination, so their validity is untested: Bank of Communications caps utility models at 15% LTV against 25% for inventions (ratio 0.6, lending.md); CCB takes inventions and utility models only, hence designs lowest. A pending application may be granted later, possibly narrower. |
-| Stability | 0.15 | upheld 100, none 80, partially upheld 55, invalidation pending 20 | a patent that survived an invalidation request before CNIPA is the most certain; a partial upholding narrows the claims; a pending request may wipe the right out during the loan. |
-| Remaining term vs loan term | 0.20 | 100 x (years from loan maturity to the latest in-force expiry) / 10, clamped 0..100 | on default at maturity the bank sells the remaining protected years; beyond 10 years they add little at the 10.5% pharma discount rate (market.md: year 10 is discounted to 0.37). Expiry before maturity is also a knock-out. |
-| Claim breadth | 0.10 | per patent 0.6 x independent-claims points (1: 40, 2: 60, 3: 80, 4+: 100) + 0.4 x total-claims points (log scale, 1 claim 0 -> 30 claims 100); x 0.5 for a pending application, x 0 for a dead patent | OECD patent quality indicators use the claim count as a proxy for the breadth of protection; independent claims set the distinct scopes a challenger has to knock out one by one. Pending claims often narrow in examination. |
-| Jurisdictions | 0.05 | 40 + 60 x log2(n) / 3, clamped (1 office 40, 2: 60, 4: 80, 8+: 100); 0 if no live patent | multi-country filing is a legal-value indicator in CNIPA's value-analysis system (also the OECD family-size indicator); the pledge itself is registered on the CN right, hence the low weight. |
-| Ownership | 0.075 | sole owner 100; co-owned with all owners' consent 80 - 10 per further co-owner, floor 40; co-owned without consent 0 | CNIPA will not register a pledge on a co-owned patent without every owner's consent (lending.md); co-owners may by default exploit the patent and grant non-exclusive licences themselves, which a buyer on enforcement has to accept. |
-| Encumbrances | 0.075 | existing pledge 0; exclusive licence out 50; none 100 | a patent already pledged cannot secure a second lender first; an exclusive licence survives a forced sale, so the buyer gets royalties, not the market. |
-| Fees | 0.05 | all annual fees paid 100, any unpaid 0 | a patent whose annual fee is unpaid lapses at the end of the grace period; also a knock-out. |
-| Litigation | 0.05 | no pending suit 100, any pending suit 30 | a suit puts validity (defendants answer with an invalidation request) or ownership (an ownership dispute suspends registration) in play during the loan. |
+Status and type (weight 0.25)
+    Granted and in force: invention 100, utility model 60, design 40. Pending: invention 20, utility
+    model or design 10. Lapsed, invalidated or expired: 0.
+    Why: only granted, in-force patents can be registered as pledges (CNIPA, lending.md). Utility
+    models and designs are registered without substantive examination, so their validity is
+    untested: Bank of Communications lends up to 15% on utility models against 25% on inventions
+    (ratio 0.6, lending.md); CCB takes inventions and utility models only, hence designs lowest.
+    A pending application may be granted later, possibly narrower.
+Stability (0.15)
+    Invalidation request upheld (patent survived) 100, none 80, partially upheld 55, pending 20.
+    Why: a patent that survived a request before CNIPA is the most certain; a partial upholding
+    narrows the claims; a pending request may wipe the right out during the loan.
+Remaining term vs loan term (0.20)
+    100 x (years from loan maturity to the latest in-force expiry) / 10, clamped to 0..100.
+    Why: on default at maturity the bank sells the remaining protected years; years beyond 10 add
+    little at the 10.5% pharma discount rate (market.md; year 10 is discounted to 0.37). Expiry
+    before maturity is also a knock-out.
+Claim breadth (0.10)
+    Per patent 0.6 x independent-claims points (1: 40, 2: 60, 3: 80, 4+: 100) + 0.4 x total-claims
+    points (log scale, 1 claim 0, 30+ claims 100); x 0.5 for a pending application, x 0 if dead.
+    Why: the OECD patent quality indicators use the number of claims as a proxy for breadth of
+    protection; each independent claim is a separate scope a challenger must knock out. Pending
+    claims often narrow in examination.
+Jurisdictions (0.05)
+    40 + 60 x log2(n) / 3, clamped (1 office 40, 2: 60, 4: 80, 8+: 100); 0 without a live patent.
+    Why: multi-country filing is a legal-value item of CNIPA's value analysis system (and the OECD
+    family-size indicator); the pledge is registered on the CN right only, hence the low weight.
+Ownership (0.075)
+    Sole owner 100; co-owned with every owner's consent 80, minus 10 per further co-owner, floor
+    40; co-owned without consent 0.
+    Why: CNIPA will not register a pledge on a co-owned patent without all owners' consent
+    (lending.md); by default each co-owner may exploit the patent and grant non-exclusive licences,
+    which a buyer on enforcement has to live with.
+Encumbrances (0.075)
+    Existing pledge 0; exclusive licence out 50; none 100.
+    Why: a patent already pledged cannot secure a second lender first; an exclusive licence
+    survives a forced sale, so the buyer gets royalties, not the market.
+Fees (0.05)
+    All annual fees paid 100, any unpaid 0.
+    Why: a patent whose annual fee stays unpaid lapses after the grace period; also a knock-out.
+Litigation (0.05)
+    No pending suit 100, any pending suit 30.
+    Why: a suit puts validity (defendants answer with an invalidation request) or ownership (an
+    ownership dispute suspends registration) in play during the loan.
 
 Knock-outs (codes are part of the response contract): ``no_granted_in_force``,
-``expires_before_maturity`` (latest in-force expiry before as_of + loan term), ``existing_pledge``,
-``co_owner_consent_missing``, ``fees_unpaid``. Each lists the patents concerned and the fix the
-enterprise must make.
+``expires_before_maturity`` (the latest in-force expiry is before as_of + loan term),
+``existing_pledge``, ``co_owner_consent_missing`` (co-owners and no consent), ``fees_unpaid``.
+Each lists the patents concerned and the fix the enterprise must make.
 """
 from __future__ import annotations
 
@@ -69,7 +105,7 @@ def status_and_type(facts: PledgeFacts) -> Reading:
     head = f"{n_in} of {len(facts.patents)} granted in force"
     if n_in == 0:
         return Reading(_patent_label(facts, best), pts,
-                       f"{head}; best is {_patent_label(facts, best)} {best.id}, which cannot be registered as a pledge")
+                       f"{head}; best is {_patent_label(facts, best)} {best.id}, which cannot be pledged")
     return Reading(_patent_label(facts, best), pts, f"{head}; strongest: {KIND_LABEL[best.kind]} {best.id}")
 
 

@@ -254,6 +254,8 @@ class PledgeRequest(_Model):
         for i, p in enumerate(v):
             if as_of is not None and as_of < p.filing_date:
                 raise ValueError(f"patents[{i}].filing_date is after as_of ({as_of})")
+            if as_of is not None and p.grant_date is not None and as_of < p.grant_date:
+                raise ValueError(f"patents[{i}].grant_date is after as_of ({as_of})")
         ids = [p.id for p in v]
         if len(set(ids)) != len(ids):
             raise ValueError("patents must not repeat an id")

@@ -25,4 +25,4 @@ def result_response(result, location: str | None = None) -> Response:
     return json_response(result.body, result.status, headers)
 
 
-from api.routes import assessments, health, meta, model, readiness, valuations  # noqa: E402,F401
+from api.routes import assessments, health, meta, model, readiness, stress, valuations  # noqa: E402,F401
