@@ -80,7 +80,7 @@ def value_distribution(hist: dict, valuation: dict) -> Figure:
         ax.set_ylabel("share of paths")
         ax.set_title(f"Distribution of the IP value — {100 * valuation['prob_zero']:.0f}% of paths worth 0",
                      loc="left", fontsize=10)
-        ax.legend(frameon=False, fontsize=8.5, loc="best")
+        ax.legend(fontsize=8.5, loc="best", frameon=True, framealpha=0.85, edgecolor="none")
     return fig
 
 
@@ -102,7 +102,7 @@ def cash_flow_fan(valuation: dict) -> Figure:
         ax.set_xlabel("year")
         ax.set_ylabel("IP cash flow, CNY / year")
         ax.set_title("IP cash flows (fan chart)", loc="left", fontsize=10)
-        ax.legend(frameon=False, fontsize=8.5, loc="best")
+        ax.legend(fontsize=8.5, loc="best", frameon=True, framealpha=0.85, edgecolor="none")
     return fig
 
 
@@ -116,7 +116,9 @@ def score_bars(scores: dict) -> Figure:
         colors = [GREEN if v >= 70 else AMBER if v >= 40 else RED for v in vals]
         bars = ax.barh([CARD_LABELS[k] for k in keys], vals, color=colors, height=0.6)
         for b, v in zip(bars, vals):
-            ax.text(min(v + 1.5, 92), b.get_y() + b.get_height() / 2, f"{v:.0f}", va="center", fontsize=9)
+            inside = v > 88  # no room right of the bar: white label inside its end
+            ax.text(v - 1.5 if inside else v + 1.5, b.get_y() + b.get_height() / 2, f"{v:.0f}", va="center",
+                    ha="right" if inside else "left", fontsize=9, color="white" if inside else "black")
         ax.set_xlim(0, 100)
         ax.set_xlabel("score (0-100)")
         ax.set_title("Scorecards", loc="left", fontsize=10)

@@ -603,7 +603,7 @@ class PipelineModel:
 
 
 # ---------------------------------------------------------------------------------------------
-# sampler comparison (issue 3): python -m risk.pipeline_model compare-samplers [--repeats 3]
+# sampler comparison (issue 3): python -m risk.pipeline_model compare-samplers [--repeats 3] [--draws N]
 # ---------------------------------------------------------------------------------------------
 def _fit_metrics(sampler: str, seed: int, **sampler_overrides) -> dict:
     m = PipelineModel(sampler_config={**sampler_overrides, "sampler": sampler, "random_seed": seed})
@@ -652,7 +652,9 @@ if __name__ == "__main__":  # pragma: no cover - offline benchmark entry point
         print(json.dumps(_fit_metrics(args[1], int(args[2]), **json.loads(args[3]))))
     elif args[:1] == ["compare-samplers"]:
         reps = int(args[args.index("--repeats") + 1]) if "--repeats" in args else 3
-        print(json.dumps(compare_samplers(reps, fresh_process="--in-process" not in args), indent=2))
+        over = {"draws": int(args[args.index("--draws") + 1])} if "--draws" in args else {}
+        print(json.dumps(compare_samplers(reps, fresh_process="--in-process" not in args, **over), indent=2))
     else:
-        print("usage: python -m risk.pipeline_model compare-samplers [--repeats N] [--in-process]", file=sys.stderr)
+        print("usage: python -m risk.pipeline_model compare-samplers [--repeats N] [--draws N] [--in-process]",
+              file=sys.stderr)
         sys.exit(2)

@@ -239,32 +239,41 @@ def chunk_factors(task: Task) -> np.ndarray:
     return np.random.Generator(np.random.PCG64(task.factor_seed)).standard_normal((task.n_paths, 3))
 
 
+def path_draws(Z: np.ndarray, eta: np.ndarray, factors: FactorModel, params: ModelParams,
+               exposed: bool) -> dict:
+    """simulate()'s per-path inputs of one loan: the rate shift, and (exposed products) the VBP timing
+    uniform and cut from the VBP factor Z[:, 1] mixed with the loan's own normals eta (2, n)."""
+    draws = {"discount_shift": factors.rate_sd * Z[:, 2]}
+    if exposed:  # no VBP hazard: timing and cut are never used
+        sv, cv = math.sqrt(factors.vbp), math.sqrt(1.0 - factors.vbp)
+        ca, cb = beta_ab(params.vbp_cut_mean, params.vbp_cut_concentration)
+        draws["vbp_u"] = _u(-(sv * Z[:, 1] + cv * eta[0]))
+        draws["vbp_cut"] = beta_from_normal(sv * Z[:, 1] + cv * eta[1], ca, cb)
+    return draws
+
+
+def financing_uniforms(Z: np.ndarray, u_own: np.ndarray, factors: FactorModel) -> np.ndarray:
+    """(n, years) financing uniforms: the loan's own uniforms u_own mixed with the funding factor Z[:, 0]."""
+    sf, cf = math.sqrt(factors.funding), math.sqrt(1.0 - factors.funding)
+    return _u(sf * Z[:, 0][:, None] + cf * ndtri(np.clip(u_own, EPS, 1.0 - EPS)))
+
+
 def run_task(task: Task, posterior: PipelinePosterior, factors: FactorModel,
              params: ModelParams = DEFAULT_PARAMS) -> dict:
     """Loss and default flags of the task's loans on its path chunk: pure numpy, no shared state."""
     n = task.n_paths
     Z = chunk_factors(task)
-    zf, zv, zr = (Z[:, 0], Z[:, 1], Z[:, 2])
-    sf, sv = math.sqrt(factors.funding), math.sqrt(factors.vbp)
-    cf, cv = math.sqrt(1.0 - factors.funding), math.sqrt(1.0 - factors.vbp)
     loss = np.zeros((len(task.loans), n))
     default = np.zeros((len(task.loans), n), dtype=bool)
     for row, spec in enumerate(task.loans):
         sim_ss, cop_ss = spec.seeds[task.chunk]
         req = spec.request
-        g = np.random.Generator(np.random.PCG64(cop_ss))
-        eta = g.standard_normal((2, n))
-        draws = {"discount_shift": factors.rate_sd * zr}
-        if params.vbp_hazard[req.product.vbp_exposure] > 0:  # no VBP hazard: timing and cut never used
-            ca, cb = beta_ab(params.vbp_cut_mean, params.vbp_cut_concentration)
-            draws["vbp_u"] = _u(-(sv * zv + cv * eta[0]))
-            draws["vbp_cut"] = beta_from_normal(sv * zv + cv * eta[1], ca, cb)
+        eta = np.random.Generator(np.random.PCG64(cop_ss)).standard_normal((2, n))
+        exposed = params.vbp_hazard[req.product.vbp_exposure] > 0
         sim = simulate(req, spec.ip_contribution, posterior, params, n=n, seed=_seed_int(sim_ss),
-                       path_draws=draws)
+                       path_draws=path_draws(Z, eta, factors, params, exposed))
         Tm = DebtSchedule.from_loan(req.loan.term_years, req.loan.rate, req.loan.repayment).periods
-        eps = ndtri(np.clip(financing_draws(sim, Tm), EPS, 1.0 - EPS))
-        u_fin = _u(sf * zf[:, None] + cf * eps)
-        run = run_credit(sim, req, [req.loan.amount], u_fin)
+        run = run_credit(sim, req, [req.loan.amount], financing_uniforms(Z, financing_draws(sim, Tm), factors))
         loss[row] = run.loss[0]
         default[row] = run.defaulted[0]
     return {"chunk": task.chunk, "first": task.loans[0].index, "loss": loss, "default": default}
@@ -282,14 +291,19 @@ def _run_local(tasks, posterior, factors, params):
 def local_cluster(workers: int = 2, processes: bool = True):
     """A LocalCluster of single-threaded workers for the portfolio tasks.
 
-    dask sets MALLOC_TRIM_THRESHOLD_ in its worker processes, which switches off glibc's adaptive mmap
-    threshold: every (paths x years) array is then mmapped and page-faulted afresh and a task runs 2-3x
-    slower than in the driver. The portfolio workers keep glibc's default instead.
+    A task allocates and frees many (paths x years) arrays. In dask's worker processes (task thread,
+    dask's MALLOC_TRIM_THRESHOLD_=65536) glibc hands that memory back to the OS after each array, so
+    every new array is page-faulted afresh and a task cost ~1.4-2x its CPU time in the driver
+    (measured). The portfolio workers keep freed memory instead (trim threshold 1 GiB, mmap threshold
+    32 MiB) and skip dask's sampling profiler. A cluster started elsewhere (--scheduler) should set
+    MALLOC_TRIM_THRESHOLD_ / MALLOC_MMAP_THRESHOLD_ the same way in its workers' environment.
     """
     import dask
     from dask.distributed import LocalCluster
 
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 1 << 30,
+                          "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 1 << 25,
+                          "distributed.worker.profile.enabled": False}):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
                             dashboard_address=":0")
 

@@ -119,6 +119,17 @@ def _update(req: PledgeRequest, mutate: Callable[[dict], None]) -> PledgeRequest
     return PledgeRequest.model_validate(data)
 
 
+def _valid(req: PledgeRequest, act: "Action") -> bool:
+    """Whether the action leaves a valid request (an action that cannot be applied does not apply)."""
+    from pydantic import ValidationError
+
+    try:
+        _update(req, act.mutate)
+        return True
+    except ValidationError:
+        return False
+
+
 # --- actions ---------------------------------------------------------------------------------
 class Action:
     def __init__(self, key: str, description: str, mutate: Callable[[dict], None], blocker: bool = False):
@@ -359,6 +370,7 @@ def readiness(req: PledgeRequest, posterior: PipelinePosterior | None = None, *,
     step("actions")
     rows: list[dict] = []
     fixes = blocker_actions(req, base)
+    fixes = [a for a in fixes if _valid(req, a)]
     for act in fixes:
         after_req = _update(req, act.mutate)
         rows.append(_action_row(act, base, run(after_req), "case", req, after_req, requested))
@@ -383,6 +395,8 @@ def readiness(req: PledgeRequest, posterior: PipelinePosterior | None = None, *,
             reference, reference_req = cleared, cleared_req
             measured_on = "clear_all_blockers" if len(blocking_fixes) > 1 else blocking_fixes[0].key
     for act in improvement_actions(reference_req, reference, params):
+        if not _valid(reference_req, act):
+            continue
         after_req = _update(reference_req, act.mutate)
         rows.append(_action_row(act, reference, run(after_req), measured_on, reference_req, after_req,
                                 requested))

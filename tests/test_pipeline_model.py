@@ -207,7 +207,8 @@ def test_show_json_shape(post):
 def test_duration_medians_with_fallback_to_all():
     cases = [("cardiovascular", "phase1", 2.3), ("cardiovascular", "phase3", 4.2), ("urology", "phase2", 5.0),
              ("urology", "filed", 1.3), ("autoimmune", "filed", 1.3), ("oncology", "filed", 0.8),
-             ("tcm", "phase1", 1.9), ("device", "filed", 1.8), ("oncology", "preclinical", 1.0)]
+             ("tcm", "phase1", 1.9), ("device", "filed", 1.8), ("oncology", "preclinical", 1.0),
+             ("neurology", "phase2", 3.6), ("neurology", "filed", 1.3)]  # neurology has no row: ALL
     for area, stage, want in cases:
         got = phase_duration_medians(area)[stage]
         assert got == pytest.approx(want), f"area={area} stage={stage}: expected {want}, got {got}"

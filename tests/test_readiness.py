@@ -131,6 +131,15 @@ def test_missing_co_owner_consent_is_a_blocker_with_its_action():
     assert act["gain"] > 0 and act["rank"] == 1
 
 
+def test_expiry_before_maturity_offers_a_shorter_loan():
+    req = small("medical_consumable_utility", loan={"term_years": 8})  # utility model expires 2030-11-15
+    result = readiness(req, POST, ltv_points=2)
+    assert [b["code"] for b in result["blockers"]] == ["expires_before_maturity"]
+    act = next(a for a in result["actions"] if a["action"] == "shorten_term")
+    assert act["changes"] == {"loan.term_years": 4.0} and act["blockers_after"] == [] and act["gain"] > 0
+    check_gains(req, result)
+
+
 def test_only_applicable_actions(tcm):
     keys = {a["action"] for a in tcm[1]["actions"]}
     # scheme none -> the city schemes and a guarantee; approved product -> no next stage; nothing to fix
