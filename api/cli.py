@@ -97,3 +97,7 @@ main.add_command(portfolio)
 from api.cli_report import report  # noqa: E402
 
 main.add_command(report)
+
+from api.cli_model import model  # noqa: E402
+
+main.add_command(model)

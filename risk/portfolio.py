@@ -25,11 +25,14 @@ Factor model (one latent standard normal per path and factor, Z_f, Z_v, Z_r; pos
 - **rates**: the discount rate of every pledge moves by ``σ_r Z_r`` on the path (collateral values
   fall when rates rise); the loan rates are fixed (the book's loans are not repriced).
 
-Each factor keeps every loan's marginal distribution unchanged (the copula mixes a standard normal
-into a standard normal; the rate shift has mean 0), so switching factors off (Z = 0, ρ = 0, σ_r = 0,
-same idiosyncratic draws) leaves each loan's expected loss about the same and changes only how losses
-cluster: VaR and ES rise with the factors on. ρ_f = 0.30, ρ_v = 0.50 and σ_r = 1% are assumptions
-(no published default correlations for IP-backed loans, ../shared/data/lending.md), exposed in the book.
+Each factor leaves the law of every random input unchanged (a standard normal mixed into a standard
+normal stays standard normal; the rate shift has mean 0) and the loans' own draws are the same with the
+factors on or off (``factors: off`` = Z, ρ and σ_r set to 0): what changes is how outcomes line up
+across loans, so VaR and ES rise with the factors on. Within one loan the factors also tie inputs
+together on purpose (a wave is one event: the VBP timing and cut share Z_v, hit earlier *and* deeper;
+successive years' financing share Z_f), so a loan's own EL can move too (it roughly doubles for the
+thin-cash VBP-exposed makers of the example book). ρ_f = 0.30, ρ_v = 0.50 and σ_r = 1% are assumptions
+(no published default correlations for IP-backed loans, ../shared/data/lending.md), set in the book.
 
 Chunking and seeds (the same numbers on every engine): paths are cut into chunks of ``chunk_paths``.
 From ``SeedSequence(seed).spawn(2)`` the first child spawns one seed per path chunk (the factors of that
