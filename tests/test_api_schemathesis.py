@@ -9,6 +9,7 @@ nodes in schemathesis 4.32), from an app on a throw-away SQLite file.
 """
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from pathlib import Path
@@ -28,6 +29,7 @@ CONFIG = schemathesis.Config.from_dict({
 })
 
 _TMP = Path(tempfile.mkdtemp(prefix="ipledge-st-"))
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)  # also when only collected
 # Paths above 2,000 answer 422 here, so the valid requests schemathesis finds stay fast.
 APP = create_app({"DATABASE_URL": f"sqlite:///{_TMP / 'st.db'}", "IPLEDGE_MAX_PATHS": 2000,
                   "IPLEDGE_RATE_LIMIT": "1000000 per minute"})
