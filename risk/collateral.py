@@ -26,11 +26,16 @@ import numpy as np
 N_BASIS = 3  # 1, tau, tau^2 (+1 exclusivity column once resolved)
 
 
-def tail_sums(x: np.ndarray) -> np.ndarray:
-    """(n, T) → (n, T+1) with column t = Σ_{u>t} x[:, u-1] (sum strictly after period t)."""
-    n, T = x.shape
-    out = np.zeros((n, T + 1))
-    out[:, :T] = np.cumsum(x[:, ::-1], axis=1)[:, ::-1]  # column t-1 holds Σ_{u>=t} = Σ_{u>t-1}
+def tail_sums_upto(x: np.ndarray, years: int) -> np.ndarray:
+    """(T, ...) → (years+1, ...) with row t = Σ_{u>t} x[u-1], for t = 0..years (years ≤ T).
+
+    One pass for the total and one over the first ``years`` rows: the tail of a late year is the total
+    less the head (relative error ~1e-16 of the total, far below Monte Carlo error)."""
+    total = x.sum(axis=0)
+    out = np.empty((years + 1,) + x.shape[1:])
+    out[0] = total
+    if years:
+        np.subtract(total, np.cumsum(x[:years], axis=0), out=out[1:])
     return out
 
 
@@ -39,99 +44,105 @@ def with_today(d: np.ndarray) -> np.ndarray:
     return np.concatenate([np.ones(d.shape[:-1] + (1,)), d], axis=-1)
 
 
-def _launched_values(res, rows: np.ndarray, resolved_from: int, h: float) -> np.ndarray:
-    """(len(rows), T+1) closed-form value of paths that launch within the horizon."""
+def _launched_values(res, resolved_from: int, h: float, Y: int) -> np.ndarray:
+    """(r, Y+1) closed-form value at years 0..Y of the r paths that launch within the horizon.
+
+    Reuses the simulation's peak × ramp and post-expiry shares of those paths."""
+    rows = res.market_rows
     T = res.T
     t = np.arange(1, T + 1, dtype=float)
-    d = res.discount[rows] if res.discount.ndim == 2 else res.discount
-    age = t[None, :] - res.launch_period[rows, None] + 1.0
-    ytp = res.years_to_peak
-    ramp = np.minimum(np.maximum(age / ytp, 0.0), 1.0) if ytp > 0 else (age >= 1).astype(float)
-    A = (res.peak[rows, None] * res.ip_share) * ramp * (age >= 1)
+    d = res.discount[rows] if res.discount.ndim == 2 else res.discount[None, :]     # (r, T) or (1, T)
     m = res.params.erosion_mean[res.modality]
-    after = np.minimum(np.maximum(t[None, :] - res.exclusivity_end[rows, None], 0.0), 1.0)
     c_bar = res.params.vbp_cut_mean
     w = (1.0 - h) ** t if h > 0 else np.ones(T)
-    cols = np.arange(T + 1)
-    hit = res.vbp_period[rows, None] <= cols[None, :]
-    d_t = with_today(d)
-    w_t = with_today(w)
-    kept = (1.0 - res.vbp_cut[rows, None])
+    hit = res.vbp_period[rows, None] <= np.arange(Y + 1)[None, :]
+    d_t = with_today(d)[:, :Y + 1]
+    w_t = with_today(w)[:Y + 1]
+    kept = (1.0 - res.vbp_cut[rows])[:, None]
+    base = res.market_peak_ramp * (d * res.ip_share)
 
-    def value(after_u, upto=None):
-        g1 = (d * A) * (1.0 - m * after_u)
-        rc1 = tail_sums(g1)[:, :upto]
+    def value(after, upto):
+        g1 = base * (1.0 - m * after)
+        rc1 = tail_sums_upto(g1.T, upto).T
         if h <= 0:
-            return rc1 / d_t[..., :upto]
-        rc2 = tail_sums(g1 * w)[:, :upto] / w_t[:upto]
-        return np.where(hit[:, :upto], kept * rc1, (1.0 - c_bar) * rc1 + c_bar * rc2) / d_t[..., :upto]
+            return rc1 / d_t[:, :upto + 1]
+        rc2 = tail_sums_upto((g1 * w).T, upto).T / w_t[:upto + 1]
+        return np.where(hit[:, :upto + 1], kept * rc1, (1.0 - c_bar) * rc1 + c_bar * rc2) / d_t[:, :upto + 1]
 
-    v = value(after)
+    v = value(res.market_after, Y)
     if resolved_from > 0:
         # before the patent outcomes are known, exclusivity enters through its distribution
-        v[:, :resolved_from] = value(np.broadcast_to(after.mean(axis=0), after.shape), resolved_from)
+        k = min(resolved_from, Y + 1)
+        v[:, :k] = value(res.market_after.mean(axis=0, keepdims=True), k - 1)
     return v
 
 
 def _lsm_fit(y: np.ndarray, features: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
     """Fitted values of y on features, one coefficient set per group (block-diagonal least squares).
 
-    Normal equations per group with a ridge of 1e-12 × the largest diagonal entry, so an empty or
-    constant column gives a zero coefficient instead of a singular system; the intercept keeps each
-    group's fitted mean equal to its mean of y (to that relative precision).
+    All groups in one pass: the Gram matrices X'X and X'y of every group are accumulated with
+    ``bincount`` and solved as one batch. A ridge of 1e-12 × the group's largest diagonal entry turns an
+    empty or all-zero column into a zero coefficient instead of a singular system; the intercept keeps
+    each group's fitted mean equal to its mean of y (to that relative precision).
     """
     m, b = features.shape
-    fitted = np.empty(m)
-    for g in range(n_groups):
-        sel = group == g
-        if not sel.any():
-            continue
-        X = features[sel]
-        gram = X.T @ X
-        gram[np.diag_indices(b)] += 1e-12 * gram.diagonal().max() + 1e-300
-        fitted[sel] = X @ np.linalg.solve(gram, X.T @ y[sel])
-    return fitted
+    gram = np.empty((n_groups, b, b))
+    rhs = np.empty((n_groups, b))
+    for i in range(b):
+        rhs[:, i] = np.bincount(group, weights=features[:, i] * y, minlength=n_groups)
+        for k in range(i, b):
+            gram[:, i, k] = gram[:, k, i] = np.bincount(group, weights=features[:, i] * features[:, k],
+                                                        minlength=n_groups)
+    diag = np.arange(b)
+    gram[:, diag, diag] += 1e-12 * gram[:, diag, diag].max(axis=1, keepdims=True) + 1e-300
+    beta = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
+    return np.einsum("mb,mb->m", features, beta[group])
 
 
-def collateral_values(res, patents, h: float) -> np.ndarray:
-    """(n, T+1) collateral value at the end of each period; column 0 is today's appraisal.
+def collateral_values(res, patents, h: float, years: int | None = None) -> np.ndarray:
+    """(n, Y+1) collateral value at the end of years 0..Y (Y = ``years``, default the horizon T).
 
-    Returned as the transpose of a (T+1, n) C-ordered array: a column (all paths at one year), which
-    is what the credit model reads, is contiguous in memory.
+    Column 0 is today's appraisal. Returned as the transpose of a (Y+1, n) C-ordered array: a column
+    (all paths at one year), which is what the credit model reads, is contiguous in memory.
     """
     n, T = res.n, res.T
+    Y = T if years is None else max(1, min(int(years), T))
     resolved_from = res.params.patent_resolution_years if patents.uncertain.any() else 0
-    realised = (tail_sums(res.ip_cf * res.discount) / with_today(res.discount)).T.copy()  # (T+1, n)
-    cols = np.arange(T + 1)
-    VT = np.zeros((T + 1, n))
-    rows = np.flatnonzero(res.approved & (res.launch_period <= T))
-    if rows.size:
-        VT[:, rows] = _launched_values(res, rows, resolved_from, h).T
+    d_today = with_today(res.discount).T[:Y + 1]            # (Y+1,) or (Y+1, n)
+    if d_today.ndim == 1:
+        d_today = d_today[:, None]
+    realised = tail_sums_upto((res.ip_cf * res.discount).T, Y) / d_today      # (Y+1, n)
+    cols = np.arange(Y + 1)
+    VT = np.zeros((Y + 1, n))
+    if res.market_rows.size:
+        VT[:, res.market_rows] = _launched_values(res, resolved_from, h, Y).T
     comp = res.completion_times
     K = comp.shape[1]
-    done = np.zeros((T + 1, n), np.int64)     # transitions resolved by the end of year t
-    last = np.zeros((T + 1, n))               # when the latest of them resolved
+    done = np.zeros((Y + 1, n), np.int64)     # transitions resolved by the end of year t
+    last = np.zeros((Y + 1, n))               # when the latest of them resolved
     for j in range(K):
         resolved = comp[None, :, j] <= cols[:, None]
         done += resolved
         last = np.where(resolved, comp[None, :, j], last)
     e_varies = res.exclusivity_end.std() > 1e-9
-    for t in range(1, T):
-        known = t >= resolved_from
-        pre = (res.launch_period > t) & (res.failure_time > t)
-        if known:
-            pre &= res.exclusivity_end > t
-        if not pre.any():
-            continue
-        tau = t - last[t, pre]
-        cols_x = [np.ones_like(tau), tau, tau * tau]
-        if known and e_varies:
-            cols_x.append(np.minimum(res.exclusivity_end[pre] - t, 30.0))
-        VT[t, pre] = _lsm_fit(realised[t, pre], np.column_stack(cols_x), done[t, pre], max(K, 1))
+    # every (year, path) still in development, fitted at once: group = (year, stage reached)
+    years_ = cols[1:min(Y, T - 1) + 1, None]
+    pre = (res.launch_period[None, :] > years_) & (res.failure_time[None, :] > years_)
+    pre &= (years_ < resolved_from) | (res.exclusivity_end[None, :] > years_)
+    ti, pi = np.nonzero(pre)
+    if ti.size:
+        t = ti + 1
+        tau = t - last[t, pi]
+        feats = [np.ones_like(tau), tau, tau * tau]
+        if e_varies:
+            feats.append(np.where(t >= resolved_from, np.minimum(res.exclusivity_end[pi] - t, 30.0), 0.0))
+        Kg = max(K, 1)
+        VT[t, pi] = _lsm_fit(realised[t, pi], np.column_stack(feats), t * Kg + done[t, pi], (Y + 1) * Kg)
+    live = res.failure_time[None, :] > cols[:, None]
+    live &= (cols[:, None] < resolved_from) | (cols[:, None] < res.exclusivity_end[None, :])
     np.maximum(VT, 0.0, out=VT)
-    dead = res.failure_time[None, :] <= cols[:, None]
-    dead |= (cols[:, None] >= resolved_from) & (cols[:, None] >= res.exclusivity_end[None, :])
-    VT[dead] = 0.0
-    VT[T] = 0.0
+    VT *= live
+    if Y == T:
+        VT[T] = 0.0
     VT[0] = res.pv.mean()
     return VT.T

@@ -120,7 +120,7 @@ def run_credit(sim: SimResult, req: PledgeRequest, amounts, u_fin: np.ndarray | 
         new = short & ~raised
         if new.any():
             exposure = A[:, None] * (sched.balance[k] + sched.interest[k])
-            coll = sim.collateral[:, min(t, sim.T)] * (1.0 - haircut)
+            coll = sim.collateral[:, min(t, sim.collateral.shape[1] - 1)] * (1.0 - haircut)
             lost = np.maximum(exposure - coll[None, :], 0.0)
             loss = np.where(new, lost, loss)
             ead = np.where(new, exposure, ead)

@@ -279,7 +279,12 @@ def run_task(task: Task, posterior: PipelinePosterior, factors: FactorModel,
         run = run_credit(sim, req, [req.loan.amount], financing_uniforms(Z, financing_draws(sim, Tm), factors))
         loss[row] = run.loss[0]
         default[row] = run.defaulted[0]
-    return {"chunk": task.chunk, "first": task.loans[0].index, "loss": loss, "default": default}
+    # sparse: most (loan, path) cells have no default; only the others travel back to the driver
+    li, lj = np.nonzero(loss)
+    di, dj = np.nonzero(default)
+    return {"chunk": task.chunk, "first": task.loans[0].index, "n_loans": len(task.loans),
+            "loss": (li.astype(np.int32), lj.astype(np.int32), loss[li, lj]),
+            "default": (di.astype(np.int32), dj.astype(np.int32))}
 
 
 # --------------------------------------------------------------------------------------------
@@ -344,9 +349,10 @@ def assemble(book: Book, results) -> tuple[np.ndarray, np.ndarray]:
     default = np.zeros((len(book.pledges), book.paths), dtype=bool)
     for r in results:
         c, i0 = r["chunk"], r["first"]
-        rows = slice(i0, i0 + r["loss"].shape[0])
-        loss[rows, starts[c]:starts[c + 1]] = r["loss"]
-        default[rows, starts[c]:starts[c + 1]] = r["default"]
+        li, lj, v = r["loss"]
+        loss[i0 + li, starts[c] + lj] = v
+        di, dj = r["default"]
+        default[i0 + di, starts[c] + dj] = True
     return loss, default
 
 

@@ -134,6 +134,9 @@ class SimResult:
     vbp_cut: np.ndarray          # (n,) cut on the event
     erosion: np.ndarray          # (n,) LOE erosion draw
     ip_share: float              # royalty rate or margin × contribution
+    market_rows: np.ndarray      # (r,) paths that launch within the horizon
+    market_peak_ramp: np.ndarray  # (r, T) peak × ramp on those paths (sales before erosion and VBP)
+    market_after: np.ndarray     # (r, T) share of each year after exclusivity end on those paths
     years_to_peak: float
     modality: str
     params: ModelParams
@@ -212,13 +215,16 @@ def _exclusivity(req, patents: PatentTable, params, streams, launch_t, n):
 
 def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePosterior,
              params: ModelParams = DEFAULT_PARAMS, n: int | None = None, seed: int | None = None,
-             path_draws: dict[str, np.ndarray] | None = None) -> SimResult:
+             path_draws: dict[str, np.ndarray] | None = None, collateral_years: int | None = None) -> SimResult:
     """Simulate ``n`` paths (default ``req.simulation.paths``) from ``seed`` (default the request's).
 
     ``path_draws`` (optional, used by :mod:`risk.portfolio` for common factors) replaces per-path inputs,
     each an (n,) array: ``discount_shift`` added to ``policy.discount_rate`` on each path (``discount``
     is then (n, T)), ``vbp_u`` the uniform timing the VBP event, ``vbp_cut`` the cut. The streams are
     drawn as usual either way, so every other draw is unchanged.
+
+    ``collateral_years``: collateral is valued at years 0..Y, by default the loan's maturity (the only
+    years the credit model reads); cash flows and values always run to the full horizon.
     """
     from risk.collateral import collateral_values
 
@@ -271,13 +277,13 @@ def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePost
     ytp = prod.years_to_peak
     sales = np.zeros((n, T))
     rows = np.flatnonzero(approved & (launch_period <= T))
-    if rows.size:
-        age = t[None, :] - launch_period[rows, None] + 1.0     # >= 1 once launched
-        ramp = np.minimum(np.maximum(age / ytp, 0.0), 1.0) if ytp > 0 else (age >= 1).astype(float)
-        ramp *= age >= 1
-        after = np.minimum(np.maximum(t[None, :] - excl[rows, None], 0.0), 1.0)  # share of year after E
-        price = np.where(t[None, :] >= vbp_period[rows, None], 1.0 - cut[rows, None], 1.0)
-        sales[rows] = peak[rows, None] * ramp * (1.0 - erosion[rows, None] * after) * price
+    age = t[None, :] - launch_period[rows, None] + 1.0          # >= 1 once launched
+    ramp = np.minimum(np.maximum(age / ytp, 0.0), 1.0) if ytp > 0 else (age >= 1).astype(float)
+    ramp *= age >= 1
+    peak_ramp = peak[rows, None] * ramp                          # sales before erosion and VBP
+    after = np.minimum(np.maximum(t[None, :] - excl[rows, None], 0.0), 1.0)  # share of year after E
+    price = np.where(t[None, :] >= vbp_period[rows, None], 1.0 - cut[rows, None], 1.0)
+    sales[rows] = peak_ramp * (1.0 - erosion[rows, None] * after) * price
     ip_share = prod.royalty_rate if prod.royalty_rate is not None else prod.profit_margin * ip_contribution
     ip_cf = sales * ip_share
     pv = ip_cf @ discount if discount.ndim == 1 else (ip_cf * discount).sum(axis=1)
@@ -288,8 +294,10 @@ def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePost
         launch_time=launch_t, approved=approved, failure_time=fail_time, success_events=succ_ev,
         failure_events=fail_ev, completion_times=completion, passed=passed, exclusivity_end=excl,
         peak=peak, vbp_period=vbp_period, vbp_cut=cut, erosion=erosion, ip_share=ip_share,
+        market_rows=rows, market_peak_ramp=peak_ramp, market_after=after,
         years_to_peak=ytp, modality=prod.modality,
         params=params, streams=streams,
     )
-    res.collateral = collateral_values(res, patents, h)
+    Y = collateral_years if collateral_years is not None else math.ceil(req.loan.term_years - 1e-9)
+    res.collateral = collateral_values(res, patents, h, Y)
     return res

@@ -97,7 +97,7 @@ def test_collateral_of_paths_sharing_a_state_is_their_average_remaining_cash_flo
     Launched paths are re-appraised in closed form; their group average agrees within MC error.
     """
     req = case("oncology_antibody_phase2")
-    sim = simulate(req, 0.3, load_posterior(), n=20000)
+    sim = simulate(req, 0.3, load_posterior(), n=20000, collateral_years=6)
     realised_all = np.cumsum((sim.ip_cf * sim.discount)[:, ::-1], axis=1)[:, ::-1]
     checked = 0
     for t in (1, 2, 3, 5):
