@@ -36,6 +36,7 @@ SOURCES: dict[str, str] = {
     "q_after_failure": "0.20 after a pipeline failure, in its year and every later year (DESIGN §9)",
     "raise_years_of_burn": "assumption: a successful round covers the deficit plus one year of burn",
     "duration_sigma": "lognormal sigma of phase durations, 0.4 (DESIGN §7)",
+    "extra_delay_years": "stress only: years added to the time left in the current stage",
     "horizon_after_exclusivity_years": "cash flows counted to exclusivity end + 5 years (DESIGN §8)",
     "max_horizon_years": "at most 30 annual steps (DESIGN §8)",
     "max_guarantee_share": "assumption: a guarantor covers at most 80% of a loss (the 80/20 bank-guarantor "
@@ -69,6 +70,7 @@ class ModelParams:
     raise_years_of_burn: float = 1.0
     duration_sigma: float = 0.4
     duration_scale: float = 1.0          # scenarios stretch all phase durations (trial delays)
+    extra_delay_years: float = 0.0       # scenarios: years added to the current stage (a trial delay)
     success_scale: float = 1.0           # scenarios scale transition probabilities (odds kept in 0..1)
     horizon_after_exclusivity_years: int = 5
     max_horizon_years: int = 30

@@ -177,6 +177,7 @@ def _pipeline(req, posterior, params, streams, n, T):
     medians = np.array([med[st] for st in STAGES[s:-1]]) * params.duration_scale
     dur = medians * np.exp(params.duration_sigma * z_all[:, s:])
     dur[:, 0] *= left
+    dur[:, 0] += params.extra_delay_years
     completion = np.cumsum(dur, axis=1)
     passed = np.cumprod(u_all[:, s:] < p, axis=1, dtype=np.int8).astype(bool)
     approved = passed[:, -1]

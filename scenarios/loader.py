@@ -9,6 +9,7 @@ A scenario file (YAML)::
       product.vbp_exposure: high          # a value replaces the field
       model.vbp_cut_mean: {scale: 1.13}   # multiply
       policy.discount_rate: {add: 0.03}   # add
+      policy.liquidation_haircut: {at_least: 0.8}   # raise to 0.8 unless already stricter (at_most: lower to)
 
 Paths are dotted: into the request schema (``product.peak_sales.p50``, ``patents.*.invalidation``
 for every patent) or into the model parameters under ``model.`` (``model.vbp_hazard.high``;
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-OPS = ("scale", "add")
+OPS = ("scale", "add", "at_least", "at_most")
 
 
 class ScenarioError(ValueError):
@@ -54,7 +55,8 @@ class Scenario:
         for path, spec in data["set"].items():
             if isinstance(spec, dict):
                 if len(spec) != 1 or next(iter(spec)) not in OPS:
-                    raise ScenarioError(f"{origin}: set.{path} takes a value, {{scale: x}} or {{add: x}}")
+                    raise ScenarioError(f"{origin}: set.{path} takes a value or one of "
+                                      f"{{scale: x}}, {{add: x}}, {{at_least: x}}, {{at_most: x}}")
                 op_val = next(iter(spec.values()))
                 if isinstance(op_val, bool) or not isinstance(op_val, (int, float)):
                     raise ScenarioError(f"{origin}: set.{path}: {next(iter(spec))} needs a number")
@@ -93,7 +95,7 @@ def _apply_op(old, spec, path: str):
     if old is None or isinstance(old, bool) or not isinstance(old, (int, float)):
         raise ScenarioError(f"{path}: {next(iter(spec))} needs a numeric field (found {old!r})")
     op, x = next(iter(spec.items()))
-    new = old * x if op == "scale" else old + x
+    new = {"scale": old * x, "add": old + x, "at_least": max(old, x), "at_most": min(old, x)}[op]
     return type(old)(new) if isinstance(old, int) and float(new).is_integer() else new
 
 
