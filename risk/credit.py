@@ -30,7 +30,7 @@ from risk.simulate import SimResult
 from valuation.schema import PledgeRequest
 
 SCHEMES: dict[str, dict[str, float]] = {
-    # DESIGN §9; ../shared/data/lending.md (Guangzhou fund rules; CNIPA via creditchina)
+    # DESIGN §9; lending.md (ipledge cited data) (Guangzhou fund rules; CNIPA via creditchina)
     "none": {"bank": 1.0},
     "guangzhou_5311": {"fund": 0.50, "guarantor": 0.30, "appraiser": 0.10, "bank": 0.10},
     "zhongshan": {"fund": 0.54, "bank": 0.26, "insurer": 0.16, "appraiser": 0.04},

@@ -32,7 +32,7 @@ across loans, so VaR and ES rise with the factors on. Within one loan the factor
 together on purpose (a wave is one event: the VBP timing and cut share Z_v, hit earlier *and* deeper;
 successive years' financing share Z_f), so a loan's own EL can move too (it roughly doubles for the
 thin-cash VBP-exposed makers of the example book). ρ_f = 0.30, ρ_v = 0.50 and σ_r = 1% are assumptions
-(no published default correlations for IP-backed loans, ../shared/data/lending.md), set in the book.
+(no published default correlations for IP-backed loans, lending.md (ipledge cited data)), set in the book.
 
 Chunking and seeds (the same numbers on every engine): paths are cut into chunks of ``chunk_paths``.
 From ``SeedSequence(seed).spawn(2)`` the first child spawns one seed per path chunk (the factors of that

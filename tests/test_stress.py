@@ -56,7 +56,7 @@ def test_builtins_exist_with_sources():
     for name in BUILTINS:
         s = load_scenario(name)
         assert s.name == name and s.description.strip() and s.sources, f"{name}: description and sources required"
-        assert any("shared/data" in src or "market.md" in src or "lending.md" in src or "params" in src
+        assert any("cited data" in src or "market.md" in src or "lending.md" in src or "params" in src
                    for src in s.sources), f"{name}: cite the facts its numbers rest on; got {s.sources}"
         # every path applies to a real case and parameter set (unknown paths would raise)
         req = marketed()
