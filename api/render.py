@@ -29,7 +29,7 @@ def format_value(value: Any) -> str:
         if abs(value) >= 1e6:
             return f"{value / 1e9:.3g}bn" if abs(value) >= 1e9 else f"{value / 1e6:.3g}m"
         return f"{value:g}"
-    return str(value)
+    return "-" if value is None else str(value)
 
 
 def score_style(score: float) -> str:

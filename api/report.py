@@ -17,6 +17,8 @@ from pathlib import Path
 
 import jinja2
 
+from api.render import format_value as value_text
+from risk.decision import cny, pct
 from valuation.cases import CaseError, load_case
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -57,33 +59,6 @@ METHODOLOGY = [
 
 
 # --- formatting --------------------------------------------------------------------------------
-def cny(x) -> str:
-    if x is None:
-        return "-"
-    x = float(x)
-    if abs(x) >= 1e9:
-        return f"CNY {x / 1e9:,.2f}bn"
-    if abs(x) >= 1e6:
-        return f"CNY {x / 1e6:,.2f}m"
-    return f"CNY {x:,.0f}"
-
-
-def pct(x, digits: int = 1) -> str:
-    return "-" if x is None else f"{100 * float(x):.{digits}f}%"
-
-
-def value_text(v) -> str:
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, (list, tuple)):
-        return ", ".join(value_text(x) for x in v) or "-"
-    if isinstance(v, float):
-        if abs(v) >= 1e6:
-            return f"{v / 1e9:.3g}bn" if abs(v) >= 1e9 else f"{v / 1e6:.3g}m"
-        return f"{v:g}"
-    return "-" if v is None else str(v)
-
-
 def decision_label(d: str) -> str:
     return DECISIONS.get(d, d)
 

@@ -107,15 +107,18 @@ class RiskShare(_Out):
     expected_loss: float
 
 
-class AssessmentResponse(_Out):
-    """One stored assessment: scores, pipeline risk, valuation, credit and the lending recommendation."""
-
+class _AssessmentHead(_Out):
     id: str
     created_at: dt.datetime
     as_of: dt.date
     model_version: str
     seed: int
     scenario: str | None
+
+
+class AssessmentResponse(_AssessmentHead):
+    """One stored assessment: scores, pipeline risk, valuation, credit and the lending recommendation."""
+
     schema_version: str
     scores: Scores
     pipeline: Pipeline
@@ -125,13 +128,7 @@ class AssessmentResponse(_Out):
     risk_sharing: list[RiskShare]
 
 
-class AssessmentSummary(_Out):
-    id: str
-    created_at: dt.datetime
-    as_of: dt.date
-    model_version: str
-    seed: int
-    scenario: str | None
+class AssessmentSummary(_AssessmentHead):
     decision: Literal["approve", "approve_with_conditions", "decline"]
     applicant: str
     loan_amount: float

@@ -1,11 +1,13 @@
-"""Storage of tenants, API keys, assessments, the audit trail and idempotency records (SQLAlchemy 2).
+"""Storage of tenants, API keys, assessments, portfolio jobs, the audit trail and idempotency records
+(SQLAlchemy 2).
 
 SQLite by default (WAL, ``synchronous=FULL``) at ``$IPLEDGE_DB`` or ``./instance/ipledge.db``;
 PostgreSQL (psycopg 3) when ``DATABASE_URL`` says so. The schema is owned by the Alembic migrations
 shipped in ``api/migrations`` and applied by :meth:`Store.migrate` (on start-up / first use).
 
 Assessments and audit records are append-only: no function here updates or deletes them, and the
-migrations install database triggers that refuse UPDATE and DELETE on both tables.
+migrations install database triggers that refuse UPDATE and DELETE on both tables. Portfolio jobs are
+not: a job row goes queued -> running -> done | failed (its submission is audited append-only).
 """
 from __future__ import annotations
 
@@ -131,6 +133,35 @@ class AuditRecord(Base):
     model_version: Mapped[str] = mapped_column(sa.String(100))
     seed: Mapped[int] = mapped_column(sa.BigInteger)
     decision: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
+    job_id: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)  # portfolio.submit rows
+
+
+JOB_STATUSES = ("queued", "running", "done", "failed")
+
+
+class PortfolioJob(Base):
+    """A portfolio stress job (migration 0002). Updated as it progresses: NOT append-only."""
+
+    __tablename__ = "portfolio_jobs"
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id"))
+    key_id: Mapped[str] = mapped_column(sa.String(32))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    started_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True), nullable=True)
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    model_version: Mapped[str] = mapped_column(sa.String(100))
+    seed: Mapped[int] = mapped_column(sa.BigInteger)
+    n_loans: Mapped[int] = mapped_column(sa.Integer)
+    paths: Mapped[int] = mapped_column(sa.Integer)
+    engine: Mapped[str] = mapped_column(sa.String(16))
+    result_json: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="ck_portfolio_jobs_status"),
+        sa.Index("ix_portfolio_jobs_tenant_id_id", "tenant_id", "id"),
+    )
 
 
 class IdempotencyRecord(Base):
@@ -401,6 +432,13 @@ class Store:
                 s.add(self._idem_record(principal, idem, 201, body, response["id"], created))
             return self._commit_or_replay(s, principal, idem, 201, body, response["id"])
 
+    def get_assessment_request(self, principal: Principal, assessment_id: str) -> dict | None:
+        """The stored request of the tenant's assessment, or None when absent or another tenant's (same answer)."""
+        with self.Session() as s:
+            text = s.scalar(sa.select(Assessment.request_json).where(
+                Assessment.id == assessment_id, Assessment.tenant_id == principal.tenant_id))
+        return json.loads(text) if text is not None else None
+
     def get_assessment(self, principal: Principal, assessment_id: str) -> str | None:
         """The stored response JSON, or None when absent or owned by another tenant (same answer)."""
         with self.Session() as s:
@@ -423,10 +461,65 @@ class Store:
                 for r in s.execute(q)
             ]
 
+    # -- portfolio jobs -------------------------------------------------------------------------
+    def create_job(self, principal: Principal, *, request_hash: str, model_version: str, seed: int,
+                   n_loans: int, paths: int, engine: str,
+                   idem: tuple[str, str, str] | None = None) -> StoredResponse:
+        """Store a queued job, its ``portfolio.submit`` audit record (and the idempotency record) in one
+        transaction. Returns after the commit: the 202 body (the queued job) with ``resource_id`` = job id,
+        or, when a concurrent request with the same Idempotency-Key won, that request's response
+        (``replayed=True``; no job was created by this call).
+        """
+        now = _utcnow()
+        job = PortfolioJob(id=new_id(now.timestamp()), tenant_id=principal.tenant_id, key_id=principal.key_id,
+                           status="queued", created_at=now, request_hash=request_hash,
+                           model_version=str(model_version), seed=int(seed), n_loans=int(n_loans),
+                           paths=int(paths), engine=engine)
+        body = json.dumps(_job_view(job), ensure_ascii=False)
+        with self.Session() as s:
+            s.add(job)
+            s.add(AuditRecord(
+                tenant_id=principal.tenant_id, key_id=principal.key_id, at=now, action="portfolio.submit",
+                assessment_id=None, job_id=job.id, input_hash=request_hash, model_version=str(model_version),
+                seed=int(seed), decision=None,
+            ))
+            if idem is not None:
+                s.add(self._idem_record(principal, idem, 202, body, job.id, now))
+            return self._commit_or_replay(s, principal, idem, 202, body, job.id)
+
+    def _move_job(self, job_id: str, from_status: tuple[str, ...], **values) -> bool:
+        with self.Session.begin() as s:
+            res = s.execute(sa.update(PortfolioJob)
+                            .where(PortfolioJob.id == job_id, PortfolioJob.status.in_(from_status))
+                            .values(**values).execution_options(synchronize_session=False))
+            return res.rowcount == 1
+
+    def mark_running(self, job_id: str) -> bool:
+        """queued -> running (records ``started_at``); False when the job is not queued."""
+        return self._move_job(job_id, ("queued",), status="running", started_at=_utcnow())
+
+    def finish_job(self, job_id: str, result) -> bool:
+        """-> done with ``result`` (a JSON-ready dict, or its JSON text); False when already finished."""
+        text = result if isinstance(result, str) else json.dumps(result, ensure_ascii=False, allow_nan=False)
+        return self._move_job(job_id, ("queued", "running"), status="done", result_json=text,
+                              finished_at=_utcnow())
+
+    def fail_job(self, job_id: str, error: str) -> bool:
+        """-> failed with ``error``; False when already finished."""
+        return self._move_job(job_id, ("queued", "running"), status="failed", error=str(error),
+                              finished_at=_utcnow())
+
+    def get_job(self, principal: Principal, job_id: str) -> dict | None:
+        """The job's view (status, times, result or error), or None when absent or another tenant's."""
+        with self.Session() as s:
+            job = s.scalar(sa.select(PortfolioJob).where(
+                PortfolioJob.id == job_id, PortfolioJob.tenant_id == principal.tenant_id))
+        return _job_view(job) if job is not None else None
+
     # -- introspection (tests, operators) ------------------------------------------------------
     def count(self, table: str) -> int:
         model = {"assessments": Assessment, "audit_log": AuditRecord, "idempotency_keys": IdempotencyRecord,
-                 "tenants": Tenant, "api_keys": ApiKey}[table]
+                 "tenants": Tenant, "api_keys": ApiKey, "portfolio_jobs": PortfolioJob}[table]
         with self.Session() as s:
             return int(s.scalar(sa.select(sa.func.count()).select_from(model)))
 
@@ -438,10 +531,22 @@ class Store:
         with self.Session() as s:
             return [
                 {"tenant": name, "key_id": a.key_id, "at": _iso(a.at), "action": a.action,
-                 "assessment_id": a.assessment_id, "input_hash": a.input_hash,
+                 "assessment_id": a.assessment_id, "job_id": a.job_id, "input_hash": a.input_hash,
                  "model_version": a.model_version, "seed": a.seed, "decision": a.decision}
                 for a, name in s.execute(q)
             ]
+
+
+def _job_view(job: PortfolioJob) -> dict:
+    """The API document of a job (GET /v1/portfolio/stress/{job_id}); absent values are null."""
+    return {
+        "job_id": job.id, "status": job.status, "submitted_at": _iso(job.created_at),
+        "started_at": _iso(job.started_at), "finished_at": _iso(job.finished_at),
+        "n_loans": job.n_loans, "paths": job.paths, "seed": job.seed, "engine": job.engine,
+        "model_version": job.model_version,
+        "result": json.loads(job.result_json) if job.result_json is not None else None,
+        "error": job.error,
+    }
 
 
 def _iso(t: dt.datetime | None) -> str | None:

@@ -9,14 +9,19 @@
 from __future__ import annotations
 
 
-def cny(x: float) -> str:
+def cny(x: float | None) -> str:
+    if x is None:
+        return "-"
+    x = float(x)
+    if abs(x) >= 1e9:
+        return f"CNY {x / 1e9:,.2f}bn"
     if abs(x) >= 1e6:
         return f"CNY {x / 1e6:,.1f}m"
     return f"CNY {x:,.0f}"
 
 
-def pct(x: float, digits: int = 1) -> str:
-    return f"{100 * x:.{digits}f}%"
+def pct(x: float | None, digits: int = 1) -> str:
+    return "-" if x is None else f"{100 * float(x):.{digits}f}%"
 
 
 def knockouts(scores: dict) -> list[dict]:

@@ -43,7 +43,6 @@ engine and dask run exactly the same tasks, only the executor differs.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -152,18 +151,9 @@ class Book:
 
 def load_book(path: str | Path) -> Book:
     """Read a book from YAML or JSON (``.json`` suffix)."""
-    import yaml
+    from valuation.cases import read_data_file
 
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise BookError(f"{p}: cannot read ({e.strerror})") from None
-    try:
-        data = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as e:
-        raise BookError(f"{p}: not valid {'JSON' if p.suffix.lower() == '.json' else 'YAML'} "
-                        f"({str(e).splitlines()[0]})") from None
+    data = read_data_file(path, BookError)
     return Book.from_dict(data)
 
 

@@ -13,19 +13,24 @@ class CaseError(ValueError):
     """A case file that cannot be read or parsed (not a schema problem)."""
 
 
-def read_case_data(path: str | Path) -> dict:
+def read_data_file(path: str | Path, error: type[Exception] = CaseError):
+    """Parse a YAML file, or JSON when the name ends in .json; unreadable or malformed → ``error``."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as e:
-        raise CaseError(f"{p}: cannot read ({e.strerror})") from None
+        raise error(f"{p}: cannot read ({e.strerror})") from None
     try:
-        data = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
+        return json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as e:
-        raise CaseError(f"{p}: not valid {'JSON' if p.suffix.lower() == '.json' else 'YAML'} "
-                        f"({str(e).splitlines()[0]})") from None
+        raise error(f"{p}: not valid {'JSON' if p.suffix.lower() == '.json' else 'YAML'} "
+                    f"({str(e).splitlines()[0]})") from None
+
+
+def read_case_data(path: str | Path) -> dict:
+    data = read_data_file(path)
     if not isinstance(data, dict):
-        raise CaseError(f"{p}: the case must be a mapping of fields at the top level")
+        raise CaseError(f"{path}: the case must be a mapping of fields at the top level")
     return data
 
 
