@@ -93,7 +93,10 @@ class Credit(_Out):
 class Recommendation(_Out):
     decision: Literal["approve", "approve_with_conditions", "decline"]
     ltv: float
-    max_loan: float
+    max_loan: float = Field(description="Amount the bank can lend now: 0 when a knock-out applies")
+    risk_supported_max_loan: float = Field(
+        description="Largest amount the risk model supports, before knock-outs (what clearing them would allow)")
+    risk_supported_ltv: float
     requested_ltv: float | None
     required_guarantee_share: float | None = Field(
         description="Guarantee share that would make the requested amount acceptable; null if none can")

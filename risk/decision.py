@@ -1,6 +1,8 @@
 """The recommendation a credit committee reads: decision, conditions and reasons with numbers (DESIGN §9).
 
-- decline on any knock-out (the pledge cannot be registered or enforced as offered);
+- decline on any knock-out (the pledge cannot be registered or enforced as offered): ``max_loan`` and
+  ``ltv`` are then 0, and ``risk_supported_max_loan`` / ``risk_supported_ltv`` say what the risk model
+  would support once the knock-outs are cleared;
 - approve when the requested amount ≤ max_loan;
 - approve_with_conditions when a smaller amount (at least ``min_offer_fraction`` of the request) or a
   guarantee share (at most ``max_guarantee_share``) makes the loan acceptable; say which;
@@ -53,7 +55,10 @@ def recommend(req, scores: dict, pipeline: dict, valuation: dict, credit: dict, 
     reasons.append(f"At the requested amount: PD {pct(credit['pd'])} over {req.loan.term_years:g} years, "
                    f"LGD {pct(credit['lgd'])}, bank expected-loss rate {pct(credit['bank_expected_loss_rate'], 2)} "
                    f"against a limit of {pct(limit, 2)}.")
-    if ltv.binding == "max_ltv":
+    if kos:
+        reasons.append(f"Once the knock-outs are cleared, the risk model supports up to {cny(max_loan)}"
+                       + (f" (LTV {pct(max_loan / value)})." if value > 0 else "."))
+    elif ltv.binding == "max_ltv":
         reasons.append(f"Max loan {cny(max_loan)} is set by the policy cap of {pct(req.policy.max_ltv, 0)} "
                        f"of appraised value, not by expected loss.")
     elif ltv.binding == "expected_loss" and max_loan <= 0:
@@ -91,7 +96,10 @@ def recommend(req, scores: dict, pipeline: dict, valuation: dict, credit: dict, 
             reasons.append(f"No acceptable amount of at least {pct(params.min_offer_fraction, 0)} of the request "
                            f"and no guarantee of at most {pct(params.max_guarantee_share, 0)} brings the bank's "
                            f"expected-loss rate within {pct(limit, 2)}.")
-    return {"decision": decision, "ltv": max_loan / value if value > 0 else 0.0, "max_loan": max_loan,
+    supported_ltv = max_loan / value if value > 0 else 0.0
+    lendable = 0.0 if kos else max_loan     # a bank lends nothing against a pledge with a knock-out
+    return {"decision": decision, "ltv": supported_ltv if not kos else 0.0, "max_loan": lendable,
+            "risk_supported_max_loan": max_loan, "risk_supported_ltv": supported_ltv,
             "requested_ltv": requested / value if value > 0 else None,
             "required_guarantee_share": None if kos else guarantee,
             "conditions": conditions, "reasons": reasons}

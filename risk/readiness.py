@@ -275,8 +275,8 @@ def ltv_range(req: PledgeRequest, base: dict, run: Callable[[PledgeRequest], dic
     if basis == "inputs":
         variants = _input_variants(req, points)
     runs = [("as entered", base)] + [(label, run(r)) for label, r in variants]
-    ltv = np.array([float(a["recommendation"]["ltv"]) for _, a in runs])
-    loans = np.array([float(a["recommendation"]["max_loan"]) for _, a in runs])
+    ltv = np.array([float(a["recommendation"]["risk_supported_ltv"]) for _, a in runs])
+    loans = np.array([float(a["recommendation"]["risk_supported_max_loan"]) for _, a in runs])
     p10, p50, p90 = np.percentile(ltv, [10, 50, 90])
     l10, l50, l90 = np.percentile(loans, [10, 50, 90])
     if basis == "scenarios":
@@ -289,8 +289,9 @@ def ltv_range(req: PledgeRequest, base: dict, run: Callable[[PledgeRequest], dic
     return {"p10": float(p10), "p50": float(p50), "p90": float(p90), "basis": text, "kind": basis,
             "runs": len(runs), "blocked": bool(blockers_of(base)),
             "max_loan": {"p10": float(l10), "p50": float(l50), "p90": float(l90)},
-            "points": [{"label": label, "ltv": float(a["recommendation"]["ltv"]),
-                        "max_loan": float(a["recommendation"]["max_loan"])} for label, a in runs]}
+            "points": [{"label": label, "ltv": float(a["recommendation"]["risk_supported_ltv"]),
+                        "max_loan": float(a["recommendation"]["risk_supported_max_loan"])}
+                       for label, a in runs]}
 
 
 # --- value distribution (for the chart) ----------------------------------------------------
