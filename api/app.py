@@ -13,6 +13,9 @@ DATABASE_URL                DATABASE_URL / IPLEDGE_DB (sqlite path)  sqlite ./in
 IPLEDGE_DB_SCHEMA           IPLEDGE_DB_SCHEMA                       (PostgreSQL search_path; tests)
 RATELIMIT_STORAGE_URI       REDIS_URL                               memory://
 IPLEDGE_RATE_LIMIT          IPLEDGE_RATE_LIMIT                      120 per minute (per API key)
+IPLEDGE_PAGE_RATE_LIMIT     IPLEDGE_PAGE_RATE_LIMIT                 20 per minute (page POSTs, per client address)
+IPLEDGE_PAGE_PATHS          (config only)                           5000 paths per page assessment
+IPLEDGE_PAGE_MAX_PATHS      (config only)                           20000 paths at most on the page
 IPLEDGE_MAX_PATHS           IPLEDGE_MAX_PATHS                       200000 (schema maximum)
 MAX_CONTENT_LENGTH          -                                       1 MB (413 beyond)
 IPLEDGE_MIGRATE             -                                       True (upgrade the schema at start)
@@ -82,6 +85,8 @@ def default_config() -> dict:
         "IPLEDGE_DB_SCHEMA": env.get("IPLEDGE_DB_SCHEMA"),
         "RATELIMIT_STORAGE_URI": redis_url if redis_url else "memory://",
         "IPLEDGE_RATE_LIMIT": env.get("IPLEDGE_RATE_LIMIT", "120 per minute"),
+        # the page needs no key and one submission runs ~25 assessments: bound it per client address
+        "IPLEDGE_PAGE_RATE_LIMIT": env.get("IPLEDGE_PAGE_RATE_LIMIT", "20 per minute"),
         "IPLEDGE_MAX_PATHS": int(env.get("IPLEDGE_MAX_PATHS", "200000")),
         "MAX_CONTENT_LENGTH": MAX_BODY,
         "IPLEDGE_MIGRATE": True,

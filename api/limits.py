@@ -1,7 +1,8 @@
 """Rate limit per API key with Flask-Limiter (memory storage by default, Redis when REDIS_URL is set).
 
 One limiter per app (Flask-Limiter keeps its storage on the instance). The limit applies to the
-authenticated /v1 views; public views (health, OpenAPI, docs) are exempt. A breach answers 429
+authenticated /v1 views; public views (health, OpenAPI, docs) are exempt. The self-assessment page's
+POSTs (no key, each one a few dozen assessments) have their own limit per client address. A breach answers 429
 problem+json with ``Retry-After`` (seconds until the window resets).
 """
 from __future__ import annotations
@@ -37,5 +38,11 @@ def init_limits(app: Flask) -> Limiter:
         strategy="fixed-window",
     )
     limiter.init_app(app)
+    page_limit = app.config.get("IPLEDGE_PAGE_RATE_LIMIT")
+    if page_limit:
+        from api.routes.readiness import page
+
+        # POSTs only: loading the page and its assets stays free
+        limiter.limit(page_limit, key_func=lambda: f"page:{get_remote_address()}", methods=["POST"])(page)
     app.extensions["ipledge_limiter"] = limiter
     return limiter

@@ -48,7 +48,18 @@ def finite_or_none(obj):
     return obj
 
 
-def _idempotent(store: Store, principal: Principal, endpoint: str, key: str | None,
+def loaded_posterior():
+    """The pipeline posterior this worker loaded at start-up; 503 problem if it could not be loaded."""
+    from flask import current_app
+
+    model = current_app.extensions["ipledge_model"]
+    if model.posterior is None:
+        raise Problem(503, "model-unavailable", model.error or "the pipeline model is not loaded",
+                      title="Model unavailable")
+    return model.posterior
+
+
+def check_idempotency(store: Store, principal: Principal, endpoint: str, key: str | None,
                 raw: object) -> tuple[tuple[str, str, str] | None, StoredResponse | None]:
     if key is None:
         return None, None
@@ -61,7 +72,7 @@ def _idempotent(store: Store, principal: Principal, endpoint: str, key: str | No
                       title="Idempotency-Key reused") from None
 
 
-def _from_stored(s: StoredResponse) -> Result:
+def result_from_stored(s: StoredResponse) -> Result:
     return Result(s.status_code, s.body, replayed=s.replayed, resource_id=s.resource_id)
 
 
@@ -74,9 +85,9 @@ def create_assessment(store: Store, principal: Principal, raw: object, idem_key:
     from risk.assess import assess
 
     req = parse_pledge(raw)
-    idem, prior = _idempotent(store, principal, "POST /v1/assessments", idem_key, raw)
+    idem, prior = check_idempotency(store, principal, "POST /v1/assessments", idem_key, raw)
     if prior is not None:
-        return _from_stored(prior)
+        return result_from_stored(prior)
     assessment_id = new_id()
     created_at = dt.datetime.now(dt.timezone.utc)
     try:
@@ -92,7 +103,7 @@ def create_assessment(store: Store, principal: Principal, raw: object, idem_key:
     if not isinstance(response.get("created_at"), str):
         response["created_at"] = _utc_iso(created_at)
     stored = store.save_assessment(principal, req.model_dump(mode="json"), response, idem)
-    return _from_stored(stored)
+    return result_from_stored(stored)
 
 
 def value_request(store: Store, principal: Principal, raw: object, idem_key: str | None) -> Result:
@@ -100,13 +111,13 @@ def value_request(store: Store, principal: Principal, raw: object, idem_key: str
     from valuation.scorecard import score_request
 
     req = parse_pledge(raw)
-    idem, prior = _idempotent(store, principal, "POST /v1/valuations", idem_key, raw)
+    idem, prior = check_idempotency(store, principal, "POST /v1/valuations", idem_key, raw)
     if prior is not None:
-        return _from_stored(prior)
+        return result_from_stored(prior)
     body = json.dumps(to_json_ready(score_request(req)), ensure_ascii=False)
     if idem is None:
         return Result(200, body)
-    return _from_stored(store.save_response(principal, idem, 200, body))
+    return result_from_stored(store.save_response(principal, idem, 200, body))
 
 
 def get_assessment(store: Store, principal: Principal, assessment_id: str) -> Result:

@@ -448,15 +448,15 @@ def test_migrations_round_trip(api_db_config):
         with admin.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     store = Store(url, schema=schema)
-    tables = {"tenants", "api_keys", "assessments", "audit_log", "idempotency_keys"}
+    tables = {"tenants", "api_keys", "assessments", "audit_log", "idempotency_keys", "portfolio_jobs"}
     try:
         store.migrate()
-        assert store.revision() == "0001_initial"
+        assert store.revision() == "0002_portfolio_jobs"
         store.migrate("base", downgrade=True)
         assert store.revision() is None
         assert not tables & set(sa.inspect(store.engine).get_table_names())
         store.migrate()
-        assert store.revision() == "0001_initial"
+        assert store.revision() == "0002_portfolio_jobs"
         assert tables <= set(sa.inspect(store.engine).get_table_names())
     finally:
         store.dispose()

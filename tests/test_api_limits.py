@@ -84,3 +84,15 @@ def test_redis_url_selects_redis_storage(monkeypatch, tmp_path):
     assert default_config()["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
     monkeypatch.delenv("REDIS_URL")
     assert default_config()["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_self_assessment_posts_are_limited_per_client_address(tmp_path):
+    """The page needs no key and each submission runs dozens of assessments: bounded per address."""
+    app = _app(tmp_path, IPLEDGE_PAGE_RATE_LIMIT="2 per minute")
+    c = app.test_client()
+    post = lambda addr: c.post("/self-assessment", json={}, environ_base={"REMOTE_ADDR": addr})  # noqa: E731
+    assert [post("10.0.0.1").status_code for _ in range(2)] == [422, 422]   # invalid body, still counted
+    _assert_429(post("10.0.0.1"))
+    assert post("10.0.0.2").status_code == 422, "another address has its own budget"
+    assert c.get("/", environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 200, "the page itself stays free"
+    app.extensions["ipledge_store"].dispose()

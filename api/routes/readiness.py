@@ -18,6 +18,7 @@ from api.bodies import parse_pledge, read_json
 from api.examples import example_request
 from api.openapi import operation
 from api.problems import Problem
+from api.service import loaded_posterior
 from api.routes import bp, json_response
 from valuation.schema import (CLAIM_TYPES, INVALIDATION, MODALITIES, PATENT_KINDS, PATENT_STATUSES,
                               SHARING_SCHEMES, STAGES, THERAPEUTIC_AREAS, VBP_EXPOSURE, PledgeRequest)
@@ -29,21 +30,13 @@ LTV_BASES = ("inputs", "scenarios")
 page = Blueprint("page", __name__)
 
 
-def _posterior():
-    model = current_app.extensions["ipledge_model"]
-    if model.posterior is None:
-        raise Problem(503, "model-unavailable", model.error or "the pipeline model is not loaded",
-                      title="Model unavailable")
-    return model.posterior
-
-
 def run_readiness(req: PledgeRequest, ltv_basis: str = "inputs") -> dict:
     """The readiness result as a JSON-ready dict; an unknown scenario is a 422 on ``scenario``."""
     from api.service import to_json_ready
     from risk.readiness import readiness
 
     try:
-        return to_json_ready(readiness(req, _posterior(), ltv_basis=ltv_basis))
+        return to_json_ready(readiness(req, loaded_posterior(), ltv_basis=ltv_basis))
     except ValueError as e:
         if req.scenario is None:
             raise

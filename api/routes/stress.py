@@ -6,33 +6,35 @@
 - ``POST /v1/portfolio/stress``: a book of pledges as a background job (202 + job id);
   ``GET /v1/portfolio/stress/{job_id}`` answers its status and, when done, the result.
 
-Jobs run on a thread pool inside the API process and are kept in memory (per process, lost on
-restart, finished jobs kept for ``IPLEDGE_JOB_TTL`` seconds). With several gunicorn workers a job is
-only visible to the worker that accepted it: serve with one worker for this endpoint, or move jobs to
-the database (not done: needs a table and a migration in api/store.py).
+Portfolio jobs live in the database (table ``portfolio_jobs``, migration 0002): the POST commits the
+queued job (and its append-only ``portfolio.submit`` audit record) before answering 202, the job then
+runs on a thread pool of the worker that accepted it (``IPLEDGE_PORTFOLIO_WORKERS`` threads, default
+1) and writes running / done / failed to its row; the GET reads the row, so any gunicorn worker
+answers. A job whose worker died (crash, restart, OOM kill) is not resumed: it stays ``queued`` or
+``running`` for good; its ``submitted_at`` / ``started_at`` tell a client how old it is, and it should
+resubmit. Job rows are kept (no expiry).
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
+import logging
 import threading
-import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import sqlalchemy as sa
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import current_principal
-from api.bodies import read_json
+from api.bodies import idempotency_key, read_json
 from api.openapi import operation
 from api.problems import Problem
-from api.routes import bp, json_response
+from api.service import loaded_posterior
+from api.routes import bp, json_response, result_response
+
+log = logging.getLogger("ipledge.api")
 
 MAX_SCENARIOS = 20
 DEFAULT_MAX_CELLS = 50_000_000   # loans x paths of one portfolio job (e.g. 5,000 pledges x 10,000 paths)
-DEFAULT_JOB_TTL = 3600
 
 
 class StressBody(BaseModel):
@@ -64,17 +66,15 @@ ROWS_SCHEMA = {"application/json": {"type": "array", "items": {
 SCENARIOS_SCHEMA = {"application/json": {"type": "array", "items": {
     "type": "object", "properties": {"name": {"type": "string"}, "description": {"type": "string"},
                                      "set": {"type": "object"}, "sources": {"type": "array"}}}}}
+_TIME = {"type": ["string", "null"], "format": "date-time"}
 JOB_SCHEMA = {"application/json": {"type": "object", "required": ["job_id", "status"], "properties": {
     "job_id": {"type": "string"}, "status": {"enum": ["queued", "running", "done", "failed"]},
-    "result": {"type": "object"}, "error": {"type": "string"}}}}
-
-
-def _posterior():
-    model = current_app.extensions["ipledge_model"]
-    if model.posterior is None:
-        raise Problem(503, "model-unavailable", model.error or "the pipeline model is not loaded",
-                      title="Model unavailable")
-    return model.posterior
+    "submitted_at": {"type": "string", "format": "date-time"},
+    "started_at": {**_TIME, "description": "null until a worker starts the job"},
+    "finished_at": _TIME, "n_loans": {"type": "integer"}, "paths": {"type": "integer"},
+    "seed": {"type": "integer"}, "engine": {"type": "string"}, "model_version": {"type": "string"},
+    "result": {"type": ["object", "null"], "description": "when done"},
+    "error": {"type": ["string", "null"], "description": "when failed"}}}}
 
 
 def _invalid(field: str, message: str) -> Problem:
@@ -104,16 +104,6 @@ def list_scenarios():
     return json_response(json.dumps(out, ensure_ascii=False))
 
 
-def stored_request(store, principal, assessment_id: str) -> dict | None:
-    """The request JSON of the tenant's assessment, or None (absent or another tenant's: same answer)."""
-    from api.store import Assessment
-
-    with store.Session() as s:
-        text = s.scalar(sa.select(Assessment.request_json).where(
-            Assessment.id == assessment_id, Assessment.tenant_id == principal.tenant_id))
-    return json.loads(text) if text is not None else None
-
-
 ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
 
 
@@ -141,7 +131,7 @@ def stress_assessment(assessment_id: str):
     if not body.all and not body.scenarios:
         raise _invalid("scenarios", "give scenario names or \"all\": true")
     store = current_app.extensions["ipledge_store"]
-    data = stored_request(store, principal, assessment_id)
+    data = store.get_assessment_request(principal, assessment_id)
     if data is None:
         raise Problem(404, "not-found", f"no assessment {assessment_id!r}", title="Not found")
     from scenarios.loader import builtin_names
@@ -152,7 +142,7 @@ def stress_assessment(assessment_id: str):
             raise _invalid(f"scenarios[{i}]", f"unknown scenario '{name}'; built-ins: {', '.join(sorted(known))}")
     req = PledgeRequest.model_validate(data)
     try:
-        rows = stress_rows(req, body.scenarios or [], _posterior(), all_=body.all)
+        rows = stress_rows(req, body.scenarios or [], loaded_posterior(), all_=body.all)
     except ScenarioError as e:
         raise _invalid("scenarios", str(e)) from None
     for r in rows:
@@ -163,85 +153,71 @@ def stress_assessment(assessment_id: str):
 # ------------------------------------------------------------------------------------------ portfolio jobs
 
 
-class JobRegistry:
-    """Portfolio jobs of this process: a thread pool and an in-memory table (see module docstring)."""
+def _run_job(store, job_id: str, book, posterior, engine: str, scheduler: str | None) -> None:
+    """Body of a pool thread: queued -> running -> done | failed, each state committed to the job's row."""
+    from risk.portfolio import run_portfolio
 
-    def __init__(self, workers: int = 1, ttl: float = DEFAULT_JOB_TTL):
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ipledge-portfolio")
-        self.jobs: dict[str, dict] = {}
-        self.lock = threading.Lock()
-        self.ttl = ttl
-
-    def _expire(self) -> None:
-        now = time.time()
-        for jid in [j for j, v in self.jobs.items() if v.get("_finished", now) < now - self.ttl]:
-            del self.jobs[jid]
-
-    def submit(self, tenant_id: int, book, posterior, engine: str = "local", scheduler: str | None = None) -> dict:
-        jid = uuid.uuid4().hex
-        job = {"job_id": jid, "status": "queued", "submitted_at": _now(), "n_loans": len(book.pledges),
-               "paths": book.paths, "seed": book.seed, "engine": engine, "_tenant": tenant_id}
-        with self.lock:
-            self._expire()
-            self.jobs[jid] = job
-        self.pool.submit(self._run, jid, book, posterior, engine, scheduler)
-        return self.view(tenant_id, jid)
-
-    def _run(self, jid, book, posterior, engine, scheduler) -> None:
-        from risk.portfolio import run_portfolio
-
-        with self.lock:
-            self.jobs[jid].update(status="running", started_at=_now())
+    try:
+        if not store.mark_running(job_id):
+            return
         try:
-            res = run_portfolio(book, posterior, engine=engine, scheduler=scheduler)
-            update = {"status": "done", "result": json.loads(_dumps(res))}
+            result = _dumps(run_portfolio(book, posterior, engine=engine, scheduler=scheduler))
         except Exception as e:  # noqa: BLE001 - the job reports its failure; the API keeps serving
-            update = {"status": "failed", "error": f"{type(e).__name__}: {e}"}
-        with self.lock:
-            self.jobs[jid].update(update, finished_at=_now(), _finished=time.time())
-
-    def view(self, tenant_id: int, jid: str) -> dict | None:
-        with self.lock:
-            job = self.jobs.get(jid)
-            if job is None or job["_tenant"] != tenant_id:
-                return None
-            return {k: v for k, v in job.items() if not k.startswith("_")}
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+            store.fail_job(job_id, f"{type(e).__name__}: {e}")
+            return
+        try:
+            store.finish_job(job_id, result)
+        except Exception as e:  # noqa: BLE001 - e.g. the result could not be stored
+            log.exception("portfolio job %s: result not stored", job_id)
+            store.fail_job(job_id, f"result not stored: {type(e).__name__}: {e}")
+    except Exception:  # noqa: BLE001 - the database is unreachable: the job stays queued/running
+        log.exception("portfolio job %s: state not recorded", job_id)
 
 
-def _registry() -> JobRegistry:
+def _pool() -> ThreadPoolExecutor:
+    """This worker's thread pool for portfolio jobs (one per app, created on first use)."""
     app = current_app
-    reg = app.extensions.get("ipledge_portfolio_jobs")
-    if reg is None:
-        with _REG_LOCK:
-            reg = app.extensions.get("ipledge_portfolio_jobs")
-            if reg is None:
-                reg = JobRegistry(int(app.config.get("IPLEDGE_PORTFOLIO_WORKERS", 1)),
-                                  float(app.config.get("IPLEDGE_JOB_TTL", DEFAULT_JOB_TTL)))
-                app.extensions["ipledge_portfolio_jobs"] = reg
-    return reg
+    pool = app.extensions.get("ipledge_portfolio_pool")
+    if pool is None:
+        with _POOL_LOCK:
+            pool = app.extensions.get("ipledge_portfolio_pool")
+            if pool is None:
+                pool = ThreadPoolExecutor(max_workers=int(app.config.get("IPLEDGE_PORTFOLIO_WORKERS", 1)),
+                                          thread_name_prefix="ipledge-portfolio")
+                app.extensions["ipledge_portfolio_pool"] = pool
+    return pool
 
 
-_REG_LOCK = threading.Lock()
+_POOL_LOCK = threading.Lock()
 JOB_PARAM = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+PORTFOLIO_ENDPOINT = "POST /v1/portfolio/stress"
 
 
 @bp.post("/portfolio/stress")
 @operation("POST", "/v1/portfolio/stress", "Simulate a book of pledges with common factors (background job)",
-           tags=["stress"], request=BookBody, errors=(503,),
-           responses={202: (JOB_SCHEMA, "Job accepted; poll Location (GET /v1/portfolio/stress/{job_id})")},
+           tags=["stress"], request=BookBody, errors=(503,), idempotent_post=True,
+           responses={202: (JOB_SCHEMA, "Job accepted and stored (committed before this response); poll "
+                                        "Location (GET /v1/portfolio/stress/{job_id}). A replay of the same "
+                                        "Idempotency-Key returns the first 202 again with "
+                                        "`Idempotent-Replayed: true` and starts nothing")},
            description="EL, VaR 99%, ES 99%, each loan's contribution to EL and ES, concentration by "
-                       "therapeutic area. Jobs are kept in the memory of the API process.")
+                       "therapeutic area. The job is stored in the database, so any API worker answers "
+                       "its status; it runs on the worker that accepted it.")
 def submit_portfolio():
+    """Validate the book (422 with field paths, nothing stored), commit the queued job and its audit
+    record, answer 202 + Location, then run the job on this worker's thread pool.
+
+    A job is not resumed if this worker dies: it stays ``queued``/``running`` (see ``started_at``).
+    """
     from pydantic import ValidationError
 
+    from api.service import check_idempotency, result_from_stored
+    from api.store import canonical_hash
     from risk.portfolio import Book, BookError
     from valuation.errors import field_errors
 
     principal = current_principal()
+    key = idempotency_key()
     raw = read_json()
     try:
         BookBody.model_validate(raw)
@@ -254,19 +230,39 @@ def submit_portfolio():
     limit = int(current_app.config.get("IPLEDGE_MAX_PORTFOLIO_CELLS", DEFAULT_MAX_CELLS))
     if cells > limit:
         raise _invalid("simulation.paths", f"pledges x paths = {cells:,} exceeds this server's limit of {limit:,}")
-    posterior = _posterior()
+    store = current_app.extensions["ipledge_store"]
+    idem, prior = check_idempotency(store, principal, PORTFOLIO_ENDPOINT, key, raw)
+    if prior is not None:
+        result = result_from_stored(prior)
+        return result_response(result, location=f"/v1/portfolio/stress/{result.resource_id}")
+    posterior = loaded_posterior()
     scheduler = current_app.config.get("IPLEDGE_DASK_SCHEDULER")
-    job = _registry().submit(principal.tenant_id, book, posterior, "dask" if scheduler else "local", scheduler)
-    resp = json_response(json.dumps(job), 202, {"Location": f"/v1/portfolio/stress/{job['job_id']}"})
-    return resp
+    engine = "dask" if scheduler else "local"
+    stored = store.create_job(principal, request_hash=canonical_hash(raw), model_version=posterior.model_version,
+                              seed=book.seed, n_loans=len(book.pledges), paths=book.paths, engine=engine,
+                              idem=idem)
+    if not stored.replayed:  # replayed: a concurrent request with the same key created (and runs) the job
+        try:
+            _pool().submit(_run_job, store, stored.resource_id, book, posterior, engine, scheduler)
+        except RuntimeError as e:  # the pool is shut down (worker exiting): say so instead of queued forever
+            store.fail_job(stored.resource_id, f"not started: {e}")
+    result = result_from_stored(stored)
+    return result_response(result, location=f"/v1/portfolio/stress/{result.resource_id}")
 
 
 @bp.get("/portfolio/stress/<string:job_id>")
 @operation("GET", "/v1/portfolio/stress/{job_id}", "Status and result of a portfolio stress job",
            tags=["stress"], parameters=[JOB_PARAM], errors=(404,),
-           responses={200: (JOB_SCHEMA, "queued | running | done (with result) | failed (with error)")})
+           responses={200: (JOB_SCHEMA, "queued | running | done (with result) | failed (with error); "
+                                        "a job still queued/running long after `started_at` was lost with "
+                                        "its worker and will not finish: resubmit it")})
 def get_portfolio_job(job_id: str):
-    job = _registry().view(current_principal().tenant_id, job_id)
+    """The job's row, read from the database (so any gunicorn worker answers).
+
+    Another tenant's job and a missing one are the same 404. Jobs are not resurrected: a job whose
+    worker died stays ``running`` (or ``queued``); ``started_at`` / ``submitted_at`` show its age.
+    """
+    job = current_app.extensions["ipledge_store"].get_job(current_principal(), job_id)
     if job is None:
         raise Problem(404, "not-found", f"no portfolio job {job_id!r}", title="Not found")
-    return json_response(json.dumps(job))
+    return json_response(json.dumps(job, ensure_ascii=False))
