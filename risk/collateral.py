@@ -111,7 +111,12 @@ def collateral_values(res, patents, h: float, years: int | None = None) -> np.nd
     d_today = with_today(res.discount).T[:Y + 1]            # (Y+1,) or (Y+1, n)
     if d_today.ndim == 1:
         d_today = d_today[:, None]
-    realised = tail_sums_upto((res.ip_cf * res.discount).T, Y) / d_today      # (Y+1, n)
+    realised = np.zeros((Y + 1, n))   # remaining discounted cash flow; 0 on paths never launched
+    rows = res.market_rows
+    if rows.size:
+        d_rows = res.discount[rows] if res.discount.ndim == 2 else res.discount
+        realised[:, rows] = tail_sums_upto((res.ip_cf[rows] * d_rows).T, Y) / (
+            d_today[:, rows] if d_today.shape[1] > 1 else d_today)
     cols = np.arange(Y + 1)
     VT = np.zeros((Y + 1, n))
     if res.market_rows.size:

@@ -206,12 +206,12 @@ def _exclusivity(req, patents: PatentTable, params, streams, launch_t, n):
     """Exclusivity end per path (years from as_of), after grant/invalidation draws and extension cap."""
     if patents.base.size == 0:
         return np.zeros(n)
-    u = streams["patents"].random((n, patents.base.size))
-    alive = u < patents.survive_p
+    u = streams["patents"].random((n, patents.base.size)).T          # patents first: fast max over them
     cap = np.where(np.isfinite(launch_t), launch_t + MAX_EFFECTIVE_TERM_AFTER_APPROVAL_YEARS, -np.inf)
-    ends = patents.base + np.minimum(patents.extension, np.maximum(0.0, cap[:, None] - patents.base))
-    ends = np.where(alive, ends, 0.0)
-    return np.maximum(ends.max(axis=1) + params.exclusivity_shift_years, 0.0)
+    base, ext = patents.base[:, None], patents.extension[:, None]
+    ends = base + np.minimum(ext, np.maximum(0.0, cap[None, :] - base))
+    ends = np.where(u < patents.survive_p[:, None], ends, 0.0)
+    return np.maximum(ends.max(axis=0) + params.exclusivity_shift_years, 0.0)
 
 
 def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePosterior,
@@ -286,8 +286,12 @@ def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePost
     price = np.where(t[None, :] >= vbp_period[rows, None], 1.0 - cut[rows, None], 1.0)
     sales[rows] = peak_ramp * (1.0 - erosion[rows, None] * after) * price
     ip_share = prod.royalty_rate if prod.royalty_rate is not None else prod.profit_margin * ip_contribution
-    ip_cf = sales * ip_share
-    pv = ip_cf @ discount if discount.ndim == 1 else (ip_cf * discount).sum(axis=1)
+    # only paths that reach the market earn anything: compute there, zeros elsewhere
+    ip_cf = np.zeros((n, T))
+    ip_cf[rows] = sales[rows] * ip_share
+    pv = np.zeros(n)
+    d_rows = discount if discount.ndim == 1 else discount[rows]
+    pv[rows] = (ip_cf[rows] * d_rows).sum(axis=1) if discount.ndim == 2 else ip_cf[rows] @ discount
 
     res = SimResult(
         n=n, T=T, years=req.as_of.year + np.arange(1, T + 1), discount=discount, sales=sales,
