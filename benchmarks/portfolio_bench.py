@@ -48,8 +48,6 @@ def _cpu_seconds() -> float:
 
 def _one(engine: str, n_loans: int, paths: int, workers: int) -> dict:
     """Run once in this (fresh) process and report time and peak memory."""
-    import resource
-
     import numpy as np
 
     from risk.portfolio import plan, run_portfolio
@@ -75,9 +73,10 @@ def _one(engine: str, n_loans: int, paths: int, workers: int) -> dict:
         out["compute_s"] = time.perf_counter() - t1
         out["worker_cpu_s"] = sum(client.run(_cpu_seconds).values()) - cpu0
         out["driver_cpu_s"] = time.process_time() - d0
-        worker_rss = client.run(lambda: __import__("resource").getrusage(
-            __import__("resource").RUSAGE_SELF).ru_maxrss)
-        out["peak_rss_worker_mb"] = max(worker_rss.values()) / 1024
+        from benchmarks.memory import peak_rss_mb
+
+        worker_rss = client.run(peak_rss_mb)
+        out["peak_rss_worker_mb"] = max(worker_rss.values())
         client.close()
         cluster.close()
         out["wall_s"] = out["cluster_start_s"] + out["compute_s"]
@@ -87,7 +86,9 @@ def _one(engine: str, n_loans: int, paths: int, workers: int) -> dict:
         res = run_portfolio(book, posterior, engine="local", keep_matrix=True)
         out["wall_s"] = out["compute_s"] = time.perf_counter() - t1
         out["driver_cpu_s"] = time.process_time() - d0
-    out["peak_rss_driver_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from benchmarks.memory import peak_rss_mb
+
+    out["peak_rss_driver_mb"] = peak_rss_mb()
     out["expected_loss"], out["var_99"], out["es_99"] = res["expected_loss"], res["var_99"], res["es_99"]
     loss = res["_loss"]
     out["loss_digest"] = f"{float(loss.sum()):.17g}/{float(np.square(loss).sum()):.17g}"

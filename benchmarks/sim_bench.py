@@ -69,13 +69,13 @@ def _params():
 def peak_rss_mb(case_path: Path, paths: int) -> float:
     """Peak RSS of a fresh process that runs one full assessment at ``paths``."""
     code = (
-        "import resource, sys\n"
+        "from benchmarks.memory import peak_rss_mb\n"
         "from valuation.cases import load_case\n"
         "from risk.assess import assess\n"
         f"req = load_case({str(case_path)!r})\n"
         f"d = req.model_dump(mode='json'); d['simulation']['paths'] = {paths}\n"
         "assess(type(req).model_validate(d))\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        "print(peak_rss_mb())\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=str(Path(__file__).resolve().parent.parent))
