@@ -26,20 +26,26 @@ def model_version(posterior: PipelinePosterior) -> str:
     return f"{posterior.model_version}/{SIM_VERSION}"
 
 
+def shocked(req: PledgeRequest, name: str, params: ModelParams = DEFAULT_PARAMS):
+    """(scenario, request, params) after the named scenario (built-in name or YAML path) is applied.
+
+    The shocked request is validated again, so a shock cannot produce an invalid case."""
+    from scenarios.loader import ScenarioError, apply_scenario, load_scenario
+
+    scen = load_scenario(name)
+    data, model = apply_scenario(scen, req.model_dump(mode="json"), params.to_dict())
+    try:
+        return scen, PledgeRequest.model_validate(data), ModelParams.from_dict(model)
+    except ValueError as e:
+        raise ScenarioError(f"scenario '{scen.name}' makes the case invalid: {e}") from None
+
+
 def apply_named_scenario(req: PledgeRequest, params: ModelParams) -> tuple[PledgeRequest, ModelParams]:
     """The request and parameters after the stress scenario named in ``req.scenario`` (if any)."""
     if not req.scenario:
         return req, params
-    from scenarios.loader import ScenarioError, apply_scenario, load_scenario
-
-    scen = load_scenario(req.scenario)
-    data, model = apply_scenario(scen, req.model_dump(mode="json"), params.to_dict())
-    try:
-        shocked = PledgeRequest.model_validate(data)
-        new_params = ModelParams.from_dict(model)
-    except ValueError as e:
-        raise ScenarioError(f"scenario '{scen.name}' makes the case invalid: {e}") from None
-    return shocked, new_params
+    _, shocked_req, shocked_params = shocked(req, req.scenario, params)
+    return shocked_req, shocked_params
 
 
 def _pipeline_block(req: PledgeRequest, posterior: PipelinePosterior, sim: SimResult) -> dict:

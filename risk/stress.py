@@ -33,18 +33,6 @@ def resolve_names(names=None, all_: bool = False) -> list[str]:
     return chosen
 
 
-def shocked(req: PledgeRequest, name: str, params: ModelParams = DEFAULT_PARAMS):
-    """(scenario, request, params) after applying the named scenario to the plain request."""
-    from scenarios.loader import ScenarioError, apply_scenario, load_scenario
-
-    scen = load_scenario(name)
-    data, model = apply_scenario(scen, req.model_dump(mode="json"), params.to_dict())
-    try:
-        return scen, PledgeRequest.model_validate(data), ModelParams.from_dict(model)
-    except ValueError as e:
-        raise ScenarioError(f"scenario '{scen.name}' makes the case invalid: {e}") from None
-
-
 def _row(name: str, description: str, resp: dict) -> dict:
     rec, cr, val = resp["recommendation"], resp["credit"], resp["valuation"]
     return {
@@ -73,7 +61,7 @@ def stress_rows(req: PledgeRequest, names=None, posterior: PipelinePosterior | N
     ``paths`` / ``seed`` override the request's simulation settings (the same for every row).
     Raises :class:`scenarios.loader.ScenarioError` for an unknown scenario, before running anything.
     """
-    from risk.assess import assess
+    from risk.assess import assess, shocked
 
     chosen = resolve_names(names, all_)
     data = req.model_dump(mode="json")
