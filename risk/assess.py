@@ -62,6 +62,21 @@ def _pipeline_block(req: PledgeRequest, posterior: PipelinePosterior, sim: SimRe
             "simulated_p_approval": float(sim.approved.mean())}
 
 
+def value_histogram(pv: np.ndarray, bins: int = 30) -> dict:
+    """Histogram of the per-path IP value today, for charts and clients.
+
+    Positive values only, binned up to their 99th percentile (the rest counted in ``above``); ``zero``
+    counts the paths worth nothing; ``mean`` is the appraised value."""
+    pos = pv[pv > 0]
+    if pos.size:
+        top = float(np.percentile(pos, 99))
+        counts, edges = np.histogram(pos[pos <= top], bins=bins, range=(0.0, top if top > 0 else 1.0))
+    else:
+        counts, edges = np.zeros(0, dtype=int), np.zeros(0)
+    return {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts], "paths": int(pv.size),
+            "zero": int((pv <= 0).sum()), "above": int(pos.size - counts.sum()), "mean": float(pv.mean())}
+
+
 def _valuation_block(sim: SimResult, scores: dict) -> dict:
     pv = sim.pv
     q = np.percentile(sim.ip_cf, [5, 95], axis=0)
@@ -72,7 +87,7 @@ def _valuation_block(sim: SimResult, scores: dict) -> dict:
             "p95": float(p95), "prob_zero": float((pv <= 0).mean()),
             "exclusivity_end": scores.get("exclusivity_end"), "cash_flows": flows,
             "mc_std_error": sim.mc_std_error, "paths": sim.n, "horizon_years": sim.T,
-            "ip_share_of_sales": sim.ip_share}
+            "ip_share_of_sales": sim.ip_share, "histogram": value_histogram(pv)}
 
 
 def assess(req: PledgeRequest, *, assessment_id: str | None = None, created_at: dt.datetime | None = None,

@@ -294,32 +294,6 @@ def ltv_range(req: PledgeRequest, base: dict, run: Callable[[PledgeRequest], dic
                        for label, a in runs]}
 
 
-# --- value distribution (for the chart) ----------------------------------------------------
-def value_histogram(req: PledgeRequest, posterior: PipelinePosterior, params: ModelParams = DEFAULT_PARAMS,
-                    bins: int = 30) -> dict:
-    """Histogram of the per-path IP value today, re-simulated exactly as :func:`risk.assess.assess` does.
-
-    Same request, seed, posterior and parameters, so the paths are the assessment's own (``mean`` equals
-    its ``appraised_value``). Positive values only, binned up to their 99th percentile (the rest are
-    counted in ``above``); ``zero`` counts the paths worth nothing.
-    """
-    from risk.assess import apply_named_scenario
-    from risk.simulate import simulate
-    from valuation.scorecard import score_request
-
-    r, p = apply_named_scenario(req, params)
-    sim = simulate(r, score_request(r)["competitive_contribution"]["ip_contribution"], posterior, p)
-    pv = np.asarray(sim.pv, dtype=float)
-    pos = pv[pv > 0]
-    if pos.size:
-        top = float(np.percentile(pos, 99))
-        counts, edges = np.histogram(pos[pos <= top], bins=bins, range=(0.0, top if top > 0 else 1.0))
-    else:
-        counts, edges = np.zeros(0, dtype=int), np.zeros(0)
-    return {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts], "paths": int(pv.size),
-            "zero": int((pv <= 0).sum()), "above": int(pos.size - counts.sum()), "mean": float(pv.mean())}
-
-
 # --- the self-assessment ---------------------------------------------------------------------
 def request_changes(before: PledgeRequest, after: PledgeRequest) -> dict:
     """{dotted path: new value} of the fields that differ (lists compared whole, patents by index)."""
@@ -408,8 +382,6 @@ def readiness(req: PledgeRequest, posterior: PipelinePosterior | None = None, *,
 
     step("ltv range")
     rng = ltv_range(req, base, run, ltv_basis, ltv_points)
-    step("value distribution")
-    hist = value_histogram(req, posterior, params)
     score, parts = readiness_score(base, requested)
     return {
         "readiness_score": score,
@@ -421,6 +393,6 @@ def readiness(req: PledgeRequest, posterior: PipelinePosterior | None = None, *,
         "requested_amount": requested,
         "seed": req.simulation.seed,
         "paths": req.simulation.paths,
-        "value_histogram": hist,
+        "value_histogram": base["valuation"]["histogram"],
         "assessment": base,
     }
