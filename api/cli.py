@@ -48,6 +48,9 @@ def emit_json(obj) -> None:
 @click.version_option(package_name="ipledge")
 def main() -> None:
     """ipledge: value pledged patents and decide how much to lend against them."""
+    from risk.runtime import tune_allocator
+
+    tune_allocator()
 
 
 @main.command()

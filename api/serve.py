@@ -101,6 +101,9 @@ def run_server(host: str = "127.0.0.1", port: int = 8000, workers: int | None = 
     # Workers must use the same database even if the working directory changes.
     app_config = {"DATABASE_URL": url}
     print(curl_example(host, port, url), flush=True)
+    from risk.runtime import tune_allocator
+
+    tune_allocator()  # in the master: forked workers inherit it
     IpledgeGunicorn(gunicorn_options(host, port, workers), app_config).run()
 
 

@@ -80,19 +80,25 @@ def _launched_values(res, resolved_from: int, h: float, Y: int) -> np.ndarray:
 def _lsm_fit(y: np.ndarray, features: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
     """Fitted values of y on features, one coefficient set per group (block-diagonal least squares).
 
-    All groups in one pass: the Gram matrices X'X and X'y of every group are accumulated with
-    ``bincount`` and solved as one batch. A ridge of 1e-12 × the group's largest diagonal entry turns an
-    empty or all-zero column into a zero coefficient instead of a singular system; the intercept keeps
-    each group's fitted mean equal to its mean of y (to that relative precision).
+    All groups in one pass: every row's products x_i x_k and x_i y are summed per group (rows sorted by
+    group, one ``add.reduceat``) and the small normal equations are solved as one batch. A ridge of
+    1e-12 × the group's largest diagonal entry turns an empty or all-zero column into a zero
+    coefficient instead of a singular system; the intercept keeps each group's fitted mean equal to its
+    mean of y (to that relative precision).
     """
     m, b = features.shape
+    iu, ku = np.triu_indices(b)
+    prods = np.concatenate([features[:, iu] * features[:, ku], features * y[:, None]], axis=1)
+    key = group.astype(np.int32 if n_groups > 32767 else np.int16)
+    order = np.argsort(key, kind="stable")        # radix sort on small integer keys
+    sorted_groups = group[order]
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    sums = np.zeros((n_groups, prods.shape[1]))
+    sums[sorted_groups[starts]] = np.add.reduceat(prods[order], starts, axis=0)
     gram = np.empty((n_groups, b, b))
-    rhs = np.empty((n_groups, b))
-    for i in range(b):
-        rhs[:, i] = np.bincount(group, weights=features[:, i] * y, minlength=n_groups)
-        for k in range(i, b):
-            gram[:, i, k] = gram[:, k, i] = np.bincount(group, weights=features[:, i] * features[:, k],
-                                                        minlength=n_groups)
+    gram[:, iu, ku] = sums[:, :iu.size]
+    gram[:, ku, iu] = sums[:, :iu.size]
+    rhs = sums[:, iu.size:]
     diag = np.arange(b)
     gram[:, diag, diag] += 1e-12 * gram[:, diag, diag].max(axis=1, keepdims=True) + 1e-300
     beta = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]

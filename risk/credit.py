@@ -111,7 +111,7 @@ def run_credit(sim: SimResult, req: PledgeRequest, amounts, u_fin: np.ndarray | 
         inflow = (app.annual_revenue + sales) * margin - app.annual_burn
         cash += inflow[None, :] - A[:, None] * sched.service[k]
         # a failure weighs on every later round (the lead asset is gone), a success only that year
-        success = sim.success_events[:, k] if k < sim.T else np.zeros(n, bool)
+        success = sim.success_events[:, k] if k < sim.success_events.shape[1] else np.zeros(n, bool)
         q = np.where(sim.failure_time <= t, p.q_after_failure,
                      np.where(success, p.q_after_success, p.q_base))
         short = alive & (cash < 0)

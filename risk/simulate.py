@@ -124,8 +124,7 @@ class SimResult:
     launch_time: np.ndarray      # (n,) years from as_of (inf when not approved)
     approved: np.ndarray         # (n,) bool
     failure_time: np.ndarray     # (n,) years from as_of of the failed transition (inf if none)
-    success_events: np.ndarray   # (n, T) bool, a transition succeeded in the period
-    failure_events: np.ndarray   # (n, T) bool, the pipeline failed in the period
+    success_events: np.ndarray   # (n, Y) bool, a transition succeeded in year t (Y = maturity)
     completion_times: np.ndarray  # (n, K) years at which each remaining transition resolves
     passed: np.ndarray           # (n, K) bool, transition j passed (and all before it)
     exclusivity_end: np.ndarray  # (n,) years from as_of
@@ -179,7 +178,7 @@ def _pipeline(req, posterior, params, streams, n, T):
     dur[:, 0] *= left
     dur[:, 0] += params.extra_delay_years
     completion = np.cumsum(dur, axis=1)
-    passed = np.cumprod(u_all[:, s:] < p, axis=1, dtype=np.int8).astype(bool)
+    passed = np.logical_and.accumulate(u_all[:, s:] < p, axis=1)
     approved = passed[:, -1]
     launch_t = np.where(approved, completion[:, -1], np.inf)
     n_passed = passed.sum(axis=1)
@@ -187,19 +186,15 @@ def _pipeline(req, posterior, params, streams, n, T):
     return completion, passed, launch_t, approved, fail_time
 
 
-def _events(completion, passed, approved, fail_time, n, T):
-    """(n, T) flags: a transition succeeded / the pipeline failed during period t."""
-    succ = np.zeros((n, T + 1), bool)
-    fail = np.zeros((n, T + 1), bool)
+def _success_events(completion, passed, n, periods):
+    """(n, periods) flags: a transition succeeded during year t (what lifts refinancing odds that year)."""
+    succ = np.zeros((n, periods + 1), bool)
     rows = np.arange(n)
     for j in range(completion.shape[1]):
         per = np.ceil(completion[:, j]).astype(np.int64)
-        ok = passed[:, j] & (per <= T)
+        ok = passed[:, j] & (per <= periods)
         succ[rows[ok], per[ok]] = True
-    per_f = np.ceil(np.where(np.isfinite(fail_time), fail_time, T + 1)).astype(np.int64)
-    okf = per_f <= T
-    fail[rows[okf], per_f[okf]] = True
-    return succ[:, 1:], fail[:, 1:]
+    return succ[:, 1:]
 
 
 def _exclusivity(req, patents: PatentTable, params, streams, launch_t, n):
@@ -224,8 +219,8 @@ def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePost
     is then (n, T)), ``vbp_u`` the uniform timing the VBP event, ``vbp_cut`` the cut. The streams are
     drawn as usual either way, so every other draw is unchanged.
 
-    ``collateral_years``: collateral is valued at years 0..Y, by default the loan's maturity (the only
-    years the credit model reads); cash flows and values always run to the full horizon.
+    ``collateral_years``: collateral and success events cover years 0..Y, by default the loan's maturity
+    (the only years the credit model reads); cash flows and values always run to the full horizon.
     """
     from risk.collateral import collateral_values
 
@@ -243,7 +238,9 @@ def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePost
         discount = (1.0 + r) ** -t
 
     completion, passed, launch_t, approved, fail_time = _pipeline(req, posterior, params, streams, n, T)
-    succ_ev, fail_ev = _events(completion, passed, approved, fail_time, n, T)
+    Y = collateral_years if collateral_years is not None else math.ceil(req.loan.term_years - 1e-9)
+    Y = max(1, min(int(Y), T))       # years the credit model reads: events and collateral up to maturity
+    succ_ev = _success_events(completion, passed, n, Y)
 
     if prod.stage == "approved":
         launch_period = np.full(n, prod.launch_year - req.as_of.year, dtype=np.int64)
@@ -297,12 +294,11 @@ def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePost
         n=n, T=T, years=req.as_of.year + np.arange(1, T + 1), discount=discount, sales=sales,
         ip_cf=ip_cf, pv=pv, collateral=np.empty((0, 0)), launch_period=launch_period,
         launch_time=launch_t, approved=approved, failure_time=fail_time, success_events=succ_ev,
-        failure_events=fail_ev, completion_times=completion, passed=passed, exclusivity_end=excl,
+        completion_times=completion, passed=passed, exclusivity_end=excl,
         peak=peak, vbp_period=vbp_period, vbp_cut=cut, erosion=erosion, ip_share=ip_share,
         market_rows=rows, market_peak_ramp=peak_ramp, market_after=after,
         years_to_peak=ytp, modality=prod.modality,
         params=params, streams=streams,
     )
-    Y = collateral_years if collateral_years is not None else math.ceil(req.loan.term_years - 1e-9)
     res.collateral = collateral_values(res, patents, h, Y)
     return res

@@ -161,3 +161,13 @@ def test_earlier_stage_never_raises_value_on_common_paths():
     earlier = simulate(case("oncology_antibody_phase2", product={"stage": "phase2"}), 0.3, post, n=3000)
     assert earlier.approved.sum() <= later.approved.sum()
     assert earlier.appraised_value < later.appraised_value
+
+
+def test_allocator_tuning_applies_once_and_changes_no_result():
+    from risk.runtime import tune_allocator
+
+    req = case("oncology_antibody_phase2")
+    before = simulate(req, 0.3, fixed_posterior(), n=1000).pv
+    assert tune_allocator() in (True, False)      # False only off glibc
+    assert tune_allocator() == tune_allocator()   # idempotent (applied once)
+    np.testing.assert_array_equal(simulate(req, 0.3, fixed_posterior(), n=1000).pv, before)
