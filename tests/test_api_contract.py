@@ -9,6 +9,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from api_helpers import auth
 from api.examples import example_request
 from api.responses import AssessmentList, AssessmentResponse, Problem, Scores
 
@@ -25,9 +26,6 @@ def body(**changes) -> dict:
         node[parts[-1]] = value
     return b
 
-
-def auth(key: str, **extra) -> dict:
-    return {"Authorization": f"Bearer {key}", **extra}
 
 
 def counts(app) -> dict:

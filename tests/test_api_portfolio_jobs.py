@@ -12,19 +12,12 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from api_helpers import auth, problem
 from risk_helpers import case
 
 PATHS = 1000
 
 
-def auth(key: str) -> dict:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def problem(resp, status: int) -> dict:
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == "application/problem+json", resp.mimetype
-    return resp.get_json(force=True)
 
 
 def book(n: int = 2, seed: int = 5) -> dict:

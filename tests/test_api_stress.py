@@ -6,19 +6,12 @@ import time
 import pytest
 
 from api.examples import example_request
+from api_helpers import auth, problem
 from risk_helpers import case
 
 PATHS = 1000
 
 
-def auth(key: str) -> dict:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def problem(resp, status: int) -> dict:
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == "application/problem+json", resp.mimetype
-    return resp.get_json(force=True)
 
 
 @pytest.fixture
