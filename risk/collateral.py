@@ -78,23 +78,23 @@ def _launched_values(res, resolved_from: int, h: float, Y: int) -> np.ndarray:
 
 
 def _lsm_fit(y: np.ndarray, features: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    """Fitted values of y on features, one coefficient set per group (block-diagonal least squares).
+    """Fitted values of y on features (b × m, one row per basis function), one coefficient set per group.
 
-    All groups in one pass: every row's products x_i x_k and x_i y are summed per group (rows sorted by
-    group, one ``add.reduceat``) and the small normal equations are solved as one batch. A ridge of
-    1e-12 × the group's largest diagonal entry turns an empty or all-zero column into a zero
-    coefficient instead of a singular system; the intercept keeps each group's fitted mean equal to its
-    mean of y (to that relative precision).
+    Block-diagonal least squares in one pass: every observation's products x_i x_k and x_i y are summed
+    per group (observations sorted by group, one ``add.reduceat``) and the small normal equations are
+    solved as one batch. A ridge of 1e-12 × the group's largest diagonal entry turns an empty or
+    all-zero column into a zero coefficient instead of a singular system; the intercept keeps each
+    group's fitted mean equal to its mean of y (to that relative precision).
     """
-    m, b = features.shape
+    b = features.shape[0]
     iu, ku = np.triu_indices(b)
-    prods = np.concatenate([features[:, iu] * features[:, ku], features * y[:, None]], axis=1)
     key = group.astype(np.int32 if n_groups > 32767 else np.int16)
     order = np.argsort(key, kind="stable")        # radix sort on small integer keys
-    sorted_groups = group[order]
-    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
-    sums = np.zeros((n_groups, prods.shape[1]))
-    sums[sorted_groups[starts]] = np.add.reduceat(prods[order], starts, axis=0)
+    f_sorted, y_sorted, g_sorted = features[:, order], y[order], group[order]
+    prods = np.concatenate([f_sorted[iu] * f_sorted[ku], f_sorted * y_sorted])
+    starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+    sums = np.zeros((n_groups, prods.shape[0]))
+    sums[g_sorted[starts]] = np.add.reduceat(prods, starts, axis=1).T
     gram = np.empty((n_groups, b, b))
     gram[:, iu, ku] = sums[:, :iu.size]
     gram[:, ku, iu] = sums[:, :iu.size]
@@ -102,7 +102,7 @@ def _lsm_fit(y: np.ndarray, features: np.ndarray, group: np.ndarray, n_groups: i
     diag = np.arange(b)
     gram[:, diag, diag] += 1e-12 * gram[:, diag, diag].max(axis=1, keepdims=True) + 1e-300
     beta = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
-    return np.einsum("mb,mb->m", features, beta[group])
+    return (features * beta[group].T).sum(axis=0)
 
 
 def collateral_values(res, patents, h: float, years: int | None = None) -> np.ndarray:
@@ -148,7 +148,7 @@ def collateral_values(res, patents, h: float, years: int | None = None) -> np.nd
         if e_varies:
             feats.append(np.where(t >= resolved_from, np.minimum(res.exclusivity_end[pi] - t, 30.0), 0.0))
         Kg = max(K, 1)
-        VT[t, pi] = _lsm_fit(realised[t, pi], np.column_stack(feats), t * Kg + done[t, pi], (Y + 1) * Kg)
+        VT[t, pi] = _lsm_fit(realised[t, pi], np.stack(feats), t * Kg + done[t, pi], (Y + 1) * Kg)
     live = res.failure_time[None, :] > cols[:, None]
     live &= (cols[:, None] < resolved_from) | (cols[:, None] < res.exclusivity_end[None, :])
     np.maximum(VT, 0.0, out=VT)
