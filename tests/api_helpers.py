@@ -1,6 +1,9 @@
 """Helpers shared by the API tests (headers, problem+json checks)."""
 from __future__ import annotations
 
+import contextlib
+import uuid
+
 
 def auth(key: str, **extra) -> dict:
     return {"Authorization": f"Bearer {key}", **extra}
@@ -11,3 +14,32 @@ def problem(resp, status: int) -> dict:
     assert resp.status_code == status, resp.get_data(as_text=True)
     assert resp.mimetype == "application/problem+json", resp.mimetype
     return resp.get_json(force=True)
+
+
+@contextlib.contextmanager
+def isolated_store(api_db_config: dict, sqlite_path=None):
+    """A Store on a database of its own, for migration tests.
+
+    PostgreSQL: a fresh schema, dropped afterwards. SQLite: ``sqlite_path`` if given, else the
+    configured database."""
+    import sqlalchemy as sa
+
+    from api.store import Store
+
+    url, schema, admin = api_db_config["DATABASE_URL"], None, None
+    if api_db_config.get("IPLEDGE_DB_SCHEMA"):
+        schema = f"ipledge_mig_{uuid.uuid4().hex[:10]}"
+        admin = sa.create_engine(url)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    elif sqlite_path is not None:
+        url = f"sqlite:///{sqlite_path}"
+    store = Store(url, schema=schema)
+    try:
+        yield store
+    finally:
+        store.dispose()
+        if admin is not None:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            admin.dispose()

@@ -9,7 +9,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from api_helpers import auth
+from api_helpers import auth, isolated_store
 from api.examples import example_request
 from api.responses import AssessmentList, AssessmentResponse, Problem, Scores
 
@@ -434,20 +434,8 @@ def test_no_model_loading_per_request(api_app, api_client, api_key_factory, monk
 
 def test_migrations_round_trip(api_db_config):
     """Upgrade, downgrade to nothing, upgrade again (PostgreSQL: in a schema of its own)."""
-    import uuid
-
-    from api.store import Store
-
-    url, schema = api_db_config["DATABASE_URL"], None
-    admin = None
-    if api_db_config.get("IPLEDGE_DB_SCHEMA"):
-        schema = f"ipledge_mig_{uuid.uuid4().hex[:10]}"
-        admin = sa.create_engine(url)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    store = Store(url, schema=schema)
     tables = {"tenants", "api_keys", "assessments", "audit_log", "idempotency_keys", "portfolio_jobs"}
-    try:
+    with isolated_store(api_db_config) as store:
         store.migrate()
         assert store.revision() == "0002_portfolio_jobs"
         store.migrate("base", downgrade=True)
@@ -456,12 +444,6 @@ def test_migrations_round_trip(api_db_config):
         store.migrate()
         assert store.revision() == "0002_portfolio_jobs"
         assert tables <= set(sa.inspect(store.engine).get_table_names())
-    finally:
-        store.dispose()
-        if admin is not None:
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
 
 
 def test_ids_sort_by_creation():

@@ -12,7 +12,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from api_helpers import auth, problem
+from api_helpers import auth, isolated_store, problem
 from risk_helpers import case
 
 PATHS = 1000
@@ -192,18 +192,7 @@ def test_jobs_table_is_not_append_only_but_audit_still_is(api_app, api_client, a
 
 def test_migration_0002_down_and_up(api_db_config, tmp_path):
     """0002 goes down to 0001 (table and audit_log.job_id gone, triggers kept) and up again."""
-    from api.store import Store
-
-    url, schema, admin = api_db_config["DATABASE_URL"], None, None
-    if api_db_config.get("IPLEDGE_DB_SCHEMA"):
-        schema = f"ipledge_mig_{uuid.uuid4().hex[:10]}"
-        admin = sa.create_engine(url)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    else:
-        url = f"sqlite:///{tmp_path / 'mig.db'}"
-    store = Store(url, schema=schema)
-    try:
+    with isolated_store(api_db_config, tmp_path / "mig.db") as store:
         store.migrate()
         assert store.revision() == "0002_portfolio_jobs"
         _, key = store.create_key("bank-mig")
@@ -221,9 +210,3 @@ def test_migration_0002_down_and_up(api_db_config, tmp_path):
         store.migrate()
         assert store.revision() == "0002_portfolio_jobs"
         assert store.count("portfolio_jobs") == 0 and store.count("audit_log") == 1
-    finally:
-        store.dispose()
-        if admin is not None:
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
