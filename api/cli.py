@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from typing import NoReturn
 
 import click
 from pydantic import ValidationError
@@ -18,7 +19,7 @@ from valuation.errors import one_line
 EXIT_USAGE = 2
 
 
-def fail(message: str) -> "NoReturn":  # noqa: F821
+def fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_USAGE)
 

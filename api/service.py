@@ -76,10 +76,6 @@ def result_from_stored(s: StoredResponse) -> Result:
     return Result(s.status_code, s.body, replayed=s.replayed, resource_id=s.resource_id)
 
 
-def _utc_iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
-
-
 def create_assessment(store: Store, principal: Principal, raw: object, idem_key: str | None) -> Result:
     """Validate, assess, and commit the assessment + audit record (+ idempotency record) before returning."""
     from risk.assess import assess
@@ -98,10 +94,7 @@ def create_assessment(store: Store, principal: Principal, raw: object, idem_key:
         # the engine's documented answer to an unknown scenario name
         raise Problem(422, "validation-error", errors=[{
             "field": "scenario", "message": str(e), "type": "value_error"}]) from None
-    response = to_json_ready(response)
-    response["id"] = assessment_id
-    if not isinstance(response.get("created_at"), str):
-        response["created_at"] = _utc_iso(created_at)
+    response = to_json_ready(response)   # assess() carries assessment_id and created_at already
     stored = store.save_assessment(principal, req.model_dump(mode="json"), response, idem)
     return result_from_stored(stored)
 

@@ -14,7 +14,7 @@ from importlib import resources
 
 import numpy as np
 
-from risk.posterior import AREAS, STAGES, canonical_area, remaining_transitions
+from risk.posterior import STAGES, canonical_area, remaining_transitions
 
 DURATION_SIGMA = 0.4
 DURATIONS_FILE = "phase_durations_by_area_2011_2020.csv"
