@@ -79,6 +79,13 @@ class Valuation(_Out):
     prob_zero: float = Field(ge=0, le=1)
     exclusivity_end: dt.date | None
     cash_flows: list[CashFlow]
+    value_after_exclusivity: float | None = Field(
+        default=None, description="PV of the IP share of what the product earns after the rights end, CNY; "
+                                  "reported only, never in the LTV, the cap or the collateral")
+    development_cost_pv: float | None = Field(
+        default=None, description="PV of the remaining development cost borne by the IP (with abandonment), CNY")
+    abandonment_probability: float | None = Field(
+        default=None, ge=0, le=1, description="Share of paths on which the holder stops paying for the trials")
 
 
 class Credit(_Out):

@@ -19,7 +19,7 @@ from risk.simulate import SimResult, simulate
 from valuation.schema import SCHEMA_VERSION, PledgeRequest
 from valuation.scorecard import score_request
 
-SIM_VERSION = "sim-1"
+SIM_VERSION = "sim-2"   # issue 10: no look-ahead, IP value to exclusivity end, cost to complete, timing
 
 
 def model_version(posterior: PipelinePosterior) -> str:
@@ -87,7 +87,12 @@ def _valuation_block(sim: SimResult, scores: dict) -> dict:
             "p95": float(p95), "prob_zero": float((pv <= 0).mean()),
             "exclusivity_end": scores.get("exclusivity_end"), "cash_flows": flows,
             "mc_std_error": sim.mc_std_error, "paths": sim.n, "horizon_years": sim.T,
-            "ip_share_of_sales": sim.ip_share, "histogram": value_histogram(pv)}
+            "ip_share_of_sales": sim.ip_share, "histogram": value_histogram(pv),
+            # issue 10: what the product earns after the rights end (never in the LTV, cap or collateral),
+            # and the cost to complete paid by the holder, who abandons when going on is worth less
+            "value_after_exclusivity": sim.value_after_exclusivity,
+            "development_cost_pv": float(sim.development.cost_pv.mean()),
+            "abandonment_probability": float(sim.development.abandoned.mean())}
 
 
 def assess(req: PledgeRequest, *, assessment_id: str | None = None, created_at: dt.datetime | None = None,

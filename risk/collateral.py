@@ -1,23 +1,39 @@
 """Collateral value at each future year, as a conditional expectation without look-ahead (DESIGN §8.8).
 
-At the end of period t a bank that seizes the patents sells the expected remaining discounted IP cash
-flows *given what is known at t*, never the path's own future (perfect foresight would understate the
-loss). What is known at t:
+At the end of year t a bank that seizes the patents sells the expected remaining discounted IP cash
+flows up to the exclusivity end, less the development costs still to pay (with the buyer's option to
+abandon), *given what a buyer knows at t* — never the path's own future. Perfect foresight (valuing
+each path at what it will in fact earn) would make the collateral 0 on exactly the paths that fail,
+which are the paths that default: it OVERSTATES the loss (measured: see docs/methodology.md).
 
-- failed before t → 0; exclusivity ended (patent expired, or invalidated/refused once resolved) → 0,
-  since an expired right cannot be sold;
-- launched by t → the launch year, the peak (revealed by sales), whether the VBP event has happened and
-  its cut, and, once resolved, which patents are in force. Future VBP events, erosion at loss of
-  exclusivity and (before resolution) the patent outcomes are replaced by their expectations, which
-  gives a closed form computed for all t at once with reverse cumulative sums (re-appraisal of the
-  state):
-  ``V_t = (1/d_t) Σ_{u>t} d_u A_u (1 - m·after_u) [hit ? (1-cut) : (1 - c̄) + c̄ (1-h)^(u-t)]``;
-- still in development at t → least-squares Monte Carlo (Longstaff & Schwartz 2001): the realised
-  remaining discounted cash flow regressed, separately for each stage reached, on time spent in that
-  stage (1, τ, τ²) and, once patent outcomes are resolved, on the years of exclusivity left. Each
-  stage has its own intercept, so the fitted values of the paths sharing a stage average exactly to
-  their realised remaining cash flow; peak sales and the path's own success probability (not
-  observable before launch) are not regressors.
+Information set at the end of year t (every state variable and regressor is computed from it only):
+
+- the stage reached and the time spent in it (for the stage under way at as_of: the time since as_of),
+  or failed (→ 0), or abandoned by the holder at a phase start (→ 0);
+- the patent outcomes resolved by t (pending grants and invalidations, after
+  ``patent_resolution_years``); before that only their probabilities;
+- each patent's statutory expiry and the term-extension RULE (in force at approval, at most 14 years
+  after approval) applied to the launch date: after launch the actual one; before launch the launch
+  date expected at t (:func:`risk.simulate.expected_launch`: mean remaining durations less the time
+  already spent), never the path's own future launch date;
+- after launch: the launch date, the peak (revealed by realised sales), whether the VBP event has
+  happened and its cut. Future VBP events and (before resolution) the patent outcomes enter through
+  their expectations; erosion after expiry does not enter (the IP value stops at exclusivity end).
+
+Launched paths: closed form for all t at once with reverse cumulative sums (re-appraisal of the state),
+``V_t = (1/D_t) Σ_{u>t} d_u A_u [hit ? (1-cut) : (1 - c̄) + c̄ (1-h)^(u-t)]`` with ``A_u`` the IP cash
+flow accrued before E in year u, ``d_u`` mid-year and ``D_t`` end-of-year discount factors.
+Paths still in development: least-squares Monte Carlo (Longstaff & Schwartz 2001): the realised
+remaining discounted cash flow less the costs paid after t, regressed separately for each (year, stage
+reached) on 1, τ, τ² (τ = time in the stage) and, once the patent outcomes are resolved, the years of
+exclusivity left under the rule above; the fitted value is floored at 0 (the buyer may abandon).
+Each group has its own intercept, so the values of the paths sharing a state average to what those
+paths go on to earn; the independence of the regressors from the path's future makes paths that will
+fail and paths that will succeed carry the same value (tests/test_collateral.py), and the values agree
+with brute-force nested simulation (benchmarks/collateral_check.py).
+
+Values are in real terms; the returned collateral is restated in CNY of year t (× (1 + inflation)^t)
+because the loan it secures is nominal.
 """
 from __future__ import annotations
 
@@ -45,35 +61,33 @@ def with_today(d: np.ndarray) -> np.ndarray:
 
 
 def _launched_values(res, resolved_from: int, h: float, Y: int) -> np.ndarray:
-    """(r, Y+1) closed-form value at years 0..Y of the r paths that launch within the horizon.
-
-    Reuses the simulation's peak × ramp and post-expiry shares of those paths."""
+    """(r, Y+1) closed-form value at years 0..Y of the r paths that launch within the horizon."""
     rows = res.market_rows
     T = res.T
     t = np.arange(1, T + 1, dtype=float)
     d = res.discount[rows] if res.discount.ndim == 2 else res.discount[None, :]     # (r, T) or (1, T)
-    m = res.params.erosion_mean[res.modality]
+    D = res.discount_end[rows] if res.discount_end.ndim == 2 else res.discount_end[None, :]
     c_bar = res.params.vbp_cut_mean
     w = (1.0 - h) ** t if h > 0 else np.ones(T)
     hit = res.vbp_period[rows, None] <= np.arange(Y + 1)[None, :]
-    d_t = with_today(d)[:, :Y + 1]
+    D_t = with_today(D)[:, :Y + 1]
     w_t = with_today(w)[:Y + 1]
     kept = (1.0 - res.vbp_cut[rows])[:, None]
-    base = res.market_peak_ramp * (d * res.ip_share)
+    scale = (res.peak[rows] * res.ip_share)[:, None]
 
-    def value(after, upto):
-        g1 = base * (1.0 - m * after)
+    def value(acc_in, upto):
+        g1 = scale * acc_in * d
         rc1 = tail_sums_upto(g1.T, upto).T
         if h <= 0:
-            return rc1 / d_t[:, :upto + 1]
+            return rc1 / D_t[:, :upto + 1]
         rc2 = tail_sums_upto((g1 * w).T, upto).T / w_t[:upto + 1]
-        return np.where(hit[:, :upto + 1], kept * rc1, (1.0 - c_bar) * rc1 + c_bar * rc2) / d_t[:, :upto + 1]
+        return np.where(hit[:, :upto + 1], kept * rc1, (1.0 - c_bar) * rc1 + c_bar * rc2) / D_t[:, :upto + 1]
 
-    v = value(res.market_after, Y)
+    v = value(res.market_in, Y)
     if resolved_from > 0:
-        # before the patent outcomes are known, exclusivity enters through its distribution
+        # before the patent outcomes are known, exclusivity enters through its distribution over paths
         k = min(resolved_from, Y + 1)
-        v[:, :k] = value(res.market_after.mean(axis=0, keepdims=True), k - 1)
+        v[:, :k] = value(res.market_in.mean(axis=0, keepdims=True), k - 1)
     return v
 
 
@@ -105,28 +119,48 @@ def _lsm_fit(y: np.ndarray, features: np.ndarray, group: np.ndarray, n_groups: i
     return (features * beta[group].T).sum(axis=0)
 
 
+def _future_costs(res, Y: int) -> np.ndarray:
+    """(Y+1, n) PV at as_of of the development costs each path pays after the end of year t."""
+    dev = res.development
+    n = res.n
+    out = np.zeros((Y + 1, n))
+    K = dev.paid.shape[1]
+    if K == 0 or not np.any(dev.policy.costs > 0):
+        return out
+    starts = np.concatenate([np.zeros((n, 1)), res.completion_times[:, :-1]], axis=1)
+    r = np.asarray(res.rate, float)
+    cols = np.arange(Y + 1)[:, None]
+    for k in range(K):
+        c = dev.policy.costs[k] * dev.paid[:, k] * (1.0 + r) ** -starts[:, k]
+        out += np.where(starts[None, :, k] > cols, c[None, :], 0.0)
+    return out
+
+
 def collateral_values(res, patents, h: float, years: int | None = None) -> np.ndarray:
     """(n, Y+1) collateral value at the end of years 0..Y (Y = ``years``, default the horizon T).
 
     Column 0 is today's appraisal. Returned as the transpose of a (Y+1, n) C-ordered array: a column
     (all paths at one year), which is what the credit model reads, is contiguous in memory.
     """
+    from risk.simulate import expected_launch, info_years_left
+
     n, T = res.n, res.T
     Y = T if years is None else max(1, min(int(years), T))
     resolved_from = res.params.patent_resolution_years if patents.uncertain.any() else 0
-    d_today = with_today(res.discount).T[:Y + 1]            # (Y+1,) or (Y+1, n)
-    if d_today.ndim == 1:
-        d_today = d_today[:, None]
-    realised = np.zeros((Y + 1, n))   # remaining discounted cash flow; 0 on paths never launched
+    D_today = with_today(res.discount_end).T[:Y + 1]            # (Y+1,) or (Y+1, n)
+    if D_today.ndim == 1:
+        D_today = D_today[:, None]
+    realised = np.zeros((Y + 1, n))   # remaining discounted cash flow (time-0 PV); 0 on paths never launched
     rows = res.market_rows
     if rows.size:
         d_rows = res.discount[rows] if res.discount.ndim == 2 else res.discount
-        realised[:, rows] = tail_sums_upto((res.ip_cf[rows] * d_rows).T, Y) / (
-            d_today[:, rows] if d_today.shape[1] > 1 else d_today)
+        realised[:, rows] = tail_sums_upto((res.ip_cf[rows] * d_rows).T, Y)
+    realised -= _future_costs(res, Y)
+    realised /= D_today
     cols = np.arange(Y + 1)
     VT = np.zeros((Y + 1, n))
-    if res.market_rows.size:
-        VT[:, res.market_rows] = _launched_values(res, resolved_from, h, Y).T
+    if rows.size:
+        VT[:, rows] = _launched_values(res, resolved_from, h, Y).T
     comp = res.completion_times
     K = comp.shape[1]
     done = np.zeros((Y + 1, n), np.int64)     # transitions resolved by the end of year t
@@ -135,25 +169,43 @@ def collateral_values(res, patents, h: float, years: int | None = None) -> np.nd
         resolved = comp[None, :, j] <= cols[:, None]
         done += resolved
         last = np.where(resolved, comp[None, :, j], last)
-    e_varies = res.exclusivity_end.std() > 1e-9
+    gone = np.minimum(res.failure_time, res.development.abandon_time)
+    # legal rights in force at t: any patent before resolution, a surviving one after
+    if patents.base.size:
+        base_alive = np.where(res.patent_alive, patents.base[:, None], 0.0).max(axis=0)
+        base_any = float(patents.base.max())
+    else:
+        base_alive, base_any = np.zeros(n), 0.0
     # every (year, path) still in development, fitted at once: group = (year, stage reached)
     years_ = cols[1:min(Y, T - 1) + 1, None]
-    pre = (res.launch_period[None, :] > years_) & (res.failure_time[None, :] > years_)
-    pre &= (years_ < resolved_from) | (res.exclusivity_end[None, :] > years_)
+    pre = (res.launch_period[None, :] > years_) & (gone[None, :] > years_)
+    pre &= np.where(years_ < resolved_from, base_any > years_, base_alive[None, :] > years_)
     ti, pi = np.nonzero(pre)
     if ti.size:
         t = ti + 1
-        tau = t - last[t, pi]
-        feats = [np.ones_like(tau), tau, tau * tau]
-        if e_varies:
-            feats.append(np.where(t >= resolved_from, np.minimum(res.exclusivity_end[pi] - t, 30.0), 0.0))
+        k = done[t, pi]
+        tau = np.where(k > 0, t - last[t, pi], t)     # stage under way at as_of: time since as_of
+        feats = [np.ones_like(tau, dtype=float), tau, tau * tau]
+        if patents.base.size and t.max() >= resolved_from:
+            sel = t >= resolved_from
+            left = np.zeros(t.size)
+            if sel.any():
+                lh = expected_launch(t[sel].astype(float), k[sel], tau[sel], res.stage_means)
+                left[sel] = info_years_left(patents, res.patent_alive[:, pi[sel]], t[sel], lh,
+                                            res.params.exclusivity_shift_years)
+            feats.append(np.minimum(np.maximum(left, 0.0), 30.0))
         Kg = max(K, 1)
-        VT[t, pi] = _lsm_fit(realised[t, pi], np.stack(feats), t * Kg + done[t, pi], (Y + 1) * Kg)
-    live = res.failure_time[None, :] > cols[:, None]
-    live &= (cols[:, None] < resolved_from) | (cols[:, None] < res.exclusivity_end[None, :])
+        VT[t, pi] = _lsm_fit(realised[t, pi], np.stack(feats), t * Kg + k, (Y + 1) * Kg)
+    live = gone[None, :] > cols[:, None]
+    launched = res.launch_period[None, :] <= cols[:, None]
+    rights = np.where(launched, res.exclusivity_end[None, :] > cols[:, None],
+                      np.where(cols[:, None] < resolved_from, base_any > cols[:, None],
+                               base_alive[None, :] > cols[:, None]))
+    live &= (cols[:, None] < resolved_from) | rights
     np.maximum(VT, 0.0, out=VT)
     VT *= live
     if Y == T:
         VT[T] = 0.0
+    VT[1:] *= (1.0 + res.params.inflation) ** cols[1:, None]   # real → CNY of year t (the loan is nominal)
     VT[0] = res.pv.mean()
     return VT.T

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from risk.simulate import SimResult
+from risk.tail import var_es
 from valuation.schema import PledgeRequest
 
 SCHEMES: dict[str, dict[str, float]] = {
@@ -83,11 +84,10 @@ class CreditRun:
         el = float(loss.mean())
         ead_mean = float(ead[d].mean()) if d.any() else 0.0
         lgd = float(loss[d].sum() / ead[d].sum()) if d.any() and ead[d].sum() > 0 else 0.0
-        var99 = float(np.quantile(loss, 0.99))
-        tail = loss[loss >= var99]
+        var99, es99 = var_es(loss, 0.99)
         return {"pd": pd_, "lgd": lgd, "ead": ead_mean, "expected_loss": el,
                 "expected_loss_rate": el / A if A > 0 else 0.0, "var_99": var99,
-                "es_99": float(tail.mean()) if tail.size else var99}
+                "es_99": es99}
 
 
 def run_credit(sim: SimResult, req: PledgeRequest, amounts, u_fin: np.ndarray | None = None) -> CreditRun:

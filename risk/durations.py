@@ -1,9 +1,10 @@
-"""Phase durations for the simulator (DESIGN §7): lognormal, median from cited data, sigma 0.4.
+"""Phase durations for the simulator (DESIGN §7): lognormal whose MEAN is the cited mean, sigma 0.4.
 
-Medians: BIO/QLS/Informa 2011-2020 mean years per phase by area (risk/data/
-phase_durations_by_area_2011_2020.csv; the published mean is used as the median, as DESIGN §7 says),
-blank cells fall back to the ``ALL`` row; preclinical: Paul et al. 2010 cycle time (risk/data/
-preclinical_prior_paul2010.csv). Light module: stdlib csv + numpy only.
+Means: BIO/QLS/Informa 2011-2020 mean years per phase by area (risk/data/
+phase_durations_by_area_2011_2020.csv), blank cells fall back to the ``ALL`` row; preclinical: Paul et
+al. 2010 cycle time (risk/data/preclinical_prior_paul2010.csv). A lognormal with mean m and log-sd
+sigma has median m·exp(-sigma²/2) (0.923 m at sigma 0.4): using the published mean as the median, as
+sim-1 did, made the simulated mean 8% too long (issue 10). Light module: stdlib csv + numpy only.
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ def preclinical_years() -> float:
     return float(rows["preclinical_years"]["value"])
 
 
-def phase_duration_medians(area: str) -> dict[str, float]:
-    """Median years spent in each stage (preclinical … filed) before its transition."""
+def phase_duration_means(area: str) -> dict[str, float]:
+    """Published mean years spent in each stage (preclinical … filed) before its transition."""
     table = _table()
     # areas without a published row (e.g. neurology) use the ALL row throughout
     fallback = table["ALL"]
@@ -67,6 +68,12 @@ def phase_duration_medians(area: str) -> dict[str, float]:
     for stage in _COLUMNS:
         out[stage] = row[stage] if row[stage] is not None else fallback[stage]
     return out
+
+
+def phase_duration_medians(area: str, sigma: float = DURATION_SIGMA) -> dict[str, float]:
+    """Lognormal medians whose mean is the published mean: m·exp(-sigma²/2)."""
+    shrink = float(np.exp(-0.5 * sigma * sigma))
+    return {stage: m * shrink for stage, m in phase_duration_means(area).items()}
 
 
 def sample_durations(area: str, stage: str, n: int, rng: np.random.Generator) -> np.ndarray:

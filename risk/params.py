@@ -43,6 +43,23 @@ SOURCES: dict[str, str] = {
                            "split common in Chinese policy guarantees; the bank keeps 20%)",
     "min_offer_fraction": "assumption: a counter-offer below 25% of the requested amount is not worth making",
     "ltv_grid_points": "numerical: candidate amounts in the coarse LTV grid (refined once, then interpolated)",
+    # issue 10: cost to complete, units
+    "cost_per_study_usd": "cost per study Phase I / II / III about $30M / $70M / $310M (Fernando et al., Pfizer, "
+                          "Drug Discovery Today 2021; market.md). Preclinical and filing: no cited per-study "
+                          "figure, 0 (assumption: give product.development_cost when they matter)",
+    "studies_per_phase": "assumption: one study per remaining phase (a China-only NMPA programme with one pivotal "
+                         "trial); raise it for a multi-regional plan",
+    "china_cost_factor": "assumption: a Chinese trial costs 0.30 of the per-study figure above (no cited source "
+                         "in market.md; stress it via model.china_cost_factor)",
+    "usd_cny": "assumption: 7.1 CNY per USD (order of the 2023-2025 exchange rate) to turn the USD per-study "
+               "costs into CNY",
+    "current_phase_cost_left": "the current phase has a uniform fraction of its duration left (DESIGN §8.1), "
+                               "so on average half of its cost is still to pay",
+    "inflation": "assumption: 2% a year CNY inflation; the valuation is in real terms (DiMasi 2016's 10.5% is a "
+                 "real rate; peak sales and costs are in today's CNY), the loan is nominal, so the collateral "
+                 "at year t is restated in CNY of year t by (1 + inflation)^t before it meets the loan",
+    "approved_launch_month": "assumption: a product approved in launch_year launched mid-year (1 July) when only "
+                             "the year is known",
 }
 
 
@@ -78,6 +95,16 @@ class ModelParams:
     max_guarantee_share: float = 0.80
     min_offer_fraction: float = 0.25
     ltv_grid_points: int = 16
+    # issue 10 (sources in SOURCES): cost to complete with abandonment, units
+    cost_per_study_usd: dict[str, float] = field(default_factory=lambda: {
+        "preclinical": 0.0, "phase1": 30e6, "phase2": 70e6, "phase3": 310e6, "filed": 0.0})
+    studies_per_phase: dict[str, float] = field(default_factory=lambda: {
+        "preclinical": 1.0, "phase1": 1.0, "phase2": 1.0, "phase3": 1.0, "filed": 1.0})
+    china_cost_factor: float = 0.30
+    usd_cny: float = 7.1
+    current_phase_cost_left: float = 0.5
+    inflation: float = 0.02
+    approved_launch_month: int = 7
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -55,6 +55,7 @@ from risk.credit import DebtSchedule, financing_draws, run_credit
 from risk.params import DEFAULT_PARAMS, ModelParams
 from risk.posterior import PipelinePosterior
 from risk.simulate import beta_ab, simulate
+from risk.tail import var_es, worst_indices
 from valuation.schema import PledgeRequest
 
 EPS = 1e-12
@@ -350,11 +351,9 @@ def summarise(book: Book, loss: np.ndarray, default: np.ndarray) -> dict:
     """EL, VaR/ES 99%, each loan's contribution to EL and ES, concentration by therapeutic area."""
     total = loss.sum(axis=0)
     n = total.size
-    k = max(1, math.ceil((1.0 - TAIL) * n))
-    tail_idx = np.argsort(total, kind="stable")[-k:]          # the k worst paths
+    tail_idx = worst_indices(total, TAIL)                     # the ceil(0.01 n) worst paths (risk.tail)
     el = float(total.mean())
-    var = float(np.quantile(total, TAIL))
-    es = float(total[tail_idx].mean())
+    var, es = var_es(total, TAIL)
     el_i = loss.mean(axis=1)
     es_i = loss[:, tail_idx].mean(axis=1)
     pd_i = default.mean(axis=1)

@@ -2,24 +2,36 @@
 
 All paths at once: arrays are (paths × years); Python loops run only over the few transitions,
 patents or years, never over paths. Period t = 1..T is the year ending ``as_of + t`` years and is
-labelled with calendar year ``as_of.year + t``; cash flows fall at the end of the period.
+labelled with calendar year ``as_of.year + t``.
+
+Units and timing (issue 10): everything is in **real** terms, today's CNY — peak sales and development
+costs are given in today's prices and the discount rate is a real rate (DiMasi 2016's 10.5% is real);
+the collateral is restated in CNY of year t (``risk.params`` ``inflation``) only where it meets the
+nominal loan. Cash flows accrue through the year and are discounted mid-year, ``(1 + r)^-(t - 1/2)``;
+a value at the end of year t uses ``(1 + r)^-t``; a phase cost paid at time s uses ``(1 + r)^-s``.
 
 Equations (DESIGN §8, numbers and sources in :mod:`risk.params`):
 
 1. Stage path: success probability per remaining transition from one posterior draw per path; success
-   ``U < p``; durations lognormal(median of the area, sigma); the current stage has a uniform fraction
-   of its duration left. The first failure stops all cash flow.
-2. Launch: ``L`` = sum of remaining durations (years from as_of); launch period ``ceil(L)``. Approved
-   products: launch period ``launch_year - as_of.year``.
-3. Peak sales lognormal fitted by least squares to the log of p10/p50/p90 (sigma 0 when equal);
-   ``sales = peak × min(1, age / years_to_peak)``, age counted from 1 in the launch period.
+   ``U < p``; durations lognormal whose mean is the published mean of the area (median
+   ``mean·exp(-sigma²/2)``); the current stage has a uniform fraction of its duration left. The first
+   failure stops all cash flow.
+2. Launch: ``L`` = sum of remaining durations (years from as_of). Approved products: 1 July of
+   ``launch_year`` (assumption ``approved_launch_month``).
+3. Peak sales lognormal fitted by least squares to the log of p10/p50/p90 (sigma 0 when equal); sales
+   accrue from the launch date at the rate ``peak × min(1, age / years_to_peak)``, so period t gets
+   ``peak × [F(t - L) - F(t - 1 - L)]`` with ``F(x) = ∫_0^x min(1, a/ytp) da`` (the launch year only its
+   fraction).
 4. Exclusivity end E per path: latest expiry among patents in force on the path (a pending patent is
    granted with its grant probability, a patent under invalidation survives with 1 - p(invalidated));
-   term extension capped at 14 years after approval. After E: ``sales × (1 - erosion)``, erosion ~ Beta.
+   term extension only for a patent still in force at approval, capped at 14 years after approval.
+   The IP value counts cash flows up to E only; what the product earns after E (``sales × (1 -
+   erosion)``, erosion ~ Beta) is reported apart as the value after exclusivity.
 5. VBP: annual hazard h from the first launched year (one event, drawn by inversion of the geometric
    law so that a higher hazard gives an earlier event on the same path); price × (1 - cut), cut ~ Beta.
 6. IP cash flow = sales × royalty_rate, or sales × profit_margin × ip_contribution.
-7. IP value today = Σ_t CF_t (1 + r)^-t.
+7. IP value today = Σ_t CF_t (1 + r)^-(t - 1/2) less the remaining development cost, with the option to
+   abandon at each phase start (:mod:`risk.development`; never negative on average).
 8. Collateral value at each year: :mod:`risk.collateral` (conditional expectation, no look-ahead).
 
 Random streams: one SeedSequence from the request seed, spawned into one child per component in a fixed
@@ -34,6 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from risk.development import Development, fit_abandonment, ip_cost_share, no_costs, remaining_phase_costs
 from risk.durations import phase_duration_medians
 from risk.params import DEFAULT_PARAMS, ModelParams
 from risk.posterior import STAGES, PipelinePosterior
@@ -115,10 +128,13 @@ class SimResult:
     n: int
     T: int
     years: np.ndarray            # (T,) calendar labels
-    discount: np.ndarray         # (T,) (1+r)^-t; (n, T) with a per-path rate shift (path_draws)
-    sales: np.ndarray            # (n, T) product sales, CNY
-    ip_cf: np.ndarray            # (n, T) IP cash flow, CNY
-    pv: np.ndarray               # (n,) IP value today
+    discount: np.ndarray         # (T,) mid-year (1+r)^-(t-1/2); (n, T) with a per-path rate (path_draws)
+    discount_end: np.ndarray     # (T,) or (n, T): end-of-year (1+r)^-t
+    rate: float | np.ndarray     # real discount rate (scalar, or (n,) with path_draws)
+    sales: np.ndarray            # (n, T) product sales, CNY (0 once abandoned)
+    ip_cf: np.ndarray            # (n, T) IP cash flow up to exclusivity end, CNY
+    pv: np.ndarray               # (n,) IP value today: flows to E less development cost (policy applied)
+    pv_after: np.ndarray         # (n,) PV of the IP share of what the product earns after E
     collateral: np.ndarray       # (n, T+1) value at the end of period t; column 0 = today
     launch_period: np.ndarray    # (n,) int; > T when never launched within the horizon
     launch_time: np.ndarray      # (n,) years from as_of (inf when not approved)
@@ -127,15 +143,17 @@ class SimResult:
     success_events: np.ndarray   # (n, Y) bool, a transition succeeded in year t (Y = maturity)
     completion_times: np.ndarray  # (n, K) years at which each remaining transition resolves
     passed: np.ndarray           # (n, K) bool, transition j passed (and all before it)
-    exclusivity_end: np.ndarray  # (n,) years from as_of
+    exclusivity_end: np.ndarray  # (n,) years from as_of (approved paths: with the extension their launch earns)
+    patent_alive: np.ndarray     # (p, n) bool, patent i is (or becomes) an enforceable right on the path
+    stage_means: np.ndarray      # (K,) expected years in each remaining stage (the current one: left)
     peak: np.ndarray             # (n,) peak sales draw
     vbp_period: np.ndarray       # (n,) period of the VBP event (> T: none)
     vbp_cut: np.ndarray          # (n,) cut on the event
     erosion: np.ndarray          # (n,) LOE erosion draw
     ip_share: float              # royalty rate or margin × contribution
-    market_rows: np.ndarray      # (r,) paths that launch within the horizon
-    market_peak_ramp: np.ndarray  # (r, T) peak × ramp on those paths (sales before erosion and VBP)
-    market_after: np.ndarray     # (r, T) share of each year after exclusivity end on those paths
+    market_rows: np.ndarray      # (r,) paths that launch within the horizon (and are not abandoned)
+    market_in: np.ndarray        # (r, T) years' worth of peak sales accrued before E in each period
+    development: Development     # costs paid, abandonment, the fitted exercise rule
     years_to_peak: float
     modality: str
     params: ModelParams
@@ -146,6 +164,10 @@ class SimResult:
         return float(self.pv.mean())
 
     @property
+    def value_after_exclusivity(self) -> float:
+        return float(self.pv_after.mean())
+
+    @property
     def mc_std_error(self) -> float:
         return float(self.pv.std(ddof=1) / math.sqrt(self.n)) if self.n > 1 else 0.0
 
@@ -154,6 +176,11 @@ def horizon_years(req: PledgeRequest, patents: PatentTable, params: ModelParams)
     end = patents.horizon_end() + params.exclusivity_shift_years + params.horizon_after_exclusivity_years
     loan = math.ceil(req.loan.term_years - 1e-9)
     return int(min(params.max_horizon_years, max(math.ceil(end), loan + 1, 1)))
+
+
+def approved_launch_time(req: PledgeRequest, params: ModelParams) -> float:
+    """Years from as_of to the launch of an approved product (mid-year of ``launch_year``)."""
+    return years_from(req.as_of, dt.date(req.product.launch_year, params.approved_launch_month, 1))
 
 
 def _pipeline(req, posterior, params, streams, n, T):
@@ -168,11 +195,11 @@ def _pipeline(req, posterior, params, streams, n, T):
     z_all = streams["duration"].standard_normal((n, N_TRANSITIONS))
     left = streams["duration"].random(n)
     if K == 0:
-        launch_t = np.full(n, float(prod.launch_year - req.as_of.year))
+        launch_t = np.full(n, approved_launch_time(req, params))
         empty = np.zeros((n, 0))
         return empty, empty.astype(bool), launch_t, np.ones(n, bool), np.full(n, np.inf)
     p = np.clip(p_all[:, s:] * params.success_scale, 0.0, 1.0)
-    med = phase_duration_medians(prod.therapeutic_area)
+    med = phase_duration_medians(prod.therapeutic_area, params.duration_sigma)
     medians = np.array([med[st] for st in STAGES[s:-1]]) * params.duration_scale
     dur = medians * np.exp(params.duration_sigma * z_all[:, s:])
     dur[:, 0] *= left
@@ -186,6 +213,29 @@ def _pipeline(req, posterior, params, streams, n, T):
     return completion, passed, launch_t, approved, fail_time
 
 
+def stage_means(req: PledgeRequest, params: ModelParams) -> np.ndarray:
+    """(K,) expected years in each remaining stage; the current one: the expected time it has left."""
+    prod = req.product
+    s = STAGES.index(prod.stage)
+    if s >= N_TRANSITIONS:
+        return np.zeros(0)
+    means = phase_duration_medians(prod.therapeutic_area, params.duration_sigma)
+    shrink = math.exp(-0.5 * params.duration_sigma ** 2)
+    m = np.array([means[st] / shrink for st in STAGES[s:-1]]) * params.duration_scale
+    m[0] = 0.5 * m[0] + params.extra_delay_years        # uniform fraction left, plus any stressed delay
+    return m
+
+
+def expected_launch(t, k, tau, means: np.ndarray) -> np.ndarray:
+    """Launch date a buyer expects at time t in remaining stage k after tau years in it (no look-ahead).
+
+    Mean remaining time of the stage, less the time already spent (floored at 0), plus the means of
+    the stages after it. For the stage under way at as_of (k = 0) the time spent is counted from as_of."""
+    after = np.concatenate([np.cumsum(means[::-1])[::-1][1:], [0.0]]) if means.size else np.zeros(1)
+    k = np.asarray(k)
+    return t + np.maximum(means[k] - tau, 0.0) + after[k]
+
+
 def _success_events(completion, passed, n, periods):
     """(n, periods) flags: a transition succeeded during year t (what lifts refinancing odds that year)."""
     succ = np.zeros((n, periods + 1), bool)
@@ -197,16 +247,54 @@ def _success_events(completion, passed, n, periods):
     return succ[:, 1:]
 
 
-def _exclusivity(req, patents: PatentTable, params, streams, launch_t, n):
-    """Exclusivity end per path (years from as_of), after grant/invalidation draws and extension cap."""
+def patent_outcomes(patents: PatentTable, streams, n) -> np.ndarray:
+    """(p, n) bool: patent i is (or becomes) an enforceable right on the path (grant / invalidation draws)."""
     if patents.base.size == 0:
-        return np.zeros(n)
+        return np.zeros((0, n), bool)
     u = streams["patents"].random((n, patents.base.size)).T          # patents first: fast max over them
-    cap = np.where(np.isfinite(launch_t), launch_t + MAX_EFFECTIVE_TERM_AFTER_APPROVAL_YEARS, -np.inf)
+    return u < patents.survive_p[:, None]
+
+
+def exclusivity_given_launch(patents: PatentTable, alive: np.ndarray, launch, shift: float = 0.0) -> np.ndarray:
+    """Exclusivity end (years from as_of) given the patent outcomes and a launch date (array over paths).
+
+    The term-extension rule (Patent Law art. 42 §3): an invention still in force at approval gets its
+    compensation, the effective term after approval capped at 14 years. ``launch`` may be the actual
+    launch (after it) or the launch a buyer expects (before it); inf gives no extension."""
+    launch = np.asarray(launch, float)
+    if patents.base.size == 0:
+        return np.zeros(launch.shape)
     base, ext = patents.base[:, None], patents.extension[:, None]
-    ends = base + np.minimum(ext, np.maximum(0.0, cap[None, :] - base))
-    ends = np.where(u < patents.survive_p[:, None], ends, 0.0)
-    return np.maximum(ends.max(axis=0) + params.exclusivity_shift_years, 0.0)
+    L = launch[None, :]
+    room = np.maximum(0.0, L + MAX_EFFECTIVE_TERM_AFTER_APPROVAL_YEARS - base)
+    ends = base + np.where(base > L, np.minimum(ext, room), 0.0)
+    ends = np.where(alive, ends, 0.0)
+    return np.maximum(ends.max(axis=0) + shift, 0.0)
+
+
+def ramp_integral(x: np.ndarray, ytp: float) -> np.ndarray:
+    """F(x) = ∫_0^x min(1, a / ytp) da: years' worth of peak sales accrued x years after launch."""
+    x = np.maximum(x, 0.0)
+    if ytp <= 0:
+        return x
+    return np.where(x < ytp, x * x / (2.0 * ytp), x - 0.5 * ytp)
+
+
+def accrued_sales(launch: np.ndarray, excl: np.ndarray, T: int, ytp: float) -> tuple[np.ndarray, np.ndarray]:
+    """(in, after), each (m, T): years' worth of peak sales accrued in each period before / after E."""
+    edges = np.arange(T + 1, dtype=float)
+    G = ramp_integral(edges[None, :] - launch[:, None], ytp)            # (m, T+1)
+    cut = np.clip(excl[:, None], edges[None, :-1], edges[None, 1:])      # E clipped into each period
+    Fe = ramp_integral(cut - launch[:, None], ytp)
+    return Fe - G[:, :-1], G[:, 1:] - Fe
+
+
+def discount_factors(rate, times) -> np.ndarray:
+    """(1 + r)^-times for a scalar rate, or per path for an (n,) rate (broadcast on the last axis)."""
+    r = np.asarray(rate, float)
+    if r.ndim == 0:
+        return (1.0 + float(r)) ** -np.asarray(times, float)
+    return (1.0 + r)[:, None] ** -np.asarray(times, float)[None, :]
 
 
 def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePosterior,
@@ -233,26 +321,26 @@ def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePost
     r = req.policy.discount_rate
     draws = path_draws or {}
     if draws.get("discount_shift") is not None:
-        discount = (1.0 + np.maximum(r + np.asarray(draws["discount_shift"], float), 0.0))[:, None] ** -t[None, :]
+        rate = np.maximum(r + np.asarray(draws["discount_shift"], float), 0.0)
     else:
-        discount = (1.0 + r) ** -t
+        rate = float(r)
+    discount = discount_factors(rate, t - 0.5)
+    discount_end = discount_factors(rate, t)
 
     completion, passed, launch_t, approved, fail_time = _pipeline(req, posterior, params, streams, n, T)
     Y = collateral_years if collateral_years is not None else math.ceil(req.loan.term_years - 1e-9)
     Y = max(1, min(int(Y), T))       # years the credit model reads: events and collateral up to maturity
     succ_ev = _success_events(completion, passed, n, Y)
-
-    if prod.stage == "approved":
-        launch_period = np.full(n, prod.launch_year - req.as_of.year, dtype=np.int64)
-    else:
-        launch_period = np.where(approved, np.ceil(np.minimum(launch_t, T + 1)), T + 1).astype(np.int64)
+    launch_period = np.where(approved, np.ceil(np.minimum(launch_t, T + 1)), T + 1).astype(np.int64)
+    if prod.stage != "approved":
         launch_period = np.maximum(launch_period, 1)
 
     mu, sigma = lognormal_from_quantiles(prod.peak_sales.p10, prod.peak_sales.p50, prod.peak_sales.p90)
     z_peak = streams["peak"].standard_normal(n)
     peak = np.exp(mu + sigma * z_peak) if np.isfinite(mu) else np.zeros(n)
 
-    excl = _exclusivity(req, patents, params, streams, launch_t, n)
+    alive = patent_outcomes(patents, streams, n)
+    excl = exclusivity_given_launch(patents, alive, launch_t, params.exclusivity_shift_years)
     ea, eb = beta_ab(params.erosion_mean[prod.modality], params.erosion_concentration)
     erosion = streams["erosion"].beta(ea, eb, n)
 
@@ -273,32 +361,67 @@ def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePost
 
     # sales only on paths that reach the market within the horizon (the others stay 0)
     ytp = prod.years_to_peak
-    sales = np.zeros((n, T))
     rows = np.flatnonzero(approved & (launch_period <= T))
-    age = t[None, :] - launch_period[rows, None] + 1.0          # >= 1 once launched
-    ramp = np.minimum(np.maximum(age / ytp, 0.0), 1.0) if ytp > 0 else (age >= 1).astype(float)
-    ramp *= age >= 1
-    peak_ramp = peak[rows, None] * ramp                          # sales before erosion and VBP
-    after = np.minimum(np.maximum(t[None, :] - excl[rows, None], 0.0), 1.0)  # share of year after E
+    acc_in, acc_after = accrued_sales(launch_t[rows], excl[rows], T, ytp)
     price = np.where(t[None, :] >= vbp_period[rows, None], 1.0 - cut[rows, None], 1.0)
-    sales[rows] = peak_ramp * (1.0 - erosion[rows, None] * after) * price
+    pk = peak[rows, None]
     ip_share = prod.royalty_rate if prod.royalty_rate is not None else prod.profit_margin * ip_contribution
-    # only paths that reach the market earn anything: compute there, zeros elsewhere
-    ip_cf = np.zeros((n, T))
-    ip_cf[rows] = sales[rows] * ip_share
-    pv = np.zeros(n)
+    cf_in = pk * acc_in * price * ip_share
+    cf_after = pk * acc_after * (1.0 - erosion[rows, None]) * price * ip_share
     d_rows = discount if discount.ndim == 1 else discount[rows]
-    pv[rows] = (ip_cf[rows] * d_rows).sum(axis=1) if discount.ndim == 2 else ip_cf[rows] @ discount
+    pv_in = np.zeros(n)
+    pv_after = np.zeros(n)
+    if discount.ndim == 1:
+        pv_in[rows], pv_after[rows] = cf_in @ discount, cf_after @ discount
+    else:
+        pv_in[rows], pv_after[rows] = (cf_in * d_rows).sum(axis=1), (cf_after * d_rows).sum(axis=1)
+
+    means = stage_means(req, params)
+    dev = _development(req, params, patents, alive, completion, passed, means, pv_in, ip_share, rate, n)
+    keep = ~dev.abandoned[rows]
+    sales = np.zeros((n, T))
+    ip_cf = np.zeros((n, T))
+    sales[rows[keep]] = (pk * (acc_in + acc_after * (1.0 - erosion[rows, None])) * price)[keep]
+    ip_cf[rows[keep]] = cf_in[keep]
+    pv_after[dev.abandoned] = 0.0
 
     res = SimResult(
-        n=n, T=T, years=req.as_of.year + np.arange(1, T + 1), discount=discount, sales=sales,
-        ip_cf=ip_cf, pv=pv, collateral=np.empty((0, 0)), launch_period=launch_period,
-        launch_time=launch_t, approved=approved, failure_time=fail_time, success_events=succ_ev,
-        completion_times=completion, passed=passed, exclusivity_end=excl,
-        peak=peak, vbp_period=vbp_period, vbp_cut=cut, erosion=erosion, ip_share=ip_share,
-        market_rows=rows, market_peak_ramp=peak_ramp, market_after=after,
-        years_to_peak=ytp, modality=prod.modality,
-        params=params, streams=streams,
+        n=n, T=T, years=req.as_of.year + np.arange(1, T + 1), discount=discount, discount_end=discount_end,
+        rate=rate, sales=sales, ip_cf=ip_cf, pv=dev.value, pv_after=pv_after, collateral=np.empty((0, 0)),
+        launch_period=launch_period, launch_time=launch_t, approved=approved, failure_time=fail_time,
+        success_events=succ_ev, completion_times=completion, passed=passed, exclusivity_end=excl,
+        patent_alive=alive, stage_means=means, peak=peak, vbp_period=vbp_period, vbp_cut=cut,
+        erosion=erosion, ip_share=ip_share, market_rows=rows[keep], market_in=acc_in[keep],
+        development=dev, years_to_peak=ytp, modality=prod.modality, params=params, streams=streams,
     )
     res.collateral = collateral_values(res, patents, h, Y)
     return res
+
+
+def info_years_left(patents: PatentTable, alive: np.ndarray, at: np.ndarray, launch_hat: np.ndarray,
+                    shift: float) -> np.ndarray:
+    """Years of exclusivity a buyer at time ``at`` sees: the known patent outcomes and the extension rule
+    applied to the launch date expected then (no look-ahead)."""
+    return exclusivity_given_launch(patents, alive, launch_hat, shift) - at
+
+
+def _development(req, params, patents, alive, completion, passed, means, pv_in, ip_share, rate, n):
+    """Costs and the abandonment rule on the simulated paths (:mod:`risk.development`)."""
+    K = completion.shape[1]
+    costs = remaining_phase_costs(req, params) * ip_cost_share(ip_share, req.product.profit_margin)
+    if K == 0 or not np.any(costs > 0):
+        return no_costs(n, K, pv_in)
+    starts = np.concatenate([np.zeros((n, 1)), completion[:, :-1]], axis=1)
+    reached = np.concatenate([np.ones((n, 1), bool), passed[:, :-1]], axis=1)
+    resolved_from = params.patent_resolution_years if patents.uncertain.any() else 0
+    resolved = starts >= resolved_from
+    years_left = np.zeros((n, K))
+    for k in range(K):
+        launch_hat = expected_launch(starts[:, k], np.full(n, k), 0.0, means)
+        years_left[:, k] = info_years_left(patents, alive, starts[:, k], launch_hat, params.exclusivity_shift_years)
+    r = np.asarray(rate, float)
+
+    def discount_at(times, rows):
+        return (1.0 + (r if r.ndim == 0 else r[rows])) ** -times
+
+    return fit_abandonment(pv_in, starts, reached, years_left, resolved, costs, discount_at)

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from risk.durations import DURATION_SIGMA, phase_duration_medians, sample_durations
+from risk.durations import DURATION_SIGMA, phase_duration_means, phase_duration_medians, sample_durations
 from risk.pipeline_model import (
     CountsData, EvidenceError, PipelineModel, load_data, read_evidence,
 )
@@ -204,15 +204,15 @@ def test_show_json_shape(post):
 
 # ---------------------------------------------------------------------------------------------
 # durations
-def test_duration_medians_with_fallback_to_all():
+def test_duration_means_with_fallback_to_all():
     cases = [("cardiovascular", "phase1", 2.3), ("cardiovascular", "phase3", 4.2), ("urology", "phase2", 5.0),
              ("urology", "filed", 1.3), ("autoimmune", "filed", 1.3), ("oncology", "filed", 0.8),
              ("tcm", "phase1", 1.9), ("device", "filed", 1.8), ("oncology", "preclinical", 1.0),
              ("neurology", "phase2", 3.6), ("neurology", "filed", 1.3)]  # neurology has no row: ALL
     for area, stage, want in cases:
-        got = phase_duration_medians(area)[stage]
+        got = phase_duration_means(area)[stage]
         assert got == pytest.approx(want), f"area={area} stage={stage}: expected {want}, got {got}"
-    assert list(phase_duration_medians("allergy")) == ["preclinical", "phase1", "phase2", "phase3", "filed"]
+    assert list(phase_duration_means("allergy")) == ["preclinical", "phase1", "phase2", "phase3", "filed"]
 
 
 def test_sample_durations_lognormal():
@@ -226,6 +226,17 @@ def test_sample_durations_lognormal():
         assert abs(m - np.log(med[stage])) < 0.01, f"{stage}: expected log-median {np.log(med[stage]):.4f}, got {m:.4f}"
         assert abs(s - DURATION_SIGMA) < 0.01, f"{stage}: expected sigma {DURATION_SIGMA}, got {s:.4f}, tol 0.01"
     assert sample_durations("oncology", "approved", 5, rng).shape == (5, 0)
+
+
+def test_sampled_duration_mean_is_the_published_mean():
+    """Issue 10: the published figure is a mean; the lognormal's mean (not its median) must match it."""
+    rng = np.random.default_rng(12)
+    d = sample_durations("oncology", "phase2", 200_000, rng)
+    mean = phase_duration_means("oncology")
+    for i, stage in enumerate(("phase2", "phase3", "filed")):
+        se = d[:, i].std() / np.sqrt(d.shape[0])
+        assert abs(d[:, i].mean() - mean[stage]) < 4 * se, (
+            f"{stage}: published mean {mean[stage]}, simulated mean {d[:, i].mean():.4f}, tol 4 s.e. = {4 * se:.4f}")
 
 
 # ---------------------------------------------------------------------------------------------

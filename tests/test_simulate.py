@@ -42,6 +42,7 @@ def test_lognormal_fit_recovers_symmetric_quantiles():
 
 
 def test_marketed_deterministic_cash_flow_is_peak_margin_contribution_in_exclusivity():
+    """Issue 10: the IP value stops at exclusivity end; what follows is reported apart, eroded."""
     req = marketed()
     sim = simulate(req, 0.25, fixed_posterior(), n=4000)
     expected = 1e8 * 0.4 * 0.25
@@ -50,19 +51,35 @@ def test_marketed_deterministic_cash_flow_is_peak_margin_contribution_in_exclusi
     assert in_excl.sum() == 9
     np.testing.assert_allclose(sim.ip_cf[:, in_excl], expected, rtol=1e-12,
                                err_msg=f"in-exclusivity IP cash flow, expected {expected}")
-    pv_excl = expected * sim.discount[in_excl].sum()
+    frac = excl - math.floor(excl)                      # share of the straddling year before expiry
+    straddle = math.floor(excl)                         # its column
+    np.testing.assert_allclose(sim.ip_cf[:, straddle], expected * frac, rtol=1e-9,
+                               err_msg="the year of expiry counts only its share before expiry")
+    assert np.all(sim.ip_cf[:, straddle + 1:] == 0), "no IP cash flow in the appraisal after expiry"
+    # mid-year discounting: the value is the sum of the flows at (1 + r)^-(t - 1/2)
+    r = req.policy.discount_rate
+    t = np.arange(1, sim.T + 1)
+    np.testing.assert_allclose(sim.discount, (1 + r) ** -(t - 0.5), rtol=1e-12)
+    pv_expected = expected * ((1 + r) ** -(t[in_excl] - 0.5)).sum() + expected * frac * (1 + r) ** -(straddle + 0.5)
+    check("appraised value", sim.appraised_value, pv_expected, 1e-6 * pv_expected)
     # after expiry the mean cash flow falls by the mean erosion (0.80 for small molecules)
-    after = np.arange(1, sim.T + 1) >= math.ceil(excl) + 1
     m = DEFAULT_PARAMS.erosion_mean["small_molecule"]
-    se = sim.ip_cf[:, after].std() / math.sqrt(sim.n)
-    check("mean cash flow after expiry", sim.ip_cf[:, after].mean(), expected * (1 - m), 4 * se + 1e-9,
+    after_pv = expected * (1 - frac) * (1 + r) ** -(straddle + 0.5) + expected * ((1 + r) ** -(t[straddle + 1:] - 0.5)).sum()
+    se = sim.pv_after.std() / math.sqrt(sim.n)
+    check("value after exclusivity", sim.value_after_exclusivity, after_pv * (1 - m), 4 * se + 1e-6,
           erosion_mean=m)
-    # the value is the discounted sum of those cash flows
-    cut_year = ~in_excl & ~after
-    frac = math.ceil(excl) - excl                        # share of the straddling year after expiry
-    pv_expected = (pv_excl + expected * ((1 - frac) + frac * (1 - m)) * sim.discount[cut_year].sum()
-                   + expected * (1 - m) * sim.discount[after].sum())
-    check("appraised value", sim.appraised_value, pv_expected, 4 * sim.mc_std_error + 1.0)
+
+
+def test_sales_accrue_from_the_launch_date():
+    """Issue 10: a launch mid-year earns only that year's fraction, on the ramp integrated from launch."""
+    req = marketed(launch_year=2027, years_to_peak=4)        # launch 2027-07-01: 0.66 years after as_of
+    sim = simulate(req, 0.25, fixed_posterior(), n=200)
+    L = float(sim.launch_time[0])
+    F = lambda x: np.where(np.maximum(x, 0) < 4, np.maximum(x, 0) ** 2 / 8, np.maximum(x, 0) - 2)  # noqa: E731
+    want = 1e8 * (F(np.arange(1, 4) - L) - F(np.arange(0, 3) - L))
+    np.testing.assert_allclose(sim.sales[0, :3], want, rtol=1e-9,
+                               err_msg=f"launch at {L:.3f} years, ytp 4: expected {want}")
+    assert sim.sales[0, 0] < 0.05 * 1e8, "the launch year must not get a full year at ramp age 1"
 
 
 def test_royalty_replaces_profit_split():
@@ -76,9 +93,9 @@ def test_phase3_probability_of_zero_value_is_one_minus_probability_of_approval()
     req = case("biologic_phase3_coowned")
     sim = simulate(req, 0.3, post, n=20000)
     p = post.p_approval(req.product.therapeutic_area, req.product.modality, "phase3")["mean"]
-    got = float((sim.pv <= 0).mean())
+    got = float((sim.ip_cf.sum(axis=1) <= 0).mean())   # no IP cash flow (pv itself can be < 0: costs paid, then failure)
     se = math.sqrt(p * (1 - p) / sim.n)
-    check("P(value = 0)", got, 1 - p, 4 * se, stage="phase3", area=req.product.therapeutic_area)
+    check("P(no IP cash flow)", got, 1 - p, 4 * se, stage="phase3", area=req.product.therapeutic_area)
 
 
 def test_vbp_event_lowers_value_and_none_exposure_is_untouched():

@@ -44,6 +44,7 @@ PARTIES = ("bank", "guarantor", "fund", "insurer", "appraiser")
 TherapeuticArea = Literal[THERAPEUTIC_AREAS]  # type: ignore[valid-type]
 Modality = Literal[MODALITIES]  # type: ignore[valid-type]
 Stage = Literal[STAGES]  # type: ignore[valid-type]
+COSTED_STAGES = STAGES[:-1]   # phases with a cost to complete (issue 10)
 
 
 def _finite(v: float) -> float:
@@ -185,6 +186,22 @@ class Product(_Model):
     competitors: Annotated[StrictInt, Field(ge=0, le=1000)] = 0
     vbp_exposure: Literal[VBP_EXPOSURE] = "none"  # type: ignore[valid-type]
     nrdl_listed: StrictBool = False
+    development_cost: dict[Literal[COSTED_STAGES], Annotated[Number, Field(ge=0, le=1e12)]] | None = Field(  # type: ignore[valid-type]
+        default=None, validate_default=True,
+        description="Remaining development cost of the product per remaining phase, CNY, today's prices "
+                    "(the current phase: what is left of it), paid at the phase's start; phases not "
+                    "given use the defaults of risk/params.py (per-study costs, Fernando 2021)")
+
+    @field_validator("development_cost")
+    @classmethod
+    def _development_cost(cls, v, info: ValidationInfo):
+        stage = info.data.get("stage")
+        if v and stage in STAGES:
+            done = [k for k in v if STAGES.index(k) < STAGES.index(stage)]
+            if done:
+                raise ValueError(f"phase(s) {', '.join(done)} already completed at stage {stage}; give the "
+                                 f"remaining phases only ({', '.join(STAGES[STAGES.index(stage):-1]) or 'none'})")
+        return v
 
     @field_validator("launch_year")
     @classmethod

@@ -1,0 +1,63 @@
+"""Collateral value without look-ahead (issue 10; DESIGN §8.8).
+
+A buyer of the pledged rights at year t knows the stage reached and the time spent in it, but not
+whether the trials still running will succeed. So among paths sharing a state group at t, those that
+will later fail and those that will later be approved must carry the same mean collateral, up to
+Monte Carlo error. A regressor that leaks the path's own future (such as an exclusivity end that
+applies the term-extension cap to the path's own future launch date, with no extension on failed
+paths) splits the two.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from risk_helpers import case
+
+from risk.posterior import load_posterior
+from risk.simulate import simulate
+
+PATHS = 20_000
+Z_TOL = 4.0           # standard errors: a two-sided 4-sigma band (false alarm ~6e-5 per comparison)
+MIN_GROUP = 300       # paths on each side of a comparison, so the normal approximation holds
+
+
+def _groups(sim, t):
+    """(mask, label) per pre-launch state group at year t: same stage reached, not failed, not launched."""
+    failed = sim.failure_time <= t
+    launched = sim.launch_period <= t
+    done = (sim.completion_times <= t).sum(axis=1)
+    pre = ~failed & ~launched
+    for g in np.unique(done[pre]):
+        yield pre & (done == g), f"t={t} stage+{int(g)}"
+
+
+NO_COST = {"phase2": 0.0, "phase3": 0.0, "filed": 0.0}
+
+
+@pytest.mark.parametrize("name, product", [
+    ("biologic_phase3_coowned", {}),                       # with its default cost to complete
+    ("oncology_antibody_phase2", {"development_cost": NO_COST}),   # without: else abandoned, all 0
+])
+def test_paths_that_will_fail_and_paths_that_will_succeed_share_their_collateral(name, product):
+    req = case(name, product=product)
+    ipc = 0.3
+    sim = simulate(req, ipc, load_posterior(), n=PATHS)
+    compared = 0
+    for t in range(1, sim.collateral.shape[1]):
+        V = sim.collateral[:, t]
+        for grp, label in _groups(sim, t):
+            fail, succ = grp & ~sim.approved, grp & sim.approved
+            nf, ns = int(fail.sum()), int(succ.sum())
+            if min(nf, ns) < MIN_GROUP:
+                continue
+            mf, ms = V[fail].mean(), V[succ].mean()
+            se = math.sqrt(V[fail].var(ddof=1) / nf + V[succ].var(ddof=1) / ns)
+            tol = Z_TOL * se + 1e-6 * max(abs(ms), 1.0)
+            assert abs(mf - ms) <= tol, (
+                f"{name} {label}: mean collateral of paths that will fail {mf:,.0f} vs that will be "
+                f"approved {ms:,.0f} (n={nf}/{ns}); |difference| {abs(mf - ms):,.0f} > tolerance "
+                f"{tol:,.0f} ({Z_TOL} s.e.): the collateral sees the path's own future")
+            compared += 1
+    assert compared >= 2, f"{name}: only {compared} state groups large enough to compare"
