@@ -60,7 +60,7 @@ def with_today(d: np.ndarray) -> np.ndarray:
     return np.concatenate([np.ones(d.shape[:-1] + (1,)), d], axis=-1)
 
 
-def _launched_values(res, resolved_from: int, h: float, Y: int) -> np.ndarray:
+def _launched_values(res, patents, resolved_from: int, h: float, Y: int) -> np.ndarray:
     """(r, Y+1) closed-form value at years 0..Y of the r paths that launch within the horizon."""
     rows = res.market_rows
     T = res.T
@@ -85,38 +85,88 @@ def _launched_values(res, resolved_from: int, h: float, Y: int) -> np.ndarray:
 
     v = value(res.market_in, Y)
     if resolved_from > 0:
-        # before the patent outcomes are known, exclusivity enters through its distribution over paths
+        # before the patent outcomes are known, exclusivity enters through its law given the launch date
         k = min(resolved_from, Y + 1)
-        v[:, :k] = value(res.market_in.mean(axis=0, keepdims=True), k - 1)
+        sub = np.flatnonzero(res.launch_period[rows] <= k - 1)      # launched while still unresolved
+        if sub.size:
+            acc = expected_accrual(res, patents, sub)
+            d_sub = d if d.shape[0] == 1 else d[sub]
+            D_sub = D_t if D_t.shape[0] == 1 else D_t[sub]
+            g1 = scale[sub] * acc * d_sub
+            rc1 = tail_sums_upto(g1.T, k - 1).T
+            if h <= 0:
+                v[sub, :k] = rc1 / D_sub[:, :k]
+            else:
+                rc2 = tail_sums_upto((g1 * w).T, k - 1).T / w_t[:k]
+                v[sub, :k] = np.where(hit[sub, :k], kept[sub] * rc1, (1.0 - c_bar) * rc1 + c_bar * rc2) / D_sub[:, :k]
     return v
 
 
-def _lsm_fit(y: np.ndarray, features: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+def expected_accrual(res, patents, sub: np.ndarray) -> np.ndarray:
+    """(m, T) expected years' worth of peak sales accrued before E, over the unresolved patent outcomes,
+    for market rows ``sub`` given their (known) launch dates.
+
+    E is the latest end among surviving patents: with ends sorted e_(1) <= ... <= e_(p) on a path,
+    P(E = e_(j)) = s_(j) Π_{l>j} (1 - s_(l)), independent outcomes (Patent Law art. 42 rule per end)."""
+    from risk.simulate import accrued_sales, exclusivity_given_launch
+
+    L = res.launch_time[res.market_rows[sub]]
+    p, m, T = patents.base.size, sub.size, res.T
+    shift = res.params.exclusivity_shift_years
+    ends = np.stack([exclusivity_given_launch(patents, (np.arange(p) == i)[:, None].repeat(m, 1), L, shift)
+                     for i in range(p)])                                   # (p, m) each patent alone
+    order = np.argsort(ends, axis=0, kind="stable")
+    e_sorted = np.take_along_axis(ends, order, axis=0)
+    s_sorted = patents.survive_p[order]
+    none_after = np.ones((p, m))
+    if p > 1:
+        none_after[:-1] = np.cumprod((1.0 - s_sorted)[::-1], axis=0)[::-1][1:]
+    prob = s_sorted * none_after
+    out = np.zeros((m, T))
+    for j in range(p):
+        out += prob[j][:, None] * accrued_sales(L, e_sorted[j], T, res.years_to_peak)[0]
+    return out
+
+
+def _lsm_fit(y: np.ndarray, features: np.ndarray, group: np.ndarray, n_groups: int, with_se: bool = False):
     """Fitted values of y on features (b × m, one row per basis function), one coefficient set per group.
 
     Block-diagonal least squares in one pass: every observation's products x_i x_k and x_i y are summed
     per group (observations sorted by group, one ``add.reduceat``) and the small normal equations are
-    solved as one batch. A ridge of 1e-12 × the group's largest diagonal entry turns an empty or
-    all-zero column into a zero coefficient instead of a singular system; the intercept keeps each
-    group's fitted mean equal to its mean of y (to that relative precision).
+    solved as one batch by pseudo-inverse. ``with_se``: also the standard error of each fitted value,
+    sqrt(s²_g · x_i' G_g⁺ x_i) with s²_g the group's residual variance (the regression's own Monte Carlo
+    error, used by the nested-simulation check).
     """
     b = features.shape[0]
+    # unit-scale the columns (tau² reaches 100 where the intercept is 1) so one cut-off fits all
+    col_scale = np.maximum(np.abs(features).max(axis=1), 1e-300)
+    features = features / col_scale[:, None]
     iu, ku = np.triu_indices(b)
     key = group.astype(np.int32 if n_groups > 32767 else np.int16)
     order = np.argsort(key, kind="stable")        # radix sort on small integer keys
     f_sorted, y_sorted, g_sorted = features[:, order], y[order], group[order]
-    prods = np.concatenate([f_sorted[iu] * f_sorted[ku], f_sorted * y_sorted])
+    prods = np.concatenate([f_sorted[iu] * f_sorted[ku], f_sorted * y_sorted] +
+                           ([y_sorted[None, :] ** 2, np.ones((1, y.size))] if with_se else []))
     starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
     sums = np.zeros((n_groups, prods.shape[0]))
     sums[g_sorted[starts]] = np.add.reduceat(prods, starts, axis=1).T
     gram = np.empty((n_groups, b, b))
     gram[:, iu, ku] = sums[:, :iu.size]
     gram[:, ku, iu] = sums[:, :iu.size]
-    rhs = sums[:, iu.size:]
-    diag = np.arange(b)
-    gram[:, diag, diag] += 1e-12 * gram[:, diag, diag].max(axis=1, keepdims=True) + 1e-300
-    beta = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
-    return (features * beta[group].T).sum(axis=0)
+    rhs = sums[:, iu.size:iu.size + b]
+    # pseudo-inverse: a column constant within a group (tau for the stage under way at as_of) or
+    # collinear with others gets no weight instead of an ill-conditioned solve; the intercept keeps each
+    # group's fitted mean equal to its mean of y
+    ginv = np.linalg.pinv(gram, rcond=1e-10, hermitian=True)
+    beta = (ginv @ rhs[:, :, None])[:, :, 0]
+    fitted = (features * beta[group].T).sum(axis=0)
+    if not with_se:
+        return fitted
+    yy, cnt = sums[:, iu.size + b], sums[:, iu.size + b + 1]
+    rank = np.linalg.matrix_rank(gram, hermitian=True)
+    s2 = np.maximum(yy - (beta * rhs).sum(axis=1), 0.0) / np.maximum(cnt - rank, 1.0)
+    lev = np.einsum("bm,mbc,cm->m", features, ginv[group], features)
+    return fitted, np.sqrt(s2[group] * np.maximum(lev, 0.0))
 
 
 def _future_costs(res, Y: int) -> np.ndarray:
@@ -136,8 +186,52 @@ def _future_costs(res, Y: int) -> np.ndarray:
     return out
 
 
-def collateral_values(res, patents, h: float, years: int | None = None) -> np.ndarray:
+def realised_remaining(res, Y: int) -> np.ndarray:
+    """(Y+1, n) what each path in fact goes on to earn after the end of year t (IP cash flows to E less
+    the costs it pays after t), in CNY at t, real terms: the LSM target, and perfect foresight's value."""
+    n = res.n
+    D_today = with_today(res.discount_end).T[:Y + 1]            # (Y+1,) or (Y+1, n)
+    if D_today.ndim == 1:
+        D_today = D_today[:, None]
+    realised = np.zeros((Y + 1, n))   # 0 on paths never launched
+    rows = res.market_rows
+    if rows.size:
+        d_rows = res.discount[rows] if res.discount.ndim == 2 else res.discount
+        realised[:, rows] = tail_sums_upto((res.ip_cf[rows] * d_rows).T, Y)
+    realised -= _future_costs(res, Y)
+    realised /= D_today
+    return realised
+
+
+def _known_state(res, patents):
+    """Per path: when it stops (failure or abandonment), latest base expiry of its surviving patents,
+    latest base expiry of any patent (what is known before the outcomes are resolved)."""
+    gone = np.minimum(res.failure_time, res.development.abandon_time)
+    if patents.base.size:
+        base_alive = np.where(res.patent_alive, patents.base[:, None], 0.0).max(axis=0)
+        base_any = float(patents.base.max())
+    else:
+        base_alive, base_any = np.zeros(res.n), 0.0
+    return gone, base_alive, base_any
+
+
+def live_states(res, patents, cols: np.ndarray) -> np.ndarray:
+    """(len(cols), n) bool: at the end of year t the path has not failed or been abandoned and its
+    rights may still be in force (before resolution: any patent's term; after: a surviving patent's
+    term, or after launch its exclusivity end). Elsewhere the collateral is 0."""
+    gone, base_alive, base_any = _known_state(res, patents)
+    resolved_from = res.params.patent_resolution_years if patents.uncertain.any() else 0
+    c = np.asarray(cols)[:, None]
+    launched = res.launch_period[None, :] <= c
+    rights = np.where(launched, res.exclusivity_end[None, :] > c,
+                      np.where(c < resolved_from, base_any > c, base_alive[None, :] > c))
+    return (gone[None, :] > c) & ((c < resolved_from) | rights)
+
+
+def collateral_values(res, patents, h: float, years: int | None = None, with_se: bool = False):
     """(n, Y+1) collateral value at the end of years 0..Y (Y = ``years``, default the horizon T).
+
+    ``with_se``: also (n, Y+1) standard errors of the regression values (0 where closed form).
 
     Column 0 is today's appraisal. Returned as the transpose of a (Y+1, n) C-ordered array: a column
     (all paths at one year), which is what the credit model reads, is contiguous in memory.
@@ -147,20 +241,13 @@ def collateral_values(res, patents, h: float, years: int | None = None) -> np.nd
     n, T = res.n, res.T
     Y = T if years is None else max(1, min(int(years), T))
     resolved_from = res.params.patent_resolution_years if patents.uncertain.any() else 0
-    D_today = with_today(res.discount_end).T[:Y + 1]            # (Y+1,) or (Y+1, n)
-    if D_today.ndim == 1:
-        D_today = D_today[:, None]
-    realised = np.zeros((Y + 1, n))   # remaining discounted cash flow (time-0 PV); 0 on paths never launched
+    realised = realised_remaining(res, Y)
     rows = res.market_rows
-    if rows.size:
-        d_rows = res.discount[rows] if res.discount.ndim == 2 else res.discount
-        realised[:, rows] = tail_sums_upto((res.ip_cf[rows] * d_rows).T, Y)
-    realised -= _future_costs(res, Y)
-    realised /= D_today
     cols = np.arange(Y + 1)
     VT = np.zeros((Y + 1, n))
+    SE = np.zeros((Y + 1, n)) if with_se else None
     if rows.size:
-        VT[:, rows] = _launched_values(res, resolved_from, h, Y).T
+        VT[:, rows] = _launched_values(res, patents, resolved_from, h, Y).T
     comp = res.completion_times
     K = comp.shape[1]
     done = np.zeros((Y + 1, n), np.int64)     # transitions resolved by the end of year t
@@ -169,13 +256,7 @@ def collateral_values(res, patents, h: float, years: int | None = None) -> np.nd
         resolved = comp[None, :, j] <= cols[:, None]
         done += resolved
         last = np.where(resolved, comp[None, :, j], last)
-    gone = np.minimum(res.failure_time, res.development.abandon_time)
-    # legal rights in force at t: any patent before resolution, a surviving one after
-    if patents.base.size:
-        base_alive = np.where(res.patent_alive, patents.base[:, None], 0.0).max(axis=0)
-        base_any = float(patents.base.max())
-    else:
-        base_alive, base_any = np.zeros(n), 0.0
+    gone, base_alive, base_any = _known_state(res, patents)
     # every (year, path) still in development, fitted at once: group = (year, stage reached)
     years_ = cols[1:min(Y, T - 1) + 1, None]
     pre = (res.launch_period[None, :] > years_) & (gone[None, :] > years_)
@@ -195,17 +276,18 @@ def collateral_values(res, patents, h: float, years: int | None = None) -> np.nd
                                             res.params.exclusivity_shift_years)
             feats.append(np.minimum(np.maximum(left, 0.0), 30.0))
         Kg = max(K, 1)
-        VT[t, pi] = _lsm_fit(realised[t, pi], np.stack(feats), t * Kg + k, (Y + 1) * Kg)
-    live = gone[None, :] > cols[:, None]
-    launched = res.launch_period[None, :] <= cols[:, None]
-    rights = np.where(launched, res.exclusivity_end[None, :] > cols[:, None],
-                      np.where(cols[:, None] < resolved_from, base_any > cols[:, None],
-                               base_alive[None, :] > cols[:, None]))
-    live &= (cols[:, None] < resolved_from) | rights
+        fit = _lsm_fit(realised[t, pi], np.stack(feats), t * Kg + k, (Y + 1) * Kg, with_se)
+        if with_se:
+            fit, SE[t, pi] = fit
+        VT[t, pi] = fit
+    live = live_states(res, patents, cols)
     np.maximum(VT, 0.0, out=VT)
     VT *= live
     if Y == T:
         VT[T] = 0.0
     VT[1:] *= (1.0 + res.params.inflation) ** cols[1:, None]   # real → CNY of year t (the loan is nominal)
     VT[0] = res.pv.mean()
+    if with_se:
+        SE *= live * (1.0 + res.params.inflation) ** cols[:, None]
+        return VT.T, SE.T
     return VT.T

@@ -153,7 +153,7 @@ def test_collateral_does_not_see_the_paths_own_future():
 
 
 def test_same_seed_same_paths_and_other_seed_differs():
-    req = case("oncology_antibody_phase2")
+    req = case("biologic_phase3_coowned")
     post = load_posterior()
     a = simulate(req, 0.3, post, n=2000)
     b = simulate(req, 0.3, post, n=2000)
