@@ -175,12 +175,14 @@ def _future_costs(res, Y: int) -> np.ndarray:
     n = res.n
     out = np.zeros((Y + 1, n))
     K = dev.paid.shape[1]
-    if K == 0 or not np.any(dev.policy.costs > 0):
+    if K < 2 or not np.any(dev.policy.costs[1:] > 0):
         return out
     starts = np.concatenate([np.zeros((n, 1)), res.completion_times[:, :-1]], axis=1)
     r = np.asarray(res.rate, float)
     cols = np.arange(Y + 1)[:, None]
-    for k in range(K):
+    for k in range(1, K):         # phase k = 0 is paid today: never after the end of a year t >= 0
+        if dev.policy.costs[k] <= 0:
+            continue
         c = dev.policy.costs[k] * dev.paid[:, k] * (1.0 + r) ** -starts[:, k]
         out += np.where(starts[None, :, k] > cols, c[None, :], 0.0)
     return out
@@ -215,11 +217,11 @@ def _known_state(res, patents):
     return gone, base_alive, base_any
 
 
-def live_states(res, patents, cols: np.ndarray) -> np.ndarray:
+def live_states(res, patents, cols: np.ndarray, known=None) -> np.ndarray:
     """(len(cols), n) bool: at the end of year t the path has not failed or been abandoned and its
     rights may still be in force (before resolution: any patent's term; after: a surviving patent's
     term, or after launch its exclusivity end). Elsewhere the collateral is 0."""
-    gone, base_alive, base_any = _known_state(res, patents)
+    gone, base_alive, base_any = known or _known_state(res, patents)
     resolved_from = res.params.patent_resolution_years if patents.uncertain.any() else 0
     c = np.asarray(cols)[:, None]
     launched = res.launch_period[None, :] <= c
@@ -256,7 +258,8 @@ def collateral_values(res, patents, h: float, years: int | None = None, with_se:
         resolved = comp[None, :, j] <= cols[:, None]
         done += resolved
         last = np.where(resolved, comp[None, :, j], last)
-    gone, base_alive, base_any = _known_state(res, patents)
+    known = _known_state(res, patents)
+    gone, base_alive, base_any = known
     # every (year, path) still in development, fitted at once: group = (year, stage reached)
     years_ = cols[1:min(Y, T - 1) + 1, None]
     pre = (res.launch_period[None, :] > years_) & (gone[None, :] > years_)
@@ -280,7 +283,7 @@ def collateral_values(res, patents, h: float, years: int | None = None, with_se:
         if with_se:
             fit, SE[t, pi] = fit
         VT[t, pi] = fit
-    live = live_states(res, patents, cols)
+    live = live_states(res, patents, cols, known)
     np.maximum(VT, 0.0, out=VT)
     VT *= live
     if Y == T:

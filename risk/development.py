@@ -113,8 +113,17 @@ def fit_abandonment(pv: np.ndarray, starts: np.ndarray, reached: np.ndarray, yea
     go = np.ones((n, K), bool)
     coef = np.zeros((K, N_POLICY_BASIS))
     for k in range(K - 1, -1, -1):
+        if costs[k] <= 0:
+            continue
+        if k == 0:
+            # the phase under way: every path is at the same state today, the fit is the mean
+            ok = value.mean() > costs[0]
+            go[:, 0] = ok
+            coef[0, 0] = value.mean()
+            value = value - costs[0] if ok else np.zeros(n)
+            continue
         rows = np.flatnonzero(reached[:, k])
-        if rows.size == 0 or costs[k] <= 0:
+        if rows.size == 0:
             continue
         d = discount_at(starts[rows, k], rows)
         X = policy_features(starts[rows, k], years_left[rows, k], resolved[rows, k])
@@ -128,7 +137,9 @@ def fit_abandonment(pv: np.ndarray, starts: np.ndarray, reached: np.ndarray, yea
         value[rows] = np.where(ok, value[rows] - costs[k] * d, 0.0)
     # realised decisions: the first phase start where the holder stops ends the path
     stop = reached & ~go
-    stopped_before = np.logical_or.accumulate(stop, axis=1)
+    stopped_before = stop.copy()
+    for k in range(1, K):        # column loop: logical_or.accumulate along a short last axis is slow
+        stopped_before[:, k] |= stopped_before[:, k - 1]
     paid = reached & go & ~np.concatenate([np.zeros((n, 1), bool), stopped_before[:, :-1]], axis=1)
     abandoned = stopped_before[:, -1]
     first = np.argmax(stop, axis=1)

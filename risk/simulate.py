@@ -205,7 +205,9 @@ def _pipeline(req, posterior, params, streams, n, T):
     dur[:, 0] *= left
     dur[:, 0] += params.extra_delay_years
     completion = np.cumsum(dur, axis=1)
-    passed = np.logical_and.accumulate(u_all[:, s:] < p, axis=1)
+    passed = u_all[:, s:] < p
+    for j in range(1, K):        # column loop: logical_and.accumulate along a short last axis is slow
+        passed[:, j] &= passed[:, j - 1]
     approved = passed[:, -1]
     launch_t = np.where(approved, completion[:, -1], np.inf)
     n_passed = passed.sum(axis=1)
@@ -273,20 +275,35 @@ def exclusivity_given_launch(patents: PatentTable, alive: np.ndarray, launch, sh
 
 
 def ramp_integral(x: np.ndarray, ytp: float) -> np.ndarray:
-    """F(x) = ∫_0^x min(1, a / ytp) da: years' worth of peak sales accrued x years after launch."""
+    """F(x) = ∫_0^x min(1, a / ytp) da: years' worth of peak sales accrued x years after launch.
+
+    Written without a branch: F(x) = x - ytp/2 + max(ytp - x, 0)² / (2 ytp) for x >= 0 (0 below)."""
     x = np.maximum(x, 0.0)
     if ytp <= 0:
         return x
-    return np.where(x < ytp, x * x / (2.0 * ytp), x - 0.5 * ytp)
+    short = np.maximum(ytp - x, 0.0)
+    short *= short
+    short *= 0.5 / ytp
+    x -= 0.5 * ytp
+    x += short
+    return x
 
 
 def accrued_sales(launch: np.ndarray, excl: np.ndarray, T: int, ytp: float) -> tuple[np.ndarray, np.ndarray]:
-    """(in, after), each (m, T): years' worth of peak sales accrued in each period before / after E."""
+    """(in, after), each (m, T): years' worth of peak sales accrued in each period before / after E.
+
+    Periods wholly before E take their whole accrual, those wholly after it none; only the period E
+    falls in needs F at E itself."""
     edges = np.arange(T + 1, dtype=float)
-    G = ramp_integral(edges[None, :] - launch[:, None], ytp)            # (m, T+1)
-    cut = np.clip(excl[:, None], edges[None, :-1], edges[None, 1:])      # E clipped into each period
-    Fe = ramp_integral(cut - launch[:, None], ytp)
-    return Fe - G[:, :-1], G[:, 1:] - Fe
+    total = np.diff(ramp_integral(edges[None, :] - launch[:, None], ytp), axis=1)     # (m, T)
+    acc_in = total * (edges[None, 1:] <= excl[:, None])
+    j = np.floor(excl).astype(np.int64)                       # E lies in period j + 1 (column j)
+    rows = np.flatnonzero((j >= 0) & (j < T) & (excl > j))
+    if rows.size:
+        jr = j[rows]
+        acc_in[rows, jr] = (ramp_integral(excl[rows] - launch[rows], ytp)
+                            - ramp_integral(jr - launch[rows], ytp))
+    return acc_in, total - acc_in
 
 
 def discount_factors(rate, times) -> np.ndarray:
@@ -416,7 +433,7 @@ def _development(req, params, patents, alive, completion, passed, means, pv_in, 
     resolved_from = params.patent_resolution_years if patents.uncertain.any() else 0
     resolved = starts >= resolved_from
     years_left = np.zeros((n, K))
-    for k in range(K):
+    for k in np.flatnonzero(costs[1:] > 0) + 1:   # a rule only where a cost is weighed after today
         launch_hat = expected_launch(starts[:, k], np.full(n, k), 0.0, means)
         years_left[:, k] = info_years_left(patents, alive, starts[:, k], launch_hat, params.exclusivity_shift_years)
     r = np.asarray(rate, float)

@@ -61,3 +61,53 @@ def test_paths_that_will_fail_and_paths_that_will_succeed_share_their_collateral
                 f"{tol:,.0f} ({Z_TOL} s.e.): the collateral sees the path's own future")
             compared += 1
     assert compared >= 2, f"{name}: only {compared} state groups large enough to compare"
+
+
+def test_launched_collateral_is_the_remaining_in_exclusivity_value_in_cny_of_year_t():
+    """Deterministic marketed product: V_t = Σ_{u>t} CF_u (1+r)^-(u-1/2-t) × (1+inflation)^t, flows to E only."""
+    from risk_helpers import fixed_posterior
+
+    from risk.params import DEFAULT_PARAMS
+
+    req = case("anaesthetic_injectable", product={"vbp_exposure": "none", "years_to_peak": 0,
+                                                   "peak_sales": {"p10": 1e8, "p50": 1e8, "p90": 1e8}})
+    sim = simulate(req, 0.25, fixed_posterior(), n=500, collateral_years=4)
+    r, infl = req.policy.discount_rate, DEFAULT_PARAMS.inflation
+    u = np.arange(1, sim.T + 1)
+    cf = sim.ip_cf[0]
+    assert np.all(cf[u > sim.exclusivity_end[0] + 1] == 0), "no IP cash flow after exclusivity end"
+    for t in range(1, 5):
+        want = (cf[u > t] * (1 + r) ** -(u[u > t] - 0.5 - t)).sum() * (1 + infl) ** t
+        got = sim.collateral[0, t]
+        assert got == pytest.approx(want, rel=1e-9), f"t={t}: expected {want:,.0f}, got {got:,.0f}"
+
+
+ROW_KEYS = {"case", "scenario", "year", "lsm", "nested", "std_error", "deviation", "within"}
+
+
+def _failures(doc):
+    return [r for r in doc["rows"] if not r["within"]]
+
+
+def test_collateral_check_document_shape():
+    from benchmarks.collateral_check import run
+
+    doc = run(cases=["anaesthetic_injectable"], scenarios=["base"], quick=True)
+    assert set(doc) == {"rows", "all_within", "worst", "foresight"}, sorted(doc)
+    assert doc["rows"] and all(set(r) == ROW_KEYS for r in doc["rows"]), doc["rows"][:1]
+    assert set(doc["foresight"][0]) == {"case", "el_rate", "el_rate_perfect_foresight"}
+    assert doc["all_within"], _failures(doc)
+
+
+@pytest.mark.slow
+def test_nested_simulation_agrees_with_the_regression_on_two_cases():
+    """Issue 10 'Done when': regression value within 3 MC s.e. (or 2% of today's value) of nested
+    simulation, every stress scenario and year to maturity (quick sizes: 60 states x 600 inner paths)."""
+    from benchmarks.collateral_check import run
+
+    doc = run(cases=["biologic_phase3_coowned", "anaesthetic_injectable"], quick=True)
+    assert doc["all_within"], f"rows outside tolerance: {_failures(doc)}"
+    fs = {f["case"]: f for f in doc["foresight"]}
+    bio = fs["biologic_phase3_coowned"]
+    # perfect foresight puts zero collateral on exactly the failing (defaulting) paths: it overstates
+    assert bio["el_rate_perfect_foresight"] > bio["el_rate"], bio
