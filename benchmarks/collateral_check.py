@@ -22,6 +22,9 @@ unbiased state by state. ``within``:
 deviation ≤ 3 × std_error, or ≤ 2% of today's appraised value. ``foresight``: the bank-free EL rate
 with the regression's collateral and with perfect foresight (each path's own future as its value).
 
+A case abandoned on every path under its default cost to complete (value 0 in every row) is also
+checked with its trials paid for, as ``<case>+no_cost``, so the pipeline regression is exercised.
+
 ``python -m benchmarks.collateral_check [--json] [--quick] [--cases a,b] [--scenarios x,y]``.
 """
 from __future__ import annotations
@@ -238,11 +241,20 @@ def foresight_el(sim, req) -> tuple[float, float]:
     return el, el_pf
 
 
-def check_case(name: str, scenarios: list[str], states: int, inner: int, post) -> tuple[list[dict], dict]:
+def without_costs(req):
+    """The case with its remaining trials already paid for (development_cost 0 for every phase left)."""
+    d = req.model_dump(mode="json")
+    left = STAGES[STAGES.index(req.product.stage):-1]
+    d["product"]["development_cost"] = {k: 0.0 for k in left}
+    return type(req).model_validate(d)
+
+
+def check_case(name: str, scenarios: list[str], states: int, inner: int, post, base_req=None):
+    """Rows and foresight of one case; also whether its base run is abandoned on every path."""
     from risk.assess import shocked
 
-    base_req = load_case(CASES_DIR / f"{name}.yaml")
-    rows, foresight = [], None
+    base_req = base_req or load_case(CASES_DIR / f"{name}.yaml")
+    rows, foresight, abandoned_all = [], None, False
     for scen in scenarios:
         req, params = (base_req, DEFAULT_PARAMS) if scen == "base" else shocked(base_req, scen)[1:]
         d = req.model_dump(mode="json")
@@ -253,6 +265,7 @@ def check_case(name: str, scenarios: list[str], states: int, inner: int, post) -
         rng = np.random.default_rng([SEED, len(rows)])
         laws = make_laws(req, params, post, sim, rng)
         if scen == "base":
+            abandoned_all = bool(sim.development.abandoned.all())
             el, el_pf = foresight_el(sim, req)
             foresight = {"case": name, "el_rate": el, "el_rate_perfect_foresight": el_pf}
         v0 = sim.appraised_value
@@ -276,7 +289,7 @@ def check_case(name: str, scenarios: list[str], states: int, inner: int, post) -
             rows.append({"case": name, "scenario": scen, "year": t, "lsm": float(lsm.mean()),
                          "nested": float(nested.mean()), "std_error": std_error, "deviation": dev,
                          "within": bool(within)})
-    return rows, foresight
+    return rows, foresight, abandoned_all
 
 
 def run(cases=None, scenarios=None, quick: bool = False) -> dict:
@@ -284,10 +297,16 @@ def run(cases=None, scenarios=None, quick: bool = False) -> dict:
     states, inner = (QUICK_STATES, QUICK_INNER) if quick else (STATES, INNER)
     rows, fs = [], []
     for c in cases or case_names():
-        r, f = check_case(c, scenarios or scenario_names(), states, inner, post)
+        r, f, abandoned_all = check_case(c, scenarios or scenario_names(), states, inner, post)
         rows += r
-        if f:
-            fs.append(f)
+        fs += [f] if f else []
+        if abandoned_all:
+            # every row would compare 0 with 0: check the pipeline regression on the same case with its
+            # trials paid for, labelled "<case>+no_cost"
+            r, f, _ = check_case(f"{c}+no_cost", scenarios or scenario_names(), states, inner, post,
+                                 without_costs(load_case(CASES_DIR / f"{c}.yaml")))
+            rows += r
+            fs += [f] if f else []
     worst = max(rows, key=lambda r: r["deviation"] / max(Z_WITHIN * r["std_error"], 1e-300)) if rows else None
     return {"rows": rows, "all_within": all(r["within"] for r in rows), "worst": worst, "foresight": fs}
 

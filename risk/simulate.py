@@ -383,23 +383,34 @@ def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePost
     price = np.where(t[None, :] >= vbp_period[rows, None], 1.0 - cut[rows, None], 1.0)
     pk = peak[rows, None]
     ip_share = prod.royalty_rate if prod.royalty_rate is not None else prod.profit_margin * ip_contribution
-    cf_in = pk * acc_in * price * ip_share
-    cf_after = pk * acc_after * (1.0 - erosion[rows, None]) * price * ip_share
+    pp = price
+    pp *= pk                                             # peak × price, then × accrual before / after E
+    s_in = pp * acc_in
+    s_after = acc_after
+    s_after *= pp
+    s_after *= 1.0 - erosion[rows, None]
     d_rows = discount if discount.ndim == 1 else discount[rows]
     pv_in = np.zeros(n)
     pv_after = np.zeros(n)
     if discount.ndim == 1:
-        pv_in[rows], pv_after[rows] = cf_in @ discount, cf_after @ discount
+        pv_in[rows], pv_after[rows] = (s_in @ discount) * ip_share, (s_after @ discount) * ip_share
     else:
-        pv_in[rows], pv_after[rows] = (cf_in * d_rows).sum(axis=1), (cf_after * d_rows).sum(axis=1)
+        pv_in[rows] = (s_in * d_rows).sum(axis=1) * ip_share
+        pv_after[rows] = (s_after * d_rows).sum(axis=1) * ip_share
 
     means = stage_means(req, params)
     dev = _development(req, params, patents, alive, completion, passed, means, pv_in, ip_share, rate, n)
     keep = ~dev.abandoned[rows]
     sales = np.zeros((n, T))
     ip_cf = np.zeros((n, T))
-    sales[rows[keep]] = (pk * (acc_in + acc_after * (1.0 - erosion[rows, None])) * price)[keep]
-    ip_cf[rows[keep]] = cf_in[keep]
+    s_after += s_in                                      # product sales: before E, plus eroded after
+    if keep.all():
+        sales[rows] = s_after
+        ip_cf[rows] = s_in * ip_share
+    else:
+        rows, acc_in = rows[keep], acc_in[keep]
+        sales[rows] = s_after[keep]
+        ip_cf[rows] = s_in[keep] * ip_share
     pv_after[dev.abandoned] = 0.0
 
     res = SimResult(
@@ -408,7 +419,7 @@ def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePost
         launch_period=launch_period, launch_time=launch_t, approved=approved, failure_time=fail_time,
         success_events=succ_ev, completion_times=completion, passed=passed, exclusivity_end=excl,
         patent_alive=alive, stage_means=means, peak=peak, vbp_period=vbp_period, vbp_cut=cut,
-        erosion=erosion, ip_share=ip_share, market_rows=rows[keep], market_in=acc_in[keep],
+        erosion=erosion, ip_share=ip_share, market_rows=rows, market_in=acc_in,
         development=dev, years_to_peak=ytp, modality=prod.modality, params=params, streams=streams,
     )
     res.collateral = collateral_values(res, patents, h, Y)
