@@ -22,7 +22,7 @@ unbiased state by state. ``within``:
 deviation ≤ 3 × std_error, or ≤ 2% of today's appraised value. ``foresight``: the bank-free EL rate
 with the regression's collateral and with perfect foresight (each path's own future as its value).
 
-A case abandoned on every path under its default cost to complete (value 0 in every row) is also
+A case worth 0 under its default cost to complete (abandoned; value 0 in every row) is also
 checked with its trials paid for, as ``<case>+no_cost``, so the pipeline regression is exercised.
 
 ``python -m benchmarks.collateral_check [--json] [--quick] [--cases a,b] [--scenarios x,y]``.
@@ -250,7 +250,7 @@ def without_costs(req):
 
 
 def check_case(name: str, scenarios: list[str], states: int, inner: int, post, base_req=None):
-    """Rows and foresight of one case; also whether its base run is abandoned on every path."""
+    """Rows and foresight of one case; also whether its base run is worth 0 because it is abandoned."""
     from risk.assess import shocked
 
     base_req = base_req or load_case(CASES_DIR / f"{name}.yaml")
@@ -265,7 +265,7 @@ def check_case(name: str, scenarios: list[str], states: int, inner: int, post, b
         rng = np.random.default_rng([SEED, len(rows)])
         laws = make_laws(req, params, post, sim, rng)
         if scen == "base":
-            abandoned_all = bool(sim.development.abandoned.all())
+            abandoned_all = bool(sim.appraised_value <= 0 and sim.development.abandoned.any())
             el, el_pf = foresight_el(sim, req)
             foresight = {"case": name, "el_rate": el, "el_rate_perfect_foresight": el_pf}
         v0 = sim.appraised_value
@@ -301,7 +301,7 @@ def run(cases=None, scenarios=None, quick: bool = False) -> dict:
         rows += r
         fs += [f] if f else []
         if abandoned_all:
-            # every row would compare 0 with 0: check the pipeline regression on the same case with its
+            # every row compares 0 with 0: check the pipeline regression on the same case with its
             # trials paid for, labelled "<case>+no_cost"
             r, f, _ = check_case(f"{c}+no_cost", scenarios or scenario_names(), states, inner, post,
                                  without_costs(load_case(CASES_DIR / f"{c}.yaml")))
