@@ -81,3 +81,17 @@ def test_development_cost_names_the_field_when_a_phase_is_already_done():
     assert "development_cost" in str(e.value), str(e.value)
     with pytest.raises(ValidationError):
         case("oncology_antibody_phase2", product={"development_cost": {"phase4": 1.0}})
+
+
+def test_requested_ltv_and_cap_use_the_value_up_to_exclusivity_end():
+    """Post-expiry earnings are reported apart and never enter the LTV, the cap or the collateral."""
+    from risk.assess import assess
+
+    req = case("medical_consumable_utility", simulation={"paths": 2000, "seed": 7})
+    a = assess(req)
+    v, r = a["valuation"], a["recommendation"]
+    assert v["value_after_exclusivity"] > 0, v["value_after_exclusivity"]
+    assert r["requested_ltv"] == pytest.approx(req.loan.amount / v["appraised_value"], rel=1e-12), (r, v)
+    cap = req.policy.max_ltv * v["appraised_value"]
+    assert r["risk_supported_max_loan"] <= cap * (1 + 1e-9) + 1e-6, (r["risk_supported_max_loan"], cap)
+    assert a["model_version"].endswith("/sim-2"), a["model_version"]
