@@ -159,9 +159,17 @@ class Card:
 
     def evaluate(self, facts: PledgeFacts) -> dict:
         rows = [indicator_row(i, i.read(facts)) for i in self.indicators]
+        rows = _with_evidence(self.key, rows, facts)
         score = round(sum(r["points"] * r["weight"] for r in rows), 1)
         kos = [k.as_dict() for rule in self.knockouts if (k := rule(facts)) is not None]
         return {"score": clamp(score, 0.0, 100.0), "indicators": rows, "knockouts": kos}
+
+
+def _with_evidence(key: str, rows: list[dict], facts: PledgeFacts) -> list[dict]:
+    """Rows plus the request's GB/T 42748 evidence for this card (none given: rows unchanged)."""
+    from valuation import evidence  # builds on this module's machinery
+
+    return evidence.apply(key, rows, facts, lambda e, r: indicator_row(Indicator(e.name, e.weight, None), r))
 
 
 def indicator_row(ind: Indicator, r: Reading) -> dict:
@@ -261,4 +269,7 @@ def score_request(req: PledgeRequest) -> dict:
     }
     end = facts.exclusivity_end
     out["exclusivity_end"] = end.isoformat() if end else None
+    from valuation import gbt42748
+
+    out["gbt42748"] = gbt42748.crosswalk(out, req)
     return out
