@@ -42,6 +42,12 @@ class EvidenceIndicator:
     weight: float
     points: Callable[[Any], float]
     label: Callable[[Any], str]
+    best: Any = None      # a well-documented favourable level (readiness: "add evidence for X")
+    worst: Any = None     # the least favourable level
+
+
+def _ends(vocab: tuple[str, ...]) -> dict:
+    return {"best": vocab[-1], "worst": vocab[0]}
 
 
 def _table(vocab: tuple[str, ...], pts: tuple[float, ...]) -> Callable[[str], float]:
@@ -105,32 +111,33 @@ def _financing_label(f: schema.FinancingRecord) -> str:
 R, C, V = "rights_certainty", "competitive_contribution", "revenue_potential"
 INDICATORS: tuple[EvidenceIndicator, ...] = (
     EvidenceIndicator("design_around", "L4", R, "Design-around difficulty (evidence)", 0.08,
-                      DESIGN_AROUND_POINTS, _words),
+                      DESIGN_AROUND_POINTS, _words, **_ends(schema.DESIGN_AROUND)),
     EvidenceIndicator("freedom_to_operate", "L7", R, "Freedom to operate (evidence)", 0.06,
-                      FREEDOM_TO_OPERATE_POINTS, _words),
+                      FREEDOM_TO_OPERATE_POINTS, _words, **_ends(schema.FREEDOM_TO_OPERATE)),
     EvidenceIndicator("technical_problem", "T1", C, "Technical problem (evidence)", 0.04,
-                      TECHNICAL_PROBLEM_POINTS, _words),
-    EvidenceIndicator("originality", "T2", C, "Originality (evidence)", 0.05, ORIGINALITY_POINTS, _words),
+                      TECHNICAL_PROBLEM_POINTS, _words, **_ends(schema.TECHNICAL_PROBLEM)),
+    EvidenceIndicator("originality", "T2", C, "Originality (evidence)", 0.05, ORIGINALITY_POINTS, _words, **_ends(schema.ORIGINALITY)),
     EvidenceIndicator("technical_effect", "T3", C, "Technical effect (evidence)", 0.08,
-                      TECHNICAL_EFFECT_POINTS, _words),
+                      TECHNICAL_EFFECT_POINTS, _words, **_ends(schema.TECHNICAL_EFFECT)),
     EvidenceIndicator("technical_fields", "T6", C, "Technical fields (evidence)", 0.02,
-                      technical_fields_points, lambda n: f"{n} IPC subclass(es)"),
+                      technical_fields_points, lambda n: f"{n} IPC subclass(es)", best=8, worst=1),
     EvidenceIndicator("ipc_sections", "T7", C, "Breadth of fields (evidence)", 0.02,
-                      ipc_sections_points, lambda n: f"{n} IPC section(s)"),
+                      ipc_sections_points, lambda n: f"{n} IPC section(s)", best=4, worst=1),
     EvidenceIndicator("complementary_technology", "T8", C, "Complementary technology (evidence)", 0.04,
-                      COMPLEMENTARY_POINTS, _words),
+                      COMPLEMENTARY_POINTS, _words, **_ends(schema.COMPLEMENTARY_TECHNOLOGY)),
     EvidenceIndicator("technology_life_cycle", "T10", C, "Technology life cycle (evidence)", 0.03,
-                      LIFE_CYCLE_POINTS, _words),
-    EvidenceIndicator("defensive_value", "E2", V, "Defensive value (evidence)", 0.04, DEFENSIVE_POINTS, _words),
+                      LIFE_CYCLE_POINTS, _words, **_ends(schema.TECHNOLOGY_LIFE_CYCLE)),
+    EvidenceIndicator("defensive_value", "E2", V, "Defensive value (evidence)", 0.04, DEFENSIVE_POINTS, _words, **_ends(schema.DEFENSIVE_VALUE)),
     EvidenceIndicator("market_share", "E6", V, "Market share (evidence)", 0.06, market_share_points,
-                      lambda s: f"{100 * s:.1f}% of its segment"),
-    EvidenceIndicator("policy_fit", "E7", V, "Industrial-policy fit (evidence)", 0.03, POLICY_FIT_POINTS, _words),
+                      lambda s: f"{100 * s:.1f}% of its segment", best=FULL_MARKET_SHARE, worst=0.0),
+    EvidenceIndicator("policy_fit", "E7", V, "Industrial-policy fit (evidence)", 0.03, POLICY_FIT_POINTS, _words, **_ends(schema.POLICY_FIT)),
     EvidenceIndicator("licences_and_transfers", "E8", V, "Licences and transfers (evidence)", 0.05,
-                      licence_points, lambda n: f"{n} recorded contract(s)"),
+                      licence_points, lambda n: f"{n} recorded contract(s)", best=3, worst=0),
     EvidenceIndicator("financing", "E9", V, "Financing and insurance history (evidence)", 0.04,
-                      financing_points, _financing_label),
+                      financing_points, _financing_label,
+                      best={"ip_loans_repaid": 2, "ip_insurance": True}, worst={"ip_loan_defaults": 1}),
     EvidenceIndicator("litigation_record", "E10", V, "Litigation and arbitration record (evidence)", 0.04,
-                      LITIGATION_RECORD_POINTS, _words),
+                      LITIGATION_RECORD_POINTS, _words, **_ends(schema.LITIGATION_RECORD)),
 )
 BY_FIELD = {e.field: e for e in INDICATORS}
 MAX_EVIDENCE_WEIGHT = {card: round(sum(e.weight for e in INDICATORS if e.card == card), 6) for card in (R, C, V)}
