@@ -253,7 +253,9 @@ def all_patents(n: int, quantifier: str = "all") -> str:
 # ----------------------------------------------------------------------------------------------
 
 def score_request(req: PledgeRequest) -> dict:
-    """The ``scores`` object of response schema v1 (DESIGN §5) plus ``exclusivity_end``.
+    """The ``scores`` object of response schema v1 (DESIGN §5) plus ``exclusivity_end`` and ``gbt42748``
+    (the GB/T 42748-2023 coverage, :mod:`valuation.gbt42748`; an assessment replaces it with the
+    simulation's derived quantities).
 
     Deterministic: the same request always gives the same dict.
     """
