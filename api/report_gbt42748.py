@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from api.render import format_value
+from valuation.gbt42748 import CARD_EN, STATUS_ZH
 
 # (path, index in the collection): NotoSansCJK-Regular.ttc holds JP, KR, SC, TC, HK in that order
 CJK_FONTS = (
@@ -17,7 +18,13 @@ CJK_FONTS = (
     ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
 )
 CJK_FAMILY = "GbtCJK"
-STATUS_ZH = {"evidenced": "有证据", "derived": "推导", "missing": "缺失"}
+
+
+def _rests_on(i: dict, zh: bool) -> str:
+    if i["status"] == "missing":
+        return ("可补充证据 " if zh else "") + "evidence can be added"
+    card = CARD_EN.get(i["scorecard"], i["scorecard"])
+    return f"{card} · {i['row']}"
 
 
 def cjk_font() -> tuple[str, int] | None:
@@ -47,8 +54,8 @@ def pdf_gbt42748(pdf, h2, table, block: dict | None) -> None:
         status = f"{STATUS_ZH[i['status']]} {i['status']}" if font else i["status"]
         rows.append([i["code"], i["name_zh"] if font else "(CJK font missing)", i["name_en"], status,
                      "-" if i["value"] is None else format_value(i["value"]),
-                     "-" if i["rating"] is None else f"{i['rating']:.1f}", i["source"]])
-    table(["code", "指标" if font else "zh", "indicator", "status", "value", "rating", "source"], rows,
+                     "-" if i["rating"] is None else f"{i['rating']:.1f}", _rests_on(i, bool(font))])
+    table(["code", "指标" if font else "zh", "indicator", "status", "value", "rating", "rests on"], rows,
           (10, 24, 32, 18, 22, 12, 62))
     pdf.set_font(pdf.font_family, "", 7.5)
     pdf.multi_cell(pdf.epw, 4, (block.get("caveat_zh", "") + " " if font else "") + block.get("caveat", ""),

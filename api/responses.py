@@ -56,6 +56,8 @@ class GbtIndicator(_Out):
     rating: float | None = Field(ge=0, le=100, description="0..100 by the crosswalk rule; null if missing")
     source: str = Field(description="Request fields and scorecard row (or evidence field, or simulation) used")
     scorecard: str | None = Field(default=None, description="Scorecard the indicator rests on or feeds")
+    row: str | None = Field(default=None, description="Name of the scorecard row that rates it ('simulation' "
+                                                      "for a simulated quantity); null if missing")
 
 
 class GbtCoverage(_Out):
@@ -72,6 +74,9 @@ class Gbt42748(_Out):
 
     indicators: list[GbtIndicator] = Field(min_length=27, max_length=27)
     coverage: GbtCoverage
+    caveat: str | None = None
+    labels: dict[str, dict[str, dict[str, str]]] | None = Field(
+        default=None, description="Labels by language (zh, en) of the status, dimension and scorecard codes")
 
 
 class Scores(_Out):

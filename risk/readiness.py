@@ -273,7 +273,7 @@ def evidence_actions(req: PledgeRequest, base: dict, run: Callable[[PledgeReques
         moves_value = e.card == "competitive_contribution" and req.product.ip_contribution is None
         after = run(best_req) if moves_value else {**base, "scores": {**base["scores"], **{
             k: v for k, v in best_scores.items() if k != "gbt42748"}}}
-        desc = (f"Add evidence for GB/T 42748 {rule.code} {rule.name_zh} {rule.name_en} (evidence.{e.field}): "
+        desc = (f"Add evidence for GB/T 42748 {rule.code} {rule.name_zh} {rule.name_en}: "
                 f"at the best level ({e.label(_level(e))}) {e.card.replace('_', ' ')} {before:.1f} -> {best:.1f} "
                 f"({best - before:+.1f}); at the worst ({e.label(_level(e, worst=True))}) {worst:.1f} "
                 f"({worst - before:+.1f})")

@@ -35,6 +35,11 @@ SOURCE_KINDS = ("request_field", "scorecard_indicator", "simulation", "none")
 RATINGS = ("indicator_points", "ramp", "none")
 STATUS_ZH = {"evidenced": "有证据", "derived": "推导", "missing": "缺失"}
 DIMENSION_ZH = {"legal": "法律价值", "technical": "技术价值", "economic": "经济价值"}
+CARD_ZH = {"rights_certainty": "权利确定性", "competitive_contribution": "竞争贡献", "revenue_potential": "收益潜力"}
+CARD_EN = {"rights_certainty": "Rights certainty", "competitive_contribution": "Competitive contribution",
+           "revenue_potential": "Revenue potential"}
+# labels travel with the block so the page, the reports and API clients share one table
+LABELS = {"zh": {"status": STATUS_ZH, "dimension": DIMENSION_ZH, "scorecard": CARD_ZH}, "en": {"scorecard": CARD_EN}}
 
 
 @dataclass(frozen=True)
@@ -93,12 +98,12 @@ def ramp_rating(x: float, lo: float, hi: float) -> float:
 def indicator(rule: Rule, scores: dict, req, derived: dict | None) -> dict:
     """One entry of ``scores.gbt42748.indicators``."""
     head = {"dimension": rule.dimension, "code": rule.code, "name_zh": rule.name_zh, "name_en": rule.name_en,
-            "scorecard": rule.card}
+            "scorecard": rule.card, "row": None}
     ev = req.evidence
     if rule.evidence and ev is not None and getattr(ev, rule.evidence) is not None:
         e = evidence.BY_FIELD[rule.evidence]
         row = _row(scores[e.card], e.name)
-        return {**head, "status": "evidenced", "value": row["value"], "rating": row["points"],
+        return {**head, "row": e.name, "status": "evidenced", "value": row["value"], "rating": row["points"],
                 "source": f"evidence.{rule.evidence} -> {e.card}/{e.name} (weight {e.weight:g})"}
     if rule.status == "missing":
         hint = f"; add evidence.{rule.evidence}" if rule.evidence else ""
@@ -106,12 +111,12 @@ def indicator(rule: Rule, scores: dict, req, derived: dict | None) -> dict:
     if rule.derived and derived and rule.derived in derived:
         d = derived[rule.derived]
         lo, hi = rule.ramp
-        return {**head, "status": rule.status, "value": d["value"], "rating": ramp_rating(d["value"], lo, hi),
-                "source": d["source"]}
+        return {**head, "row": "simulation", "status": rule.status, "value": d["value"],
+                "rating": ramp_rating(d["value"], lo, hi), "source": d["source"]}
     card, name = rule.indicator.split("/", 1)
     row = _row(scores[card], name)
     fields = ", ".join(rule.fields)
-    return {**head, "status": rule.status, "value": row["value"], "rating": row["points"],
+    return {**head, "row": name, "status": rule.status, "value": row["value"], "rating": row["points"],
             "source": f"{fields} -> {card}/{name}" if fields else f"{card}/{name}"}
 
 
@@ -124,7 +129,7 @@ def crosswalk(scores: dict, req, derived: dict | None = None) -> dict:
     items = [indicator(r, scores, req, derived) for r in rules()]
     counts = {s: sum(1 for i in items if i["status"] == s) for s in STATUSES}
     return {"standard": STANDARD, "indicators": items, "coverage": {**counts, "total": len(items)},
-            "caveat": CAVEAT, "caveat_zh": CAVEAT_ZH}
+            "caveat": CAVEAT, "caveat_zh": CAVEAT_ZH, "labels": LABELS}
 
 
 def coverage_line(block: dict) -> str:
