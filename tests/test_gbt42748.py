@@ -189,6 +189,7 @@ def test_every_bundled_case_reports_its_coverage(name):
             card, ind = r.indicator.split("/", 1)
             row = next(x for x in s[card]["indicators"] if x["name"] == ind)
             assert (i["value"], i["rating"]) == (row["value"], row["points"]), (i, row)
+            assert (i["scorecard"], i["row"]) == (card, ind), i
             assert 0.0 <= i["rating"] <= 100.0
 
 
@@ -210,6 +211,8 @@ def test_full_evidence_moves_every_evidence_indicator_to_evidenced():
         if r.evidence:
             assert b[r.code]["status"] in ("missing", "derived") and a[r.code]["status"] == "evidenced", r.code
             assert a[r.code]["source"].startswith(f"evidence.{r.evidence}"), a[r.code]
+            e = evidence.BY_FIELD[r.evidence]
+            assert (a[r.code]["scorecard"], a[r.code]["row"]) == (e.card, e.name), a[r.code]
         else:
             assert a[r.code] == b[r.code], r.code
 

@@ -60,9 +60,10 @@ class Rule:
 
     @property
     def card(self) -> str | None:
-        if self.evidence:
-            return evidence.BY_FIELD[self.evidence].card
-        return self.indicator.split("/", 1)[0] if self.indicator else None
+        """The card the indicator rests on without evidence (else the card its evidence would feed)."""
+        if self.indicator:
+            return self.indicator.split("/", 1)[0]
+        return evidence.BY_FIELD[self.evidence].card if self.evidence else None
 
 
 @functools.lru_cache(maxsize=1)
@@ -103,7 +104,7 @@ def indicator(rule: Rule, scores: dict, req, derived: dict | None) -> dict:
     if rule.evidence and ev is not None and getattr(ev, rule.evidence) is not None:
         e = evidence.BY_FIELD[rule.evidence]
         row = _row(scores[e.card], e.name)
-        return {**head, "row": e.name, "status": "evidenced", "value": row["value"], "rating": row["points"],
+        return {**head, "scorecard": e.card, "row": e.name, "status": "evidenced", "value": row["value"], "rating": row["points"],
                 "source": f"evidence.{rule.evidence} -> {e.card}/{e.name} (weight {e.weight:g})"}
     if rule.status == "missing":
         hint = f"; add evidence.{rule.evidence}" if rule.evidence else ""
