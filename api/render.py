@@ -80,6 +80,8 @@ def scores_tables(scores: dict) -> list[RenderableType]:
     end = scores.get("exclusivity_end")
     out.append(Text.assemble(("Exclusivity end: ", "bold"),
                              end if end else Text("none (no granted patent in force)", style="red")))
+    from api.render_gbt42748 import gbt42748_renderable  # GB/T 42748 crosswalk table (issue 18)
+    out.append(gbt42748_renderable(scores.get("gbt42748")))
     return out
 
 

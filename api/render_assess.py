@@ -62,8 +62,9 @@ def assessment_renderables(req, r: dict) -> list:
     rec_lines += ["", "[bold]Reasons[/]"] + [f"• {x}" for x in rec["reasons"]]
     if rec["conditions"]:
         rec_lines += ["", "[bold]Conditions[/]"] + [f"• {x}" for x in rec["conditions"]]
-    return [Panel(head, title="ipledge assessment"), scores, _kv_table("Pipeline", pipe_rows), value,
-            credit, sharing, Panel("\n".join(rec_lines), title="Recommendation")]
+    from api.render_gbt42748 import gbt42748_renderable  # GB/T 42748 crosswalk table (issue 18)
+    return [Panel(head, title="ipledge assessment"), scores, gbt42748_renderable(s.get("gbt42748")),
+            _kv_table("Pipeline", pipe_rows), value, credit, sharing, Panel("\n".join(rec_lines), title="Recommendation")]
 
 
 def print_assessment(req, result: dict, console: Console | None = None) -> None:

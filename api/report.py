@@ -227,6 +227,8 @@ def report_pdf(result: dict, req) -> bytes:
         table(["indicator", "value", "points", "weight", "note"],
               [[i["name"], value_text(i["value"]), f"{i['points']:.1f}", f"{i['weight']:g}", i["note"]]
                for i in card["indicators"]], (32, 30, 13, 13, 92))
+    from api.report_gbt42748 import pdf_gbt42748  # GB/T 42748 coverage, zh and en (issue 18)
+    pdf_gbt42748(pdf, h2, table, a["scores"].get("gbt42748"))
     h2("Methodology")
     for title, text in METHODOLOGY:
         pdf.set_font("DejaVu", "B", 9)

@@ -42,11 +42,49 @@ class CompetitiveScorecard(Scorecard):
     ip_contribution: float = Field(ge=0, le=1, description="Share of product profit attributed to the IP")
 
 
+class GbtIndicator(_Out):
+    """One GB/T 42748-2023 third-level indicator and what in the assessment speaks to it."""
+
+    dimension: Literal["legal", "technical", "economic"]
+    code: str = Field(description="Crosswalk code: L1-L7, T1-T10, E1-E10")
+    name_zh: str
+    name_en: str
+    status: Literal["evidenced", "derived", "missing"] = Field(
+        description="evidenced: a request field states it; derived: computed from related inputs or the "
+                    "simulation; missing: nothing in the request speaks to it")
+    value: float | str | list | dict | bool | None = Field(description="What was read or derived; null if missing")
+    rating: float | None = Field(ge=0, le=100, description="0..100 by the crosswalk rule; null if missing")
+    source: str = Field(description="Request fields and scorecard row (or evidence field, or simulation) used")
+    scorecard: str | None = Field(default=None, description="Scorecard the indicator rests on or feeds")
+    row: str | None = Field(default=None, description="Name of the scorecard row that rates it ('simulation' "
+                                                      "for a simulated quantity); null if missing")
+
+
+class GbtCoverage(_Out):
+    evidenced: int = Field(ge=0, le=27)
+    derived: int = Field(ge=0, le=27)
+    missing: int = Field(ge=0, le=27)
+    total: Literal[27]
+
+
+class Gbt42748(_Out):
+    """Crosswalk of the assessment to the 27 indicators of GB/T 42748-2023. The list is a reconstruction
+    whose count matches the standard; its second-level grouping and finance-scenario weights are not
+    confirmed and not used."""
+
+    indicators: list[GbtIndicator] = Field(min_length=27, max_length=27)
+    coverage: GbtCoverage
+    caveat: str | None = None
+    labels: dict[str, dict[str, dict[str, str]]] | None = Field(
+        default=None, description="Labels by language (zh, en) of the status, dimension and scorecard codes")
+
+
 class Scores(_Out):
     rights_certainty: Scorecard
     competitive_contribution: CompetitiveScorecard
     revenue_potential: Scorecard
     exclusivity_end: dt.date | None = Field(description="Latest expiry of the pledged rights incl. extension")
+    gbt42748: Gbt42748 | None = Field(default=None, description="GB/T 42748-2023 coverage of this assessment")
 
 
 # -- risk -------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from risk.decision import recommend
 from risk.params import DEFAULT_PARAMS, ModelParams
 from risk.posterior import PipelinePosterior, load_posterior
 from risk.simulate import SimResult, simulate
+from valuation import gbt42748
 from valuation.schema import SCHEMA_VERSION, PledgeRequest
 from valuation.scorecard import score_request
 
@@ -95,6 +96,21 @@ def _valuation_block(sim: SimResult, scores: dict) -> dict:
             "abandonment_probability": float(sim.development.abandoned.mean())}
 
 
+def gbt42748_derived(sim: SimResult) -> dict:
+    """GB/T 42748 quantities the simulation measures (valuation.gbt42748 rates them).
+
+    ``remaining_economic_life`` (E1): mean years of protected sales from today, max(0, exclusivity end
+    - max(launch, today)), over the paths that reach the market (pending grants and invalidations
+    resolved per path); 0 when no path does."""
+    on_market = sim.approved & np.isfinite(sim.launch_time)
+    years = np.maximum(0.0, sim.exclusivity_end[on_market] - np.maximum(sim.launch_time[on_market], 0.0))
+    life = round(float(years.mean()), 2) if years.size else 0.0
+    return {"remaining_economic_life": {
+        "value": life,
+        "source": f"simulation: mean years of protected sales over the {int(on_market.sum()):,} of {sim.n:,} "
+                  f"paths that reach the market"}}
+
+
 def assess(req: PledgeRequest, *, assessment_id: str | None = None, created_at: dt.datetime | None = None,
            progress=None, posterior: PipelinePosterior | None = None,
            params: ModelParams = DEFAULT_PARAMS) -> dict:
@@ -119,6 +135,7 @@ def assess(req: PledgeRequest, *, assessment_id: str | None = None, created_at: 
     guarantee = (required_guarantee_share(credit["bank_expected_loss_rate"], req.policy.max_expected_loss,
                                           params.max_guarantee_share)
                  if amount <= ltv.cap else None)
+    scores["gbt42748"] = gbt42748.crosswalk(scores, req, gbt42748_derived(sim))
     pipeline = _pipeline_block(req, posterior, sim)
     valuation = _valuation_block(sim, scores)
     recommendation = recommend(req, scores, pipeline, valuation, credit, ltv, guarantee, params)

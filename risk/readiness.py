@@ -241,6 +241,58 @@ def improvement_actions(req: PledgeRequest, base: dict, params: ModelParams) -> 
     return acts
 
 
+# --- GB/T 42748 evidence (issue 18) -----------------------------------------------------------
+def _with_evidence(field: str, value) -> Callable[[dict], None]:
+    def mutate(d):
+        d["evidence"] = {**(d.get("evidence") or {}), field: value}
+    return mutate
+
+
+def evidence_actions(req: PledgeRequest, base: dict, run: Callable[[PledgeRequest], dict], measured_on: str,
+                     requested: float) -> list[dict]:
+    """``add_evidence_<field>`` rows: GB/T 42748 indicators without evidence where adding it changes a score.
+
+    Measured at the evidence's best documented level (max loan, LTV and decision after) and, for the score,
+    also at its worst level, so the applicant sees the range: ``score_change`` = {card, before, best, worst}.
+    Only the competitive-contribution card moves the valuation (through ``ip_contribution``, unless it is
+    overridden), so only those rows re-run the assessment; for the other cards the rest of the assessment
+    cannot change and only the scores are recomputed."""
+    from valuation import evidence, gbt42748
+    from valuation.scorecard import score_request
+
+    rows = []
+    for rule in gbt42748.missing_evidence(req):
+        e = evidence.BY_FIELD[rule.evidence]
+        best_req = _update(req, _with_evidence(e.field, e.best))
+        worst_req = _update(req, _with_evidence(e.field, e.worst))
+        before = base["scores"][e.card]["score"]
+        best_scores, worst = score_request(best_req), score_request(worst_req)[e.card]["score"]
+        best = best_scores[e.card]["score"]
+        if best == before and worst == before:
+            continue  # neither level would change the score
+        moves_value = e.card == "competitive_contribution" and req.product.ip_contribution is None
+        after = run(best_req) if moves_value else {**base, "scores": {**base["scores"], **{
+            k: v for k, v in best_scores.items() if k != "gbt42748"}}}
+        desc = (f"Add evidence for GB/T 42748 {rule.code} {rule.name_zh} {rule.name_en}: "
+                f"at the best level ({e.label(_level(e))}) {e.card.replace('_', ' ')} {before:.1f} -> {best:.1f} "
+                f"({best - before:+.1f}); at the worst ({e.label(_level(e, worst=True))}) {worst:.1f} "
+                f"({worst - before:+.1f})")
+        act = Action(f"add_evidence_{e.field}", desc, _with_evidence(e.field, e.best))
+        row = _action_row(act, base, after, measured_on, req, best_req, requested)
+        row.update(gbt_code=rule.code, evidence_field=f"evidence.{e.field}",
+                   score_change={"card": e.card, "before": before, "best": best, "worst": worst})
+        rows.append(row)
+    return rows
+
+
+def _level(e, worst: bool = False):
+    """The evidence level as the schema holds it (the financing record as its model)."""
+    from valuation.schema import FinancingRecord
+
+    v = e.worst if worst else e.best
+    return FinancingRecord(**v) if isinstance(v, dict) else v
+
+
 # --- LTV range -------------------------------------------------------------------------------
 def _input_variants(req: PledgeRequest, n: int) -> list[tuple[str, PledgeRequest]]:
     from scipy.stats import qmc
@@ -375,6 +427,7 @@ def readiness(req: PledgeRequest, posterior: PipelinePosterior | None = None, *,
         after_req = _update(reference_req, act.mutate)
         rows.append(_action_row(act, reference, run(after_req), measured_on, reference_req, after_req,
                                 requested))
+    rows += evidence_actions(reference_req, reference, run, measured_on, requested)  # GB/T 42748 (issue 18)
     # by gain; ties (often 0: capped by max_ltv, or nothing lendable yet) by the decision they reach
     rows.sort(key=lambda r: (-round(r["gain"], 2), -DECISION_POINTS.get(r["decision_after"], 0.0), r["action"]))
     for i, r in enumerate(rows, 1):

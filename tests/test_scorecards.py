@@ -389,7 +389,7 @@ def test_every_direction_applies_to_some_generated_request():
 @given(base=requests())
 def test_scores_in_range_and_consistent(base):
     s = scores_of(base)
-    assert set(s) == set(CARD_KEYS) | {"exclusivity_end"}
+    assert set(s) == set(CARD_KEYS) | {"exclusivity_end", "gbt42748"}
     for key in CARD_KEYS:
         card = s[key]
         assert 0.0 <= card["score"] <= 100.0, f"{key} score {card['score']} outside 0..100; input {base}"

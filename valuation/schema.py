@@ -40,6 +40,18 @@ INVALIDATION = ("none", "upheld", "partially_upheld", "pending")
 VBP_EXPOSURE = ("none", "low", "medium", "high")
 SHARING_SCHEMES = ("none", "guangzhou_5311", "zhongshan", "zhuhai", "custom")
 PARTIES = ("bank", "guarantor", "fund", "insurer", "appraiser")
+# Evidence an applicant can add for GB/T 42748-2023 indicators (valuation/evidence.py rates them).
+# Each vocabulary runs from the least to the most favourable level.
+DESIGN_AROUND = ("easy", "costly", "not_found")
+FREEDOM_TO_OPERATE = ("blocked", "licensed", "clear")
+TECHNICAL_PROBLEM = ("incremental", "improves_standard_of_care", "unmet_need")
+ORIGINALITY = ("me_too", "fast_follower", "best_in_class", "first_in_class")
+TECHNICAL_EFFECT = ("none_shown", "preclinical", "clinical_efficacy", "clinical_superiority")
+COMPLEMENTARY_TECHNOLOGY = ("third_party_controlled", "licensed", "available", "none_needed")
+TECHNOLOGY_LIFE_CYCLE = ("decline", "emerging", "mature", "growth")
+DEFENSIVE_VALUE = ("none_known", "cross_licence_leverage", "deterred_entry")
+POLICY_FIT = ("restricted", "neutral", "encouraged", "national_priority")
+LITIGATION_RECORD = ("lost", "settled", "none", "won")
 
 TherapeuticArea = Literal[THERAPEUTIC_AREAS]  # type: ignore[valid-type]
 Modality = Literal[MODALITIES]  # type: ignore[valid-type]
@@ -251,6 +263,54 @@ class Simulation(_Model):
     seed: Annotated[StrictInt, Field(ge=0, le=2**63 - 1)] = 7
 
 
+class FinancingRecord(_Model):
+    """GB/T 42748 financing and insurance history of the pledged patents (indicator E9)."""
+
+    ip_loans_repaid: Annotated[StrictInt, Field(ge=0, le=100)] = Field(
+        default=0, description="Earlier IP-pledge loans on these patents repaid and released")
+    ip_loan_defaults: Annotated[StrictInt, Field(ge=0, le=100)] = Field(
+        default=0, description="Earlier IP-pledge loans on these patents in default or enforced")
+    ip_insurance: StrictBool = Field(default=False, description="Patent (enforcement or pledge) insurance in force")
+
+
+class Evidence(_Model):
+    """Optional evidence for the GB/T 42748-2023 indicators ipledge cannot derive from the rest of the
+    request. Each field, when given, moves its indicator to ``evidenced`` and adds an indicator to the
+    scorecard of its GB/T dimension (weights in valuation/evidence.py). Stated for the pledged bundle."""
+
+    design_around: Literal[DESIGN_AROUND] | None = Field(  # type: ignore[valid-type]
+        default=None, description="L4 non-avoidability: how hard a rival finds it to design around the claims")
+    freedom_to_operate: Literal[FREEDOM_TO_OPERATE] | None = Field(  # type: ignore[valid-type]
+        default=None, description="L7 dependency: third-party patents the product needs (FTO opinion)")
+    technical_problem: Literal[TECHNICAL_PROBLEM] | None = Field(  # type: ignore[valid-type]
+        default=None, description="T1 importance of the technical problem solved")
+    originality: Literal[ORIGINALITY] | None = Field(  # type: ignore[valid-type]
+        default=None, description="T2 originality of the invention")
+    technical_effect: Literal[TECHNICAL_EFFECT] | None = Field(  # type: ignore[valid-type]
+        default=None, description="T3 best technical effect shown")
+    technical_fields: Annotated[StrictInt, Field(ge=1, le=100)] | None = Field(
+        default=None, description="T6 number of IPC subclasses (e.g. A61K, C07D) the claims cover")
+    ipc_sections: Annotated[StrictInt, Field(ge=1, le=8)] | None = Field(
+        default=None, description="T7 breadth: number of IPC sections (A-H) the claims cover")
+    complementary_technology: Literal[COMPLEMENTARY_TECHNOLOGY] | None = Field(  # type: ignore[valid-type]
+        default=None, description="T8 dependence on complementary technology (device, assay, platform)")
+    technology_life_cycle: Literal[TECHNOLOGY_LIFE_CYCLE] | None = Field(  # type: ignore[valid-type]
+        default=None, description="T10 life-cycle phase of the technology")
+    defensive_value: Literal[DEFENSIVE_VALUE] | None = Field(  # type: ignore[valid-type]
+        default=None, description="E2 defensive value shown")
+    market_share: Fraction | None = Field(
+        default=None, description="E6 the product's share of its market segment (0..1)")
+    policy_fit: Literal[POLICY_FIT] | None = Field(  # type: ignore[valid-type]
+        default=None, description="E7 fit with industrial policy (national catalogues, priority review)")
+    licences_and_transfers: Annotated[StrictInt, Field(ge=0, le=1000)] | None = Field(
+        default=None, description="E8 licence and transfer contracts on the patents recorded with CNIPA")
+    financing: FinancingRecord | None = Field(default=None, description="E9 financing and insurance history")
+    litigation_record: Literal[LITIGATION_RECORD] | None = Field(  # type: ignore[valid-type]
+        default=None, description="E10 outcome of concluded infringement suits and arbitrations")
+    basis: str | None = Field(default=None, min_length=1, max_length=2000,
+                              description="Documents behind the evidence (FTO opinion, trial ids, contracts)")
+
+
 class PledgeRequest(_Model):
     """One pledge: the applicant, the pledged patents, the protected product and the loan asked for."""
 
@@ -263,6 +323,8 @@ class PledgeRequest(_Model):
     policy: Policy = Field(default_factory=Policy)
     simulation: Simulation = Field(default_factory=Simulation)
     scenario: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")] | None = None
+    evidence: Evidence | None = Field(
+        default=None, description="Optional GB/T 42748-2023 evidence (see Evidence); absent = scores unchanged")
 
     @field_validator("patents")
     @classmethod

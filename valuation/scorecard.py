@@ -159,9 +159,17 @@ class Card:
 
     def evaluate(self, facts: PledgeFacts) -> dict:
         rows = [indicator_row(i, i.read(facts)) for i in self.indicators]
+        rows = _with_evidence(self.key, rows, facts)
         score = round(sum(r["points"] * r["weight"] for r in rows), 1)
         kos = [k.as_dict() for rule in self.knockouts if (k := rule(facts)) is not None]
         return {"score": clamp(score, 0.0, 100.0), "indicators": rows, "knockouts": kos}
+
+
+def _with_evidence(key: str, rows: list[dict], facts: PledgeFacts) -> list[dict]:
+    """Rows plus the request's GB/T 42748 evidence for this card (none given: rows unchanged)."""
+    from valuation import evidence  # builds on this module's machinery
+
+    return evidence.apply(key, rows, facts, lambda e, r: indicator_row(Indicator(e.name, e.weight, None), r))
 
 
 def indicator_row(ind: Indicator, r: Reading) -> dict:
@@ -245,7 +253,9 @@ def all_patents(n: int, quantifier: str = "all") -> str:
 # ----------------------------------------------------------------------------------------------
 
 def score_request(req: PledgeRequest) -> dict:
-    """The ``scores`` object of response schema v1 (DESIGN §5) plus ``exclusivity_end``.
+    """The ``scores`` object of response schema v1 (DESIGN §5) plus ``exclusivity_end`` and ``gbt42748``
+    (the GB/T 42748-2023 coverage, :mod:`valuation.gbt42748`; an assessment replaces it with the
+    simulation's derived quantities).
 
     Deterministic: the same request always gives the same dict.
     """
@@ -261,4 +271,7 @@ def score_request(req: PledgeRequest) -> dict:
     }
     end = facts.exclusivity_end
     out["exclusivity_end"] = end.isoformat() if end else None
+    from valuation import gbt42748
+
+    out["gbt42748"] = gbt42748.crosswalk(out, req)
     return out
