@@ -134,6 +134,7 @@ class AuditRecord(Base):
     seed: Mapped[int] = mapped_column(sa.BigInteger)
     decision: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
     job_id: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)  # portfolio.submit rows
+    loan_id: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)  # loan rows (0003_loans)
 
 
 JOB_STATUSES = ("queued", "running", "done", "failed")
