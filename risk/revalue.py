@@ -139,7 +139,7 @@ def parse_event(raw) -> LoanEvent:
     if not isinstance(raw, dict):
         raise _err("(body)", "an event must be a JSON object")
     kind = raw.get("type")
-    if kind not in EVENT_MODELS:
+    if not isinstance(kind, str) or kind not in EVENT_MODELS:
         raise _err("type", f"must be one of {', '.join(EVENT_TYPES)}")
     try:
         return EVENT_MODELS[kind].model_validate(raw)

@@ -219,3 +219,24 @@ def test_on_demand_revaluation_is_reproducible(sqlite_loan):
     assert r2.get_json()["alerts"] == []
     problem(client.post(f"/v1/loans/{lid}/revaluations", json={"as_of": "2026-11-06"}, headers=auth(key)), 422)
     assert client.post(f"/v1/loans/{lid}/revaluations", headers=auth(key)).status_code == 201  # today, no body
+
+
+def test_revalue_cli(sqlite_loan):
+    import json
+
+    from click.testing import CliRunner
+
+    from api.cli import main
+    from api.store_loans import LoanStore
+
+    app, client, key, lid = sqlite_loan
+    url = app.config["DATABASE_URL"]
+    r = CliRunner().invoke(main, ["revalue", lid, "--as-of", "2026-11-30", "--json", "--database-url", url])
+    assert r.exit_code == 0, r.output
+    v = json.loads(r.output)["valuation"]
+    assert v["reason"] == "on_demand" and v["as_of"] == "2026-11-30" and v["drivers"][0]["driver"] == "time"
+    trail = LoanStore(app.extensions["ipledge_store"]).loan_audit(lid)
+    assert trail[-1]["action"] == "loan.revalue" and trail[-1]["key_id"] == "cli"
+    for args, text in [([lid, "--as-of", "2026-11-06"], "as_of: must not be before"), (["nope"], "no loan")]:
+        r = CliRunner().invoke(main, ["revalue", *args, "--database-url", url])
+        assert r.exit_code == 2 and text in r.output, r.output
