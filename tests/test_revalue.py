@@ -68,6 +68,16 @@ def test_pipeline_facts(posterior):
                                     "outcome": "failed"}), day, posterior).valuation
     assert fail.collateral_value == 0.0 and "no_revenue_path" in fail.knockouts
     assert fail.pd > base.pd, ("a failed trial must raise PD", base.pd, fail.pd)
+    # failed now: the borrower raises money with q_after_failure in every year, exactly as a borrower whose
+    # odds are that low throughout (same seed, nothing to sell)
+    from risk.params import DEFAULT_PARAMS, ModelParams
+
+    q = DEFAULT_PARAMS.q_after_failure
+    low = ModelParams.from_dict({**DEFAULT_PARAMS.to_dict(), "q_base": q, "q_after_success": q})
+    nothing = req.model_copy(update={"product": req.product.model_copy(update={
+        "peak_sales": req.product.peak_sales.model_copy(update={"p10": 0.0, "p50": 0.0, "p90": 0.0})})})
+    ref = revalue(nothing, b, [], day, posterior, params=low).valuation
+    assert fail.pd == ref.pd, ("PD after a failure", "expected", ref.pd, "got", fail.pd)
     filed = revalue(req, b, _events({"type": "phase_result", "date": "2026-11-10", "stage": "filed",
                                      "outcome": "reached"}), day, posterior).valuation
     assert filed.collateral_value > base.collateral_value, (base.collateral_value, filed.collateral_value)
