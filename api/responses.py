@@ -221,7 +221,9 @@ class LoanValuation(_Out):
     assessment: str = Field(description="URL of the full assessment document of this valuation")
 
 
-class Loan(_Out):
+class LoanOut(_Out):
+    """A booked loan (the request's own ``Loan`` is the amount asked for)."""
+
     id: str
     assessment_id: str
     reference: str | None
@@ -241,13 +243,13 @@ class LoanEventOut(_Out):
     date: dt.date
 
 
-class LoanDetail(Loan):
+class LoanDetail(LoanOut):
     events: list[LoanEventOut]
     valuations: list[LoanValuation]
 
 
 class LoanList(_Out):
-    items: list[Loan] = Field(description="Newest first")
+    items: list[LoanOut] = Field(description="Newest first")
     next_cursor: str | None
 
 

@@ -177,6 +177,19 @@ def _revaluation(ls: LoanStore, loan: LoanRecord, events, as_of: dt.date, poster
     return reval, prev
 
 
+def _loan_for_write(store: Store, principal: Principal, loan_id: str, what: str, idem_key: str | None, raw):
+    """(LoanStore, idempotency tuple, stored replay or None, loan) for a POST under /v1/loans/{id}/; 404 when
+    the loan is absent or another tenant's (checked after the replay lookup, which is per tenant anyway)."""
+    ls = LoanStore(store)
+    idem, prior = check_idempotency(store, principal, f"POST /v1/loans/{loan_id}/{what}", idem_key, raw)
+    if prior is not None:
+        return ls, idem, prior, None
+    loan = ls.loan(principal, loan_id)
+    if loan is None:
+        raise _not_found("loan", loan_id)
+    return ls, idem, None, loan
+
+
 def add_event(store: Store, principal: Principal, loan_id: str, raw, idem_key: str | None, posterior) -> Result:
     from api.store_loans import _event_view, _valuation_view
 
@@ -184,13 +197,9 @@ def add_event(store: Store, principal: Principal, loan_id: str, raw, idem_key: s
         ev = parse_event(raw)
     except EventError as e:
         raise _invalid(e.errors) from None
-    ls = LoanStore(store)
-    idem, prior = check_idempotency(store, principal, f"POST /v1/loans/{loan_id}/events", idem_key, raw)
+    ls, idem, prior, loan = _loan_for_write(store, principal, loan_id, "events", idem_key, raw)
     if prior is not None:
         return result_from_stored(prior)
-    loan = ls.loan(principal, loan_id)
-    if loan is None:
-        raise _not_found("loan", loan_id)
     req = PledgeRequest.model_validate(loan.request)
     events = _events(ls, loan_id)
     prev = ls.latest_valuation(loan_id)
@@ -220,13 +229,9 @@ def revalue_loan(store: Store, principal: Principal, loan_id: str, raw, idem_key
     from api.store_loans import _valuation_view
 
     body = _validate(RevaluationBody, raw)
-    ls = LoanStore(store)
-    idem, prior = check_idempotency(store, principal, f"POST /v1/loans/{loan_id}/revaluations", idem_key, raw)
+    ls, idem, prior, loan = _loan_for_write(store, principal, loan_id, "revaluations", idem_key, raw)
     if prior is not None:
         return result_from_stored(prior)
-    loan = ls.loan(principal, loan_id)
-    if loan is None:
-        raise _not_found("loan", loan_id)
     as_of = body.as_of or today()
     prev = ls.latest_valuation(loan_id)
     if prev is not None and as_of < dt.date.fromisoformat(prev["as_of"]):

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from api.store import (Assessment, AuditRecord, Base, PortfolioJob, Principal, Store, StoredResponse, Tenant,
-                       _iso, _job_view, _utcnow, canonical_hash, new_id)
+from api.store import (Assessment, AuditRecord, Base, Principal, Store, StoredResponse, Tenant, _iso, _utcnow,
+                       canonical_hash, new_id)
 
 ALERT_STATUSES = ("open", "acknowledged")
 
@@ -347,7 +347,6 @@ class LoanStore:
             s.add(audit_row(principal, "loan.event", loan_id=loan.id, assessment_id=loan.assessment_id,
                             input_hash=ihash, model_version=row.model_version, seed=row.seed,
                             decision=event["type"], at=now))
-            s.flush()
             added = self._add_valuation_and_alerts(s, principal, loan, row, alerts, ihash, now)
             body = json.dumps(view(ev, row, added), ensure_ascii=False, allow_nan=False)
             if idem is not None:
@@ -403,24 +402,7 @@ class LoanStore:
             a = s.scalar(sa.select(Alert).where(Alert.id == alert_id).execution_options(populate_existing=True))
             return _alert_view(a), done
 
-    # -- book jobs and other audited reads -----------------------------------------------------------
-    def create_book_job(self, principal: Principal, *, request_hash: str, model_version: str, seed: int,
-                        n_loans: int, paths: int, engine: str, idem=None) -> StoredResponse:
-        """A queued job in ``portfolio_jobs`` with a ``book.risk`` audit row (same life as portfolio jobs)."""
-        now = _utcnow()
-        job = PortfolioJob(id=new_id(now.timestamp()), tenant_id=principal.tenant_id, key_id=principal.key_id,
-                           status="queued", created_at=now, request_hash=request_hash,
-                           model_version=str(model_version), seed=int(seed), n_loans=int(n_loans),
-                           paths=int(paths), engine=engine)
-        body = json.dumps(_job_view(job), ensure_ascii=False)
-        with self.Session() as s:
-            s.add(job)
-            s.add(audit_row(principal, "book.risk", job_id=job.id, input_hash=request_hash,
-                            model_version=str(model_version), seed=seed, at=now))
-            if idem is not None:
-                s.add(self.store._idem_record(principal, idem, 202, body, job.id, now))
-            return self.store._commit_or_replay(s, principal, idem, 202, body, job.id)
-
+    # -- other audited reads -----------------------------------------------------------
     def audit(self, principal: Principal, action: str, **fields) -> None:
         with self.Session.begin() as s:
             s.add(audit_row(principal, action, **fields))

@@ -126,3 +126,19 @@ def test_book_outcomes_and_evidence(stored_book, tmp_path):
     assert rows == {("oncology", "phase2_to_phase3"): (1, 0), ("autoimmune", "phase3_to_filing"): (1, 1)}, rows
     d = book_default_evidence(app.extensions["ipledge_store"], "book-bank")
     assert d["defaults"] == 1 and d["recoveries"][0]["recovered"] == 1.0e5
+
+
+@pytest.mark.slow
+def test_book_risk_dask_engine_equals_local(stored_book):
+    """`ipledge book risk --engine dask` (2-worker LocalCluster) gives the local engine's figures."""
+    from api.cli import main
+
+    _, _, _, url, _ = stored_book
+    runs = {}
+    for engine in ("local", "dask"):
+        r = CliRunner().invoke(main, ["book", "risk", "--tenant", "book-bank", "--paths", str(BOOK_PATHS), "--seed",
+                                      "5", "--engine", engine, "--json", "--database-url", url])
+        assert r.exit_code == 0, r.output
+        runs[engine] = json.loads(r.output)
+    for k in ("expected_loss", "var_99", "es_99"):
+        assert runs["dask"][k] == runs["local"][k], (k, runs["local"][k], runs["dask"][k])

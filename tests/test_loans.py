@@ -240,3 +240,42 @@ def test_revalue_cli(sqlite_loan):
     for args, text in [([lid, "--as-of", "2026-11-06"], "as_of: must not be before"), (["nope"], "no loan")]:
         r = CliRunner().invoke(main, ["revalue", *args, "--database-url", url])
         assert r.exit_code == 2 and text in r.output, r.output
+
+
+def test_concurrent_events_on_one_loan(sqlite_loan):
+    """Appends race on the loan's sequence: each answers 201 or 409 (retry), never 5xx; no gap, no twin."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    app, _, key, lid = sqlite_loan
+
+    def post(i):
+        with app.test_client() as c:
+            return c.post(f"/v1/loans/{lid}/events", json={"type": "repayment", "date": "2026-11-10",
+                                                           "amount": 1.0e5 * (i + 1)}, headers=auth(key)).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        codes = list(pool.map(post, range(4)))
+    assert set(codes) <= {201, 409} and 201 in codes, codes
+    detail = app.test_client().get(f"/v1/loans/{lid}", headers=auth(key)).get_json()
+    assert [e["seq"] for e in detail["events"]] == list(range(codes.count(201)))
+    assert [v["seq"] for v in detail["valuations"]] == list(range(codes.count(201) + 1))
+
+
+def test_openapi_documents_every_new_route(api_client):
+    from api.responses import AlertOut, LoanOut, LoanValuation
+
+    spec = api_client.get("/v1/openapi.json").get_json()
+    for path, method, status in [("/v1/loans", "post", "201"), ("/v1/loans", "get", "200"),
+                                 ("/v1/loans/{id}", "get", "200"), ("/v1/loans/{id}/events", "post", "201"),
+                                 ("/v1/loans/{id}/revaluations", "post", "201"),
+                                 ("/v1/loans/{id}/valuations/{valuation_id}", "get", "200"),
+                                 ("/v1/alerts", "get", "200"), ("/v1/alerts/{id}/ack", "post", "200"),
+                                 ("/v1/book/risk", "post", "202"), ("/v1/book/risk/{job_id}", "get", "200"),
+                                 ("/v1/assessments/{id}/replay", "get", "200")]:
+        op = spec["paths"][path][method]
+        assert status in op["responses"] and op["security"] == [{"bearerAuth": []}], (path, method)
+    assert "Loan-Input" not in spec["components"]["schemas"], "a new model must not rename the request's Loan"
+    events = spec["components"]["schemas"]["EventBody"]
+    assert {r["$ref"].rsplit("/", 1)[1] for r in events["oneOf"]} >= {"PhaseResult", "Recovery", "VbpSelected"}
+    for model in (LoanOut, LoanValuation, AlertOut):
+        assert set(model.model_fields) <= set(spec["components"]["schemas"][model.__name__]["properties"])

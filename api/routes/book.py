@@ -99,9 +99,9 @@ def submit_book_risk():
     posterior = loaded_posterior()
     scheduler = current_app.config.get("IPLEDGE_DASK_SCHEDULER")
     engine = "dask" if scheduler else "local"
-    stored = ls.create_book_job(principal, request_hash=canonical_hash({"body": raw, "book": book_doc}),
-                                model_version=posterior.model_version, seed=book.seed, n_loans=len(book.pledges),
-                                paths=book.paths, engine=engine, idem=idem)
+    stored = store.create_job(principal, request_hash=canonical_hash({"body": raw, "book": book_doc}),
+                              model_version=posterior.model_version, seed=book.seed, n_loans=len(book.pledges),
+                              paths=book.paths, engine=engine, idem=idem, action="book.risk")
     if not stored.replayed:
         try:
             _pool().submit(run_book_job, store, stored.resource_id, book, loan_ids, posterior, engine, scheduler)

@@ -41,7 +41,7 @@ def optional_json() -> object:
            request=service.LoanBody, idempotent_post=True, errors=(409, 503),
            request_example={"assessment_id": "01JABCDEFGHJKMNPQRSTVWXYZ0", "amount": 2.0e7,
                             "drawdown_date": "2026-11-15", "reference": "IPL-2026-001"},
-           responses={201: (R.Loan, "The booked loan with its booking valuation (committed before this response)")},
+           responses={201: (R.LoanOut, "The booked loan with its booking valuation (committed before this response)")},
            description="Revalues the assessment's request at the drawdown date on the amount drawn (valuation 0). "
                        "`monitoring` sets the alert triggers; omitted numbers take the documented defaults.")
 def create_loan():
