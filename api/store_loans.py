@@ -7,8 +7,9 @@ audit log. Append-only (database triggers refuse UPDATE and DELETE): ``loans``, 
 NULL, never back); the acknowledgement is audited append-only.
 
 Every step is audited through :func:`audit_row` (action ``loan.create``, ``loan.event``,
-``loan.revalue``, ``alert.raise``, ``alert.ack``, ``book.risk``, ``assessment.replay``), with the
-new nullable ``audit_log.loan_id`` column linking the row to its loan.
+``loan.revalue``, ``alert.raise``, ``alert.ack``, ``assessment.replay``, ``book.risk`` from the CLI;
+the ``book.risk`` job of the API is :meth:`api.store.Store.create_job`'s audit row), with the new
+nullable ``audit_log.loan_id`` column linking the row to its loan.
 """
 from __future__ import annotations
 
@@ -145,6 +146,14 @@ def _valuation_view(v: LoanValuation) -> dict:
             "change": s["change"], "drivers": s["drivers"], "assessment": f"/v1/loans/{v.loan_id}/valuations/{v.id}"}
 
 
+def _latest_doc(v: LoanValuation) -> dict:
+    out = _valuation_view(v)
+    s = json.loads(v.summary_json)
+    out.update(valuation=s["valuation"], n_events=v.n_events, request=json.loads(v.request_json),
+               params=json.loads(v.params_json) if v.params_json else None)
+    return out
+
+
 def _event_view(e: LoanEvent) -> dict:
     return {"id": e.id, "loan_id": e.loan_id, "seq": e.seq, "created_at": _iso(e.created_at),
             **json.loads(e.body_json)}
@@ -196,13 +205,7 @@ class LoanStore:
         with self.Session() as s:
             v = s.scalar(sa.select(LoanValuation).where(LoanValuation.loan_id == loan_id)
                          .order_by(LoanValuation.seq.desc()).limit(1))
-        if v is None:
-            return None
-        out = _valuation_view(v)
-        s_ = json.loads(v.summary_json)
-        out.update(valuation=s_["valuation"], n_events=v.n_events, request=json.loads(v.request_json),
-                   params=json.loads(v.params_json) if v.params_json else None, seq_=v.seq)
-        return out
+        return _latest_doc(v) if v is not None else None
 
     def valuation_document(self, principal: Principal, loan_id: str, valuation_id: str) -> str | None:
         with self.Session() as s:
@@ -220,11 +223,15 @@ class LoanStore:
             latest = self._latest_by_loan(s, [ln.id for ln in loans])
         return [self._loan_summary(ln, latest.get(ln.id)) for ln in loans]
 
-    def _latest_by_loan(self, s: Session, loan_ids: list[str]) -> dict[str, LoanValuation]:
-        if not loan_ids:
+    def _latest_by_loan(self, s: Session, loan_ids: list[str] | None = None,
+                        tenant_id: int | None = None) -> dict[str, LoanValuation]:
+        """Newest valuation of each of the loans (or of every loan of ``tenant_id``), in one query."""
+        if loan_ids is not None and not loan_ids:
             return {}
+        cond = (LoanValuation.loan_id.in_(loan_ids) if loan_ids is not None
+                else LoanValuation.tenant_id == tenant_id)
         top = (sa.select(LoanValuation.loan_id, sa.func.max(LoanValuation.seq).label("m"))
-               .where(LoanValuation.loan_id.in_(loan_ids)).group_by(LoanValuation.loan_id).subquery())
+               .where(cond).group_by(LoanValuation.loan_id).subquery())
         rows = s.scalars(sa.select(LoanValuation).join(
             top, sa.and_(LoanValuation.loan_id == top.c.loan_id, LoanValuation.seq == top.c.m)))
         return {v.loan_id: v for v in rows}
@@ -255,7 +262,9 @@ class LoanStore:
             rows = s.execute(sa.select(Loan, Assessment.request_json)
                              .join(Assessment, Assessment.id == Loan.assessment_id)
                              .where(Loan.tenant_id == tenant_id).order_by(Loan.id)).all()
-        return [(_loan_record(ln, rj), self.latest_valuation(ln.id)) for ln, rj in rows]
+            latest = self._latest_by_loan(s, tenant_id=tenant_id)
+            return [(_loan_record(ln, rj), _latest_doc(latest[ln.id]) if ln.id in latest else None)
+                    for ln, rj in rows]
 
     def tenant_events(self, tenant_id: int) -> dict[str, list[dict]]:
         with self.Session() as s:
