@@ -114,6 +114,9 @@ def book_loan(store: Store, principal: Principal, raw, idem_key: str | None, pos
         raise _one("assessment_id", "no assessment with this id for your institution")
     request, _ = found
     req = PledgeRequest.model_validate(request)
+    if req.scenario:   # a stress run is not a decision to lend on: revaluations would carry the shock
+        raise _one("assessment_id", f"assessment under stress scenario '{req.scenario}': book from the base "
+                                    f"assessment")
     if body.drawdown_date < req.as_of:
         raise _one("drawdown_date", f"must not be before the assessment's as_of ({req.as_of})")
     if body.drawdown_date > today():

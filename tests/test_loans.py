@@ -186,9 +186,15 @@ def test_booking_validation_and_paging(sqlite_loan):
     app, client, key, lid = sqlite_loan
     _, stranger = app.extensions["ipledge_store"].create_key("bank-w")
     foreign = assess(client, stranger, case_request("anaesthetic_injectable"))
+    base = client.get("/v1/assessments", headers=auth(key)).get_json()["items"][-1]["id"]
+    stressed = assess(client, key, {**case_request("anaesthetic_injectable"), "scenario": "adverse"})
     before = loan_counts(app)
     for body, field in [({"assessment_id": foreign["id"], "amount": 1e6, "drawdown_date": "2026-11-05"},
                          "assessment_id"),
+                        ({"assessment_id": stressed["id"], "amount": 1e6, "drawdown_date": "2026-11-05"},
+                         "assessment_id"),
+                        ({"assessment_id": base, "amount": 1e6, "drawdown_date": "2026-10-31"}, "drawdown_date"),
+                        ({"assessment_id": base, "amount": 1e6, "drawdown_date": "2999-01-01"}, "drawdown_date"),
                         ({"assessment_id": "x", "amount": 0, "drawdown_date": "2026-11-05"}, "amount"),
                         ({"assessment_id": "x", "amount": 1e6, "drawdown_date": "2026-13-01"}, "drawdown_date"),
                         ({"assessment_id": "x", "amount": 1e6, "drawdown_date": "2026-11-05",
@@ -196,8 +202,7 @@ def test_booking_validation_and_paging(sqlite_loan):
         doc = problem(client.post("/v1/loans", json=body, headers=auth(key)), 422)
         assert field in [e["field"] for e in doc["errors"]], (body, doc)
     assert loan_counts(app) == before
-    a = client.get("/v1/assessments", headers=auth(key)).get_json()["items"][0]["id"]
-    ids = [lid] + [book(client, key, a, 1e6 * (i + 1))["id"] for i in range(2)]
+    ids = [lid] + [book(client, key, base, 1e6 * (i + 1))["id"] for i in range(2)]
     page1 = client.get("/v1/loans?limit=2", headers=auth(key)).get_json()
     page2 = client.get(f"/v1/loans?limit=2&cursor={page1['next_cursor']}", headers=auth(key)).get_json()
     assert [x["id"] for x in page1["items"] + page2["items"]] == sorted(ids, reverse=True)
