@@ -290,15 +290,17 @@ class LoanStore:
                        n_events: int, reval, now: dt.datetime) -> LoanValuation:
         v = reval.valuation
         summary = {"valuation": v.to_dict(), "change": reval.change, "drivers": reval.drivers}
+        vid = new_id(now.timestamp())
+        doc = {**reval.response, "id": vid}   # the assessment document of a valuation carries its id
         return LoanValuation(
-            id=new_id(now.timestamp()), loan_id=loan_id, tenant_id=principal.tenant_id, key_id=principal.key_id,
+            id=vid, loan_id=loan_id, tenant_id=principal.tenant_id, key_id=principal.key_id,
             seq=seq, as_of=v.as_of, reason=reason, event_id=event_id, n_events=n_events, balance=v.balance,
             collateral_value=v.collateral_value, ltv=v.ltv, pd=v.pd, expected_loss=v.expected_loss,
             decision=v.decision, status=v.status, model_version=v.model_version, seed=v.seed,
             summary_json=json.dumps(summary, ensure_ascii=False, allow_nan=False),
             request_json=json.dumps(reval.request, ensure_ascii=False, sort_keys=True),
             params_json=json.dumps(reval.params) if reval.params is not None else None,
-            response_json=json.dumps(reval.response, ensure_ascii=False, allow_nan=False), created_at=now)
+            response_json=json.dumps(doc, ensure_ascii=False, allow_nan=False), created_at=now)
 
     def _add_valuation_and_alerts(self, s: Session, principal: Principal, loan: LoanRecord, row: LoanValuation,
                                   alerts: list[dict], input_hash: str, now: dt.datetime) -> list[Alert]:

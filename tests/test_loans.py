@@ -86,7 +86,10 @@ def test_loan_walk_drawdown_to_recovery(api_app, api_client, api_key_factory):
     assert [e["type"] for e in detail["events"]] == ["phase_result", "default", "recovery"]
     assert [v["seq"] for v in detail["valuations"]] == [0, 1, 2, 3] and detail["status"] == "defaulted"
     doc = api_client.get(f"/v1/loans/{lid}/valuations/{rec['id']}", headers=auth(key)).get_json()
-    assert doc["as_of"] == "2026-11-28" and doc["seed"] == a["seed"]
+    assert doc["as_of"] == "2026-11-28" and doc["seed"] == a["seed"] and doc["id"] == rec["id"]
+    from api.responses import AssessmentResponse
+
+    AssessmentResponse.model_validate(doc)
 
     # every step audited, under the tenant's key
     from api.store_loans import LoanStore
