@@ -105,3 +105,9 @@ main.add_command(report)
 from api.cli_model import model  # noqa: E402
 
 main.add_command(model)
+
+from api.cli_loans import book, replay, revalue  # noqa: E402  (issue 17)
+
+main.add_command(revalue)
+main.add_command(replay)
+main.add_command(book)

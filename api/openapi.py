@@ -66,6 +66,7 @@ _ERROR_TEXT = {
     400: "Malformed JSON (syntax, NaN/Infinity, duplicate keys, nesting too deep)",
     401: "Missing, malformed, unknown or revoked API key",
     404: "No such record for this tenant",
+    409: "Another request changed the same record at the same time; retry",
     413: "Request body larger than 1 MB",
     415: "Body is not application/json",
     422: "Validation failed; `errors` lists the field paths",
@@ -96,7 +97,8 @@ def _models() -> list[type[BaseModel]]:
 @functools.lru_cache(maxsize=4)
 def _components(version: str) -> dict:
     models = _models()
-    pairs = [(m, "validation" if m is PledgeRequest else "serialization") for m in models]
+    requests = {op.request for op in OPERATIONS if op.request is not None} | {PledgeRequest}
+    pairs = [(m, "validation" if m in requests else "serialization") for m in models]
     _, top = models_json_schema(pairs, ref_template=REF)
     return top.get("$defs", {})
 

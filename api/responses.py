@@ -226,3 +226,114 @@ class Problem(_Out):
     detail: str
     instance: str | None = None
     errors: list[FieldError] | None = None
+
+
+# -- loans, alerts, book, replay (issue 17) ----------------------------------------------------
+
+class Driver(_Out):
+    driver: str = Field(description="time (the passage of time at the facts known before) or an event type")
+    label: str
+    collateral_value: float | None
+    pd: float | None
+    expected_loss: float | None
+    ltv: float | None
+    new_knockouts: list[str]
+
+
+class LoanValuation(_Out):
+    """One revaluation of a loan: the numbers a lender watches, the change and its drivers."""
+
+    id: str
+    loan_id: str
+    seq: int
+    as_of: dt.date
+    reason: Literal["booking", "event", "on_demand"]
+    event_id: str | None
+    balance: float = Field(description="Outstanding balance, CNY")
+    collateral_value: float = Field(description="IP value today (rNPV mean) at as_of, CNY")
+    ltv: float | None = Field(description="Balance / collateral value; null when the collateral is worth 0")
+    pd: float = Field(description="PD to maturity (1 once in default)")
+    expected_loss: float
+    bank_expected_loss: float
+    decision: Literal["approve", "approve_with_conditions", "decline"]
+    max_loan: float
+    knockouts: list[str]
+    status: Literal["active", "defaulted", "repaid", "closed"]
+    model_version: str
+    seed: int
+    change: dict | None = Field(description="Against the previous valuation (null for the first)")
+    drivers: list[Driver] = Field(description="Sequential attribution of the change; sums to it")
+    assessment: str = Field(description="URL of the full assessment document of this valuation")
+
+
+class LoanOut(_Out):
+    """A booked loan (the request's own ``Loan`` is the amount asked for)."""
+
+    id: str
+    assessment_id: str
+    reference: str | None
+    amount: float
+    drawdown_date: dt.date
+    status: Literal["active", "defaulted", "repaid", "closed"]
+    balance: float
+    monitoring: dict = Field(description="Alert triggers with the source of each number")
+    latest_valuation: LoanValuation | None
+
+
+class LoanEventOut(_Out):
+    id: str
+    loan_id: str
+    seq: int
+    type: str
+    date: dt.date
+
+
+class LoanDetail(LoanOut):
+    events: list[LoanEventOut]
+    valuations: list[LoanValuation]
+
+
+class LoanList(_Out):
+    items: list[LoanOut] = Field(description="Newest first")
+    next_cursor: str | None
+
+
+class AlertOut(_Out):
+    id: str
+    loan_id: str
+    valuation_id: str
+    trigger: Literal["ltv_above", "value_down", "pd_up", "knockout", "invalidation_lost"]
+    status: Literal["open", "acknowledged"]
+    action: Literal["top_up_collateral", "add_guarantee", "call_loan"]
+    numbers: dict
+    message: str
+    acknowledged_at: dt.datetime | None
+    acknowledged_by: str | None
+
+
+class AlertList(_Out):
+    items: list[AlertOut] = Field(description="Newest first")
+    next_cursor: str | None
+
+
+class EventResult(_Out):
+    event: LoanEventOut
+    valuation: LoanValuation
+    alerts: list[AlertOut]
+
+
+class RevaluationResult(_Out):
+    valuation: LoanValuation
+    alerts: list[AlertOut]
+
+
+class ReplayResult(_Out):
+    assessment_id: str
+    identical: bool | None = Field(description="null when not recomputed (another model version is served)")
+    recomputed: bool
+    stored_model_version: str
+    served_model_version: str
+    stored_hash: str = Field(description="SHA-256 of the canonical JSON of the stored document")
+    replay_hash: str | None = None
+    differences: list[dict] | None = Field(default=None, description="{field, stored, replayed}, at most 50")
+    reproduce_with: str | None = Field(default=None, description="Model version that reproduces it")

@@ -76,10 +76,16 @@ def result_from_stored(s: StoredResponse) -> Result:
     return Result(s.status_code, s.body, replayed=s.replayed, resource_id=s.resource_id)
 
 
-def create_assessment(store: Store, principal: Principal, raw: object, idem_key: str | None) -> Result:
-    """Validate, assess, and commit the assessment + audit record (+ idempotency record) before returning."""
+def assessment_document(req, *, assessment_id: str, created_at: dt.datetime, posterior=None) -> dict:
+    """The stored document of an assessment; creation and replay (GET .../replay) compute it this one way."""
     from risk.assess import assess
 
+    # round-trip through JSON: what is stored, returned and replayed are the same document
+    return to_json_ready(assess(req, assessment_id=assessment_id, created_at=created_at, posterior=posterior))
+
+
+def create_assessment(store: Store, principal: Principal, raw: object, idem_key: str | None) -> Result:
+    """Validate, assess, and commit the assessment + audit record (+ idempotency record) before returning."""
     req = parse_pledge(raw)
     idem, prior = check_idempotency(store, principal, "POST /v1/assessments", idem_key, raw)
     if prior is not None:
@@ -87,14 +93,13 @@ def create_assessment(store: Store, principal: Principal, raw: object, idem_key:
     assessment_id = new_id()
     created_at = dt.datetime.now(dt.timezone.utc)
     try:
-        response = assess(req, assessment_id=assessment_id, created_at=created_at)
+        response = assessment_document(req, assessment_id=assessment_id, created_at=created_at)
     except ValueError as e:
         if req.scenario is None:
             raise
         # the engine's documented answer to an unknown scenario name
         raise Problem(422, "validation-error", errors=[{
             "field": "scenario", "message": str(e), "type": "value_error"}]) from None
-    response = to_json_ready(response)   # assess() carries assessment_id and created_at already
     stored = store.save_assessment(principal, req.model_dump(mode="json"), response, idem)
     return result_from_stored(stored)
 

@@ -134,6 +134,7 @@ class AuditRecord(Base):
     seed: Mapped[int] = mapped_column(sa.BigInteger)
     decision: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
     job_id: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)  # portfolio.submit rows
+    loan_id: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)  # loan rows (0003_loans)
 
 
 JOB_STATUSES = ("queued", "running", "done", "failed")
@@ -464,7 +465,7 @@ class Store:
     # -- portfolio jobs -------------------------------------------------------------------------
     def create_job(self, principal: Principal, *, request_hash: str, model_version: str, seed: int,
                    n_loans: int, paths: int, engine: str,
-                   idem: tuple[str, str, str] | None = None) -> StoredResponse:
+                   idem: tuple[str, str, str] | None = None, action: str = "portfolio.submit") -> StoredResponse:
         """Store a queued job, its ``portfolio.submit`` audit record (and the idempotency record) in one
         transaction. Returns after the commit: the 202 body (the queued job) with ``resource_id`` = job id,
         or, when a concurrent request with the same Idempotency-Key won, that request's response
@@ -479,7 +480,7 @@ class Store:
         with self.Session() as s:
             s.add(job)
             s.add(AuditRecord(
-                tenant_id=principal.tenant_id, key_id=principal.key_id, at=now, action="portfolio.submit",
+                tenant_id=principal.tenant_id, key_id=principal.key_id, at=now, action=action,
                 assessment_id=None, job_id=job.id, input_hash=request_hash, model_version=str(model_version),
                 seed=int(seed), decision=None,
             ))

@@ -26,3 +26,4 @@ def result_response(result, location: str | None = None) -> Response:
 
 
 from api.routes import assessments, health, meta, model, readiness, stress, valuations  # noqa: E402,F401
+from api.routes import alerts, book, loans, replay  # noqa: E402,F401  (issue 17)
