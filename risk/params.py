@@ -43,6 +43,21 @@ SOURCES: dict[str, str] = {
                            "split common in Chinese policy guarantees; the bank keeps 20%)",
     "min_offer_fraction": "assumption: a counter-offer below 25% of the requested amount is not worth making",
     "ltv_grid_points": "numerical: candidate amounts in the coarse LTV grid (refined once, then interpolated)",
+    "runway_target_years": "assumption: a biotech raises ahead of need when its runway (cash net of the loan "
+                           "over net burn) drops under 18 months, and a round tops runway up to 18 months; "
+                           "the usual 12-18-month trigger of venture practice, upper end (issue 11)",
+    "party_limits": "annual EL rate a party accepts on its share: guarantor 1.0% (assumption: its fee; "
+                    "Chinese policy financing-guarantee fees are held near or below 1% a year), insurer 1.5% "
+                    "(assumption: a loan-guarantee-insurance premium), appraiser 1.0% (assumption: its fee), "
+                    "fund 10% (the Guangdong pools hold CNY 5.8bn against ~58bn covered, about 10x leverage, "
+                    "lending.md: CNY 0.10 of pool per CNY of covered loan)",
+    "borrower_capacity_multiple": "assumption: a loan is at most the applicant's cash plus one year of revenue "
+                                  "(working-capital loans are sized on the borrower's turnover)",
+    "search_rel_tol": "numerical: the max loan is bisected to 0.5% of the answer or CNY 10,000 (issue 11)",
+    "search_abs_tol": "numerical: CNY 10,000 (see search_rel_tol)",
+    "ltv_se_limit": "numerical: above 1 percentage point of LTV standard error the assessment re-runs "
+                    "with 4x the paths, up to IPLEDGE_MAX_PATHS (issue 11)",
+    "se_batches": "numerical: batch means over 20 batches of paths for the standard errors",
 }
 
 
@@ -78,6 +93,14 @@ class ModelParams:
     max_guarantee_share: float = 0.80
     min_offer_fraction: float = 0.25
     ltv_grid_points: int = 16
+    runway_target_years: float = 1.5
+    party_limits: dict[str, float] = field(
+        default_factory=lambda: {"guarantor": 0.010, "insurer": 0.015, "appraiser": 0.010, "fund": 0.10})
+    borrower_capacity_multiple: float = 1.0
+    search_rel_tol: float = 0.005
+    search_abs_tol: float = 10_000.0
+    ltv_se_limit: float = 0.01
+    se_batches: int = 20
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
