@@ -256,7 +256,8 @@ def amount_caps(req: PledgeRequest, value: float, params) -> dict[str, float]:
     prof_amount = amount_cap(req)
     if prof_amount is not None:
         cap = min(cap, prof_amount)
-    capacity = params.borrower_capacity_multiple * (req.applicant.cash + req.applicant.annual_revenue)
+    bc = params.borrower_capacity
+    capacity = bc["cash"] * req.applicant.cash + bc["revenue"] * req.applicant.annual_revenue
     return {"policy_ltv_cap": cap, "borrower_capacity": capacity}
 
 

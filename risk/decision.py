@@ -15,7 +15,7 @@ from __future__ import annotations
 LIMIT_LABELS = {
     "bank_el": "bank expected-loss rate", "total_el": "total expected-loss rate (all parties)",
     "pd": "one-year probability of default", "scheme_cap": "bank expected-loss rate once the fund's cap binds",
-    "policy_ltv_cap": "policy LTV cap", "borrower_capacity": "borrower capacity (cash + one year of revenue)",
+    "policy_ltv_cap": "policy LTV cap", "borrower_capacity": "borrower capacity (35% of cash + 50% of a year's revenue)",
     "profile_max_amount": "bank profile's maximum amount", "knockout": "knock-out",
 }
 

@@ -55,8 +55,10 @@ SOURCES: dict[str, str] = {
                     "(assumption: a loan-guarantee-insurance premium), appraiser 1.0% (assumption: its fee), "
                     "fund 10% (the Guangdong pools hold CNY 5.8bn against ~58bn covered, about 10x leverage, "
                     "lending.md: CNY 0.10 of pool per CNY of covered loan)",
-    "borrower_capacity_multiple": "assumption: a loan is at most the applicant's cash plus one year of revenue "
-                                  "(working-capital loans are sized on the borrower's turnover)",
+    "borrower_capacity": "assumption: a loan is at most 35% of the applicant's cash plus 50% of a year's revenue "
+                         "(venture lenders size a loan at about a third of the borrower's cash, 25-35% of the last "
+                         "round being the usual rule of thumb; working-capital lenders size it on turnover, the "
+                         "CBIRC working-capital loan measures use the operating funding gap)",
     "search_rel_tol": "numerical: the max loan is bisected to 0.5% of the answer or CNY 10,000 (issue 11)",
     "search_abs_tol": "numerical: CNY 10,000 (see search_rel_tol)",
     "ltv_se_limit": "numerical: above 1 percentage point of LTV standard error the assessment re-runs "
@@ -100,7 +102,7 @@ class ModelParams:
     runway_target_years: float = 1.5
     party_limits: dict[str, float] = field(
         default_factory=lambda: {"guarantor": 0.010, "insurer": 0.015, "appraiser": 0.010, "fund": 0.10})
-    borrower_capacity_multiple: float = 1.0
+    borrower_capacity: dict[str, float] = field(default_factory=lambda: {"cash": 0.35, "revenue": 0.50})
     search_rel_tol: float = 0.005
     search_abs_tol: float = 10_000.0
     ltv_se_limit: float = 0.01
