@@ -144,8 +144,11 @@ def _valuation_block(sim: SimResult, scores: dict) -> dict:
 
 def assess(req: PledgeRequest, *, assessment_id: str | None = None, created_at: dt.datetime | None = None,
            progress=None, posterior: PipelinePosterior | None = None,
-           params: ModelParams = DEFAULT_PARAMS) -> dict:
-    """The full v1 response for one pledge request."""
+           params: ModelParams = DEFAULT_PARAMS, escalate: bool = True) -> dict:
+    """The full v1 response for one pledge request.
+
+    ``escalate``: re-run with 4x the paths (up to :func:`max_paths`) while the LTV standard error
+    exceeds ``params.ltv_se_limit``; off where rows must share their paths (the stress table)."""
     step = progress or (lambda name: None)
     base_req = req
     req, params = apply_named_scenario(req, params)
@@ -154,7 +157,8 @@ def assess(req: PledgeRequest, *, assessment_id: str | None = None, created_at: 
     scores = score_request(req)
     step("simulate")
     ipc = scores["competitive_contribution"]["ip_contribution"]
-    paths, cap_paths, paths_note = req.simulation.paths, max_paths(), None
+    paths, paths_note = req.simulation.paths, None
+    cap_paths = max_paths() if escalate else paths
     while True:
         sim = simulate(req, ipc, posterior, params, n=paths)
         step("credit")
