@@ -228,8 +228,11 @@ def failing(vals: dict[str, np.ndarray], lim: Limits) -> np.ndarray:
 
 
 def worst_limit(vals: dict[str, np.ndarray], lim: Limits, i: int) -> str:
-    """The limit furthest over its threshold at amount i (value / threshold)."""
-    return max(lim.thresholds, key=lambda k: float(np.asarray(vals[k])[i]) / lim.thresholds[k])
+    """The limit furthest over its threshold at amount i (value / threshold); ties (parties whose rates
+    are the same share of one loss) go to the first in the order bank, total, pd, parties."""
+    ratio = {k: round(float(np.asarray(vals[k])[i]) / th, 9) for k, th in lim.thresholds.items()}
+    top = max(ratio.values())
+    return next(k for k in lim.thresholds if ratio[k] == top)
 
 
 # --------------------------------------------------------------------------------------------
