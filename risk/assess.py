@@ -26,7 +26,7 @@ from valuation.schema import SCHEMA_VERSION, PledgeRequest
 from valuation.scorecard import score_request
 
 SIM_VERSION = "sim-2"   # sim-2: net-cash financing rule, limits for every party (issue 11)
-DEFAULT_MAX_PATHS = 50_000
+DEFAULT_MAX_PATHS = 200_000   # the schema bound; the server reads the same IPLEDGE_MAX_PATHS
 
 
 def max_paths() -> int:

@@ -364,3 +364,18 @@ def test_portfolio_reports_when_a_funds_yearly_cap_binds(post):
     pledges = [case("oncology_antibody_phase2", applicant={"name": f"firm {i}"}, sharing=big) for i in range(6)]
     out = run_portfolio(Book(pledges, paths=2000, seed=3, chunk_paths=1000, factors=FactorModel()), post)
     assert out["scheme_yearly_caps"][0]["prob_yearly_cap_binds"] == 0.0
+
+
+def test_paths_escalate_when_the_ltv_error_exceeds_its_limit_and_the_response_says_so(monkeypatch):
+    from risk.assess import assess
+
+    monkeypatch.setenv("IPLEDGE_MAX_PATHS", "8000")
+    params = dataclasses.replace(DEFAULT_PARAMS, ltv_se_limit=1e-9)   # any error is too large
+    req = case("biologic_phase3_coowned", applicant={"cash": 2.75e8}, sharing={"scheme": "none"},
+               policy={"max_ltv": 1.0}, simulation={"paths": 2000, "seed": 7})
+    rec = assess(req, params=params)["recommendation"]
+    assert rec["binding_constraint"] == "bank_el" and rec["ltv_std_error"] > 0, rec["binding_constraint"]
+    assert rec["paths"] == 8000, rec["paths"]
+    assert "re-run at 8,000 paths" in rec["paths_note"] and rec["reasons"][-1].startswith("Monte Carlo"), rec
+    plain = assess(req)["recommendation"]
+    assert plain["paths"] == 2000 and "paths_note" not in plain and plain["ltv_std_error"] <= 0.01
