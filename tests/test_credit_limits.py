@@ -379,3 +379,16 @@ def test_paths_escalate_when_the_ltv_error_exceeds_its_limit_and_the_response_sa
     assert "re-run at 8,000 paths" in rec["paths_note"] and rec["reasons"][-1].startswith("Monte Carlo"), rec
     plain = assess(req)["recommendation"]
     assert plain["paths"] == 2000 and "paths_note" not in plain and plain["ltv_std_error"] <= 0.01
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", sorted(CASES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_decisions_are_identical_over_ten_seeds(path):
+    """Issue 11 'Done when': the same decision and binding kind on every seed at 10,000 paths."""
+    from risk.assess import assess
+
+    seen = set()
+    for seed in range(1, 11):
+        rec = assess(case(path.stem, simulation={"paths": 10_000, "seed": seed}))["recommendation"]
+        seen.add(rec["decision"])
+    assert len(seen) == 1, f"{path.stem}: decisions over seeds 1..10 at 10,000 paths: {sorted(seen)}"
