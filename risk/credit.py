@@ -175,6 +175,7 @@ class Limits:
     basis: str                          # annual | lifetime
     thresholds: dict[str, float]        # limit name -> threshold
     shares: dict[str, float]
+    party_basis: dict[str, str] = field(default_factory=dict)   # party -> annual | lifetime
 
     @classmethod
     def of(cls, req: PledgeRequest, params) -> "Limits":
@@ -186,7 +187,8 @@ class Limits:
         for party, share in scheme.shares.items():
             if party != "bank" and share > 0:
                 th[f"party:{party}"] = float(own.get(party, params.party_limits.get(party, pol.max_expected_loss)))
-        return cls(scheme, float(req.loan.term_years), pol.expected_loss_basis, th, dict(scheme.shares))
+        return cls(scheme, float(req.loan.term_years), pol.expected_loss_basis, th, dict(scheme.shares),
+                   dict(params.party_limit_basis))
 
 
 def party_expected_losses(scheme: Scheme, loss: np.ndarray, capped: bool = True) -> dict[str, np.ndarray]:
@@ -215,7 +217,8 @@ def measures(run: CreditRun, lim: Limits, cols=slice(None), capped: bool = True)
     for name in lim.thresholds:
         if name.startswith("party:"):
             party = name[6:]
-            out[name] = annualise(els[party] / (lim.shares[party] * A), lim.term)
+            rate = els[party] / (lim.shares[party] * A)
+            out[name] = rate if lim.party_basis.get(party) == "lifetime" else annualise(rate, lim.term)
     return out
 
 
@@ -384,7 +387,8 @@ def checks_at(req: PledgeRequest, run: CreditRun, sim: SimResult, params, res: L
     rows = []
     for name, th in lim.thresholds.items():
         v = float(vals[name][0])
-        basis = "annual" if name == "pd" or name.startswith("party:") else lim.basis
+        basis = ("annual" if name == "pd" else
+                 lim.party_basis.get(name[6:], "annual") if name.startswith("party:") else lim.basis)
         rows.append({"limit": name, "value": v, "threshold": th, "passed": bool(v <= th + 1e-12),
                      "basis": basis})
     A = float(req.loan.amount)

@@ -50,11 +50,13 @@ SOURCES: dict[str, str] = {
     "runway_target_years": "assumption: a biotech raises ahead of need when its runway (cash net of the loan "
                            "over net burn) drops under 18 months, and a round tops runway up to 18 months; "
                            "the usual 12-18-month trigger of venture practice, upper end (issue 11)",
-    "party_limits": "annual EL rate a party accepts on its share: guarantor 1.0% (assumption: its fee; "
-                    "Chinese policy financing-guarantee fees are held near or below 1% a year), insurer 1.5% "
-                    "(assumption: a loan-guarantee-insurance premium), appraiser 1.0% (assumption: its fee), "
-                    "fund 10% (the Guangdong pools hold CNY 5.8bn against ~58bn covered, about 10x leverage, "
-                    "lending.md: CNY 0.10 of pool per CNY of covered loan)",
+    "party_limits": "EL rate a party accepts on its share: guarantor 1.0% a year (assumption: its fee; "
+                    "Chinese policy financing-guarantee fees are held near or below 1% a year), insurer 1.5% a year "
+                    "(assumption: a loan-guarantee-insurance premium), appraiser 1.0% a year (assumption: its fee); "
+                    "fund 10% over the loan's life (the Guangdong pools hold CNY 5.8bn against ~58bn covered, about "
+                    "10x leverage, lending.md: CNY 0.10 of pool per CNY of covered loan); a fund's other limits are "
+                    "its caps (risk/data/schemes.yaml)",
+    "party_limit_basis": "fees are yearly (annual EL rate); a fund's capital covers the loan's life (lifetime rate)",
     "borrower_capacity": "assumption: a loan is at most 35% of the applicant's cash plus 50% of a year's revenue "
                          "(venture lenders size a loan at about a third of the borrower's cash, 25-35% of the last "
                          "round being the usual rule of thumb; working-capital lenders size it on turnover, the "
@@ -102,6 +104,9 @@ class ModelParams:
     runway_target_years: float = 1.5
     party_limits: dict[str, float] = field(
         default_factory=lambda: {"guarantor": 0.010, "insurer": 0.015, "appraiser": 0.010, "fund": 0.10})
+    party_limit_basis: dict[str, str] = field(
+        default_factory=lambda: {"guarantor": "annual", "insurer": "annual", "appraiser": "annual",
+                                 "fund": "lifetime"})
     borrower_capacity: dict[str, float] = field(default_factory=lambda: {"cash": 0.35, "revenue": 0.50})
     search_rel_tol: float = 0.005
     search_abs_tol: float = 10_000.0
