@@ -392,3 +392,22 @@ def test_decisions_are_identical_over_ten_seeds(path):
         rec = assess(case(path.stem, simulation={"paths": 10_000, "seed": seed}))["recommendation"]
         seen.add(rec["decision"])
     assert len(seen) == 1, f"{path.stem}: decisions over seeds 1..10 at 10,000 paths: {sorted(seen)}"
+
+
+def test_a_profile_knockout_declines_with_its_fix():
+    from risk.assess import assess
+
+    rec = assess(case("anaesthetic_injectable", policy={"profile": "ccb"}, simulation={"paths": 2000, "seed": 7}))[
+        "recommendation"]
+    assert rec["decision"] == "decline" and rec["binding_constraint"] == "knockout" and rec["max_loan"] == 0.0
+    assert any("profile_term" in r for r in rec["reasons"]), rec["reasons"]
+    assert "Shorten the term to 1 years or less." in rec["conditions"], rec["conditions"]
+
+
+def test_cli_calibrate_unknown_book_is_one_line_and_exit_2():
+    from click.testing import CliRunner
+
+    from api.cli import main
+
+    res = CliRunner().invoke(main, ["calibrate", "--book", "no_such_book"])
+    assert res.exit_code == 2 and "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
