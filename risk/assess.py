@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import uuid
 
 import numpy as np
 
-import os
-
 from risk.credit import (Limits, annualise, checks_at, ltv_search, measures, required_guarantee_share,
                          run_credit, split_loss, std_errors)
 from risk.decision import recommend
-from risk.profiles import knockouts as profile_knockouts
-from risk.profiles import profile_of
 from risk.params import DEFAULT_PARAMS, ModelParams
 from risk.posterior import PipelinePosterior, load_posterior
+from risk.profiles import knockouts as profile_knockouts
+from risk.profiles import profile_of
 from risk.simulate import SimResult, simulate
 from valuation.schema import SCHEMA_VERSION, PledgeRequest
 from valuation.scorecard import score_request
