@@ -411,3 +411,33 @@ def test_cli_calibrate_unknown_book_is_one_line_and_exit_2():
 
     res = CliRunner().invoke(main, ["calibrate", "--book", "no_such_book"])
     assert res.exit_code == 2 and "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
+
+
+@PROPS
+@given(name=st.sampled_from(AMOUNT_CASES), cash=st.floats(0.0, 3e8), more=st.floats(1e5, 1e8))
+def test_more_cash_never_raises_pd_or_el_at_the_requested_amount(post, name, cash, more):
+    """Path by path, on common random numbers: the old rule (raise only below zero, then hold one year
+    of burn) let a poorer firm end the year richer and broke this."""
+    req = case(name)
+    runs = []
+    for c in (cash, cash + more):
+        r = case(name, applicant={"cash": c})
+        sim = simulate(r, 0.3, post, P, n=N)
+        runs.append(run_credit(sim, r, [req.loan.amount]))
+    d0, d1 = runs[0].defaulted[0], runs[1].defaulted[0]
+    assert not (d1 & ~d0).any(), f"{name}: cash {cash:.4g} -> {cash + more:.4g}: {(d1 & ~d0).sum()} paths newly default"
+    el0, el1 = runs[0].loss[0].mean(), runs[1].loss[0].mean()
+    assert el1 <= el0 + 1e-6, f"{name}: cash {cash:.4g} -> {cash + more:.4g}: EL {el0} -> {el1}"
+
+
+def test_the_issues_headline_case_is_no_longer_approved_because_the_guarantor_would_not_take_it():
+    """biologic_phase3_coowned under guangzhou_5311 was approved up to CNY 317m (LTV 50%) with the bank
+    bearing 10%: the guarantor (30%) and the appraiser (10%) now have limits of their own."""
+    from risk.assess import assess
+
+    rec = assess(case("biologic_phase3_coowned", simulation={"paths": 4000, "seed": 7}))["recommendation"]
+    by = {c["limit"]: c for c in rec["checks"]}
+    assert {"party:fund", "party:guarantor", "party:appraiser"} <= set(by), sorted(by)
+    assert not by["party:guarantor"]["passed"] and by["party:guarantor"]["threshold"] == 0.01, by["party:guarantor"]
+    assert rec["decision"] == "decline" and rec["binding_constraint"] == "party:guarantor", (
+        rec["decision"], rec["binding_constraint"])
