@@ -111,3 +111,7 @@ from api.cli_loans import book, replay, revalue  # noqa: E402  (issue 17)
 main.add_command(revalue)
 main.add_command(replay)
 main.add_command(book)
+
+from api.cli_calibrate import calibrate  # noqa: E402
+
+main.add_command(calibrate)

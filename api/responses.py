@@ -133,6 +133,19 @@ class Credit(_Out):
     expected_loss: float
     expected_loss_rate: float
     var_99: float
+    pd_annual: float | None = Field(default=None, description="One-year PD: 1 - (1 - pd)^(1/term)")
+    expected_loss_rate_annual: float | None = Field(default=None, description="EL rate annualised like pd_annual")
+    bank_expected_loss_rate: float | None = Field(default=None, description="Bank's EL rate (fund caps applied)")
+    expected_loss_basis: Literal["annual", "lifetime"] | None = None
+
+
+class LimitCheck(_Out):
+    limit: str = Field(description="bank_el | total_el | pd | party:<name> | policy_ltv_cap | profile_max_amount | "
+                                   "borrower_capacity")
+    value: float | None
+    threshold: float
+    passed: bool
+    basis: str
 
 
 class Recommendation(_Out):
@@ -147,6 +160,14 @@ class Recommendation(_Out):
         description="Guarantee share that would make the requested amount acceptable; null if none can")
     conditions: list[str]
     reasons: list[str]
+    binding_constraint: str | None = Field(
+        default=None, description="Limit that sets max_loan: bank_el, total_el, pd, party:<name>, scheme_cap, "
+                                  "policy_ltv_cap, borrower_capacity or knockout")
+    checks: list[LimitCheck] | None = Field(default=None, description="Every limit at the requested amount")
+    ltv_std_error: float | None = Field(default=None, description="Monte Carlo standard error of the LTV; "
+                                                                   "null where the binding limit is flat")
+    paths: int | None = Field(default=None, description="Paths behind the figures (more than requested when "
+                                                         "the LTV error exceeded 1 pp: see paths_note)")
 
 
 class RiskShare(_Out):

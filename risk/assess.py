@@ -7,20 +7,72 @@ response schema; ``model_version`` names the pipeline posterior and the simulati
 from __future__ import annotations
 
 import datetime as dt
+import math
+import os
 import uuid
 
 import numpy as np
 
-from risk.credit import bank_share, ltv_search, required_guarantee_share, run_credit, split_loss
+from risk.credit import (Limits, annualise, checks_at, ltv_search, measures, required_guarantee_share,
+                         run_credit, split_loss, std_errors)
 from risk.decision import recommend
 from risk.params import DEFAULT_PARAMS, ModelParams
 from risk.posterior import PipelinePosterior, load_posterior
+from risk.profiles import knockouts as profile_knockouts
+from risk.profiles import profile_of
 from risk.simulate import SimResult, simulate
 from valuation import gbt42748
 from valuation.schema import SCHEMA_VERSION, PledgeRequest
 from valuation.scorecard import score_request
 
-SIM_VERSION = "sim-2"   # issue 10: no look-ahead, IP value to exclusivity end, cost to complete, timing
+SIM_VERSION = "sim-2"   # sim-2: issue 10 (no look-ahead, IP value to exclusivity end, cost to complete,
+                        # timing) and issue 11 (net-cash financing rule, limits for every party)
+DEFAULT_MAX_PATHS = 200_000   # the schema bound; the server reads the same IPLEDGE_MAX_PATHS
+
+
+def max_paths() -> int:
+    """Most paths an assessment may escalate to (IPLEDGE_MAX_PATHS, at most the schema bound 200,000)."""
+    try:
+        n = int(os.environ.get("IPLEDGE_MAX_PATHS", DEFAULT_MAX_PATHS))
+    except ValueError:
+        raise ValueError("IPLEDGE_MAX_PATHS must be an integer number of paths") from None
+    return max(1000, min(n, 200_000))
+
+
+def pct_pp(x: float) -> str:
+    return f"{100 * x:.1f} pp" if math.isfinite(x) else "undefined (flat limit)"
+
+
+def finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def credit_block(req: PledgeRequest, sim: SimResult, run, ltv, params: ModelParams):
+    """The response's credit block at the requested amount, the checks, the guarantee share."""
+    credit = run.summary(0)
+    lim = Limits.of(req, params)
+    vals = {k: float(v[0]) for k, v in measures(run, lim).items()}
+    shares = {r["party"]: r["expected_loss"] for r in split_loss(req, credit["expected_loss"], run.loss[0])}
+    amount, term = req.loan.amount, req.loan.term_years
+    credit["pd_annual"] = vals["pd"]
+    credit["expected_loss_rate_annual"] = float(annualise(credit["expected_loss_rate"], term))
+    credit["bank_expected_loss"] = shares.get("bank", 0.0)
+    credit["bank_expected_loss_rate"] = credit["bank_expected_loss"] / amount
+    credit["bank_expected_loss_rate_annual"] = float(annualise(credit["bank_expected_loss_rate"], term))
+    credit["expected_loss_basis"] = lim.basis
+    credit["maturity_years"] = term
+    checks = checks_at(req, run, sim, params, ltv)
+    failed = {c["limit"] for c in checks if not c["passed"]}
+    guarantee = None
+    # a guarantee moves part of the bank's loss to a guarantor, who takes it only within its own fee
+    if failed <= {"bank_el"}:
+        fee = (req.sharing.party_limits or {}).get("guarantor", params.party_limits["guarantor"])
+        if not failed:
+            guarantee = 0.0
+        elif credit["expected_loss_rate_annual"] <= fee:
+            guarantee = required_guarantee_share(vals["bank_el"], req.policy.max_expected_loss,
+                                                 params.max_guarantee_share)
+    return credit, checks, guarantee
 
 
 def model_version(posterior: PipelinePosterior) -> str:
@@ -113,8 +165,11 @@ def gbt42748_derived(sim: SimResult) -> dict:
 
 def assess(req: PledgeRequest, *, assessment_id: str | None = None, created_at: dt.datetime | None = None,
            progress=None, posterior: PipelinePosterior | None = None,
-           params: ModelParams = DEFAULT_PARAMS) -> dict:
-    """The full v1 response for one pledge request."""
+           params: ModelParams = DEFAULT_PARAMS, escalate: bool = True) -> dict:
+    """The full v1 response for one pledge request.
+
+    ``escalate``: re-run with 4x the paths (up to :func:`max_paths`) while the LTV standard error
+    exceeds ``params.ltv_se_limit``; off where rows must share their paths (the stress table)."""
     step = progress or (lambda name: None)
     base_req = req
     req, params = apply_named_scenario(req, params)
@@ -122,23 +177,35 @@ def assess(req: PledgeRequest, *, assessment_id: str | None = None, created_at: 
     step("scores")
     scores = score_request(req)
     step("simulate")
-    sim = simulate(req, scores["competitive_contribution"]["ip_contribution"], posterior, params)
-    step("credit")
-    amount = req.loan.amount
-    credit = run_credit(sim, req, [amount]).summary(0)
-    w = bank_share(req)
-    credit["bank_expected_loss"] = w * credit["expected_loss"]
-    credit["bank_expected_loss_rate"] = w * credit["expected_loss_rate"]
-    credit["maturity_years"] = req.loan.term_years
-    step("ltv search")
-    ltv = ltv_search(sim, req)
-    guarantee = (required_guarantee_share(credit["bank_expected_loss_rate"], req.policy.max_expected_loss,
-                                          params.max_guarantee_share)
-                 if amount <= ltv.cap else None)
+    ipc = scores["competitive_contribution"]["ip_contribution"]
+    paths, paths_note = req.simulation.paths, None
+    cap_paths = max_paths() if escalate else paths
+    while True:
+        sim = simulate(req, ipc, posterior, params, n=paths)
+        step("credit")
+        run = run_credit(sim, req, [req.loan.amount])
+        step("ltv search")
+        ltv = ltv_search(sim, req, params=params)
+        se_loan, se_ltv = std_errors(sim, req, ltv, params)
+        if se_ltv <= params.ltv_se_limit or paths >= cap_paths:
+            break
+        more = min(cap_paths, 4 * paths)
+        paths_note = (f"LTV standard error {pct_pp(se_ltv)} at {paths:,} paths exceeds "
+                      f"{pct_pp(params.ltv_se_limit)}: re-run at {more:,} paths")
+        paths = more
+    credit, checks, guarantee = credit_block(req, sim, run, ltv, params)
     scores["gbt42748"] = gbt42748.crosswalk(scores, req, gbt42748_derived(sim))
     pipeline = _pipeline_block(req, posterior, sim)
     valuation = _valuation_block(sim, scores)
-    recommendation = recommend(req, scores, pipeline, valuation, credit, ltv, guarantee, params)
+    recommendation = recommend(req, scores, pipeline, valuation, credit, ltv, guarantee, params, checks,
+                               profile_knockouts(req), profile_of(req).conditions)
+    recommendation["ltv_std_error"] = finite(se_ltv)
+    recommendation["max_loan_std_error"] = finite(se_loan)
+    recommendation["paths"] = sim.n
+    if paths_note:
+        recommendation["paths_note"] = paths_note + (
+            f"; still {pct_pp(se_ltv)} at {sim.n:,} paths (IPLEDGE_MAX_PATHS)" if se_ltv > params.ltv_se_limit else ".")
+        recommendation["reasons"].append("Monte Carlo: " + recommendation["paths_note"])
     created = created_at or dt.datetime.now(dt.timezone.utc)
     return {
         "id": assessment_id or uuid.uuid4().hex,
@@ -154,5 +221,5 @@ def assess(req: PledgeRequest, *, assessment_id: str | None = None, created_at: 
         "valuation": valuation,
         "credit": credit,
         "recommendation": recommendation,
-        "risk_sharing": split_loss(req, credit["expected_loss"]),
+        "risk_sharing": split_loss(req, credit["expected_loss"], run.loss[0]),
     }

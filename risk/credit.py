@@ -1,48 +1,56 @@
-"""Borrower default, loss, LTV search and loss sharing (DESIGN §9).
+"""Borrower default, loss, limits for every loss-bearing party, the exact max loan (DESIGN §9).
 
-Borrower cash (per path, per candidate loan amount A, annual steps to maturity):
-``cash_0 = applicant.cash + A``;
-``cash_t = cash_{t-1} + (annual_revenue + sales_t) × profit_margin − annual_burn − A·s_t``
-where ``s_t`` is the debt service per unit of principal (interest on the balance, principal at maturity
-for a bullet loan, equal principal instalments for an amortising one). When ``cash_t < 0`` (including at
-maturity, where the balance falls due) the firm raises money with probability q — 0.6 base, 0.85 in a
-year with a phase success, 0.2 in the year of a pipeline failure and every year after it (investors do
-not come back to a firm whose lead asset failed) — and then holds one year of burn; else it defaults
-at t. A refinanced maturity repays the bank.
+**Borrower** (per path, per candidate amount A, periods of ``frac_k`` years to maturity, the last one
+pro rata). The state is *net cash* ``n`` = cash less the loan's outstanding principal: the proceeds
+and the principal cancel, so ``n_0 = applicant.cash`` and, per period,
+``n_k = n_{k-1} + frac_k·((annual_revenue + sales_k)·profit_margin − annual_burn) − A·interest_k``.
+Financing ahead of need: when ``n_k`` is under the runway target ``R = runway_target_years × net burn``
+(net burn = annual_burn − annual_revenue × margin, ≥ 0) the firm tries to raise; it succeeds when the
+period's financing uniform is below ``q^frac_k`` (a constant hazard within the year) and then holds
+``max(n_k, R)`` (a round tops runway up to R; its size is the gap, never a reset). q follows the latest
+pipeline news: ``q_after_failure`` from the year of a failure on, ``q_after_success`` in a year with a
+phase success, ``q_base`` otherwise. The firm defaults when ``n_k < 0`` after the attempt: its cash no
+longer covers what it owes (at maturity, the repayment itself).
 
-Loss at default = max(0, EAD − V_t × (1 − liquidation_haircut)), with EAD the outstanding principal
-plus the period's interest and V_t the collateral value at t without look-ahead (risk.collateral).
-Pipeline failure, lost financing and low collateral value thus happen on the same paths (wrong-way
-risk).
+Why this shape: post-financing cash ``max(n, R)`` on success and ``n`` on failure are both
+non-decreasing in ``n``, and ``n`` is non-decreasing in cash and non-increasing in A and the rate, so on
+common random numbers the set of defaulting paths never grows with cash and never shrinks with the
+amount, the rate or a lower q (a stress). The old rule (raise only when cash < 0, then hold exactly one
+year of burn) let a poorer firm end a year richer than a richer one, and loan proceeds flip it.
 
-All candidate amounts share the same paths and the same financing draws (common random numbers), so
-the bank's expected-loss rate is a smooth function of A and the search over A is one vectorised pass
-(amounts × paths arrays, one loop over the ≤ 10 years to maturity).
+Loss at default = max(0, EAD − V_t × (1 − liquidation_haircut)), EAD = A × (balance + the period's
+interest), V_t the collateral value at t without look-ahead (risk.collateral).
+
+**Measures**: PD lifetime (to maturity) and ``pd_annual = 1 − (1 − PD)^(1/term)``, the constant one-year
+PD with the same survival to maturity; EL rates likewise annualised (``expected_loss_basis`` says which
+one the bank and total limits read). Losses are split by the scheme catalogue (risk.schemes) path by
+path, with the fund's per-loan caps.
+
+**Max loan**: the largest amount at which every limit holds (bank EL rate, total EL rate, annual PD,
+each party's EL rate on its share), capped by the policy LTV cap and the borrower's capacity; found by
+bracketing and bisection on the shared paths to 0.5% of the answer (or CNY 10,000), whatever the cap.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from risk.profiles import amount_cap, ltv_cap
+from risk.schemes import Scheme, catalogue, scheme_of, split_paths
 from risk.simulate import SimResult
 from risk.tail import var_es
 from valuation.schema import PledgeRequest
 
-SCHEMES: dict[str, dict[str, float]] = {
-    # DESIGN §9; lending.md (ipledge cited data) (Guangzhou fund rules; CNIPA via creditchina)
-    "none": {"bank": 1.0},
-    "guangzhou_5311": {"fund": 0.50, "guarantor": 0.30, "appraiser": 0.10, "bank": 0.10},
-    "zhongshan": {"fund": 0.54, "bank": 0.26, "insurer": 0.16, "appraiser": 0.04},
-    "zhuhai": {"bank": 0.60, "fund": 0.40},
-}
+# name -> shares of every catalogue scheme (custom takes the request's shares)
+SCHEMES: dict[str, dict[str, float]] = {name: dict(s.shares) for name, s in catalogue().items()
+                                        if name != "custom"}
+RISK_LIMITS = ("bank_el", "total_el", "pd")          # + "party:<name>" for each other loss bearer
 
 
 def loss_shares(req: PledgeRequest) -> dict[str, float]:
-    if req.sharing.scheme == "custom":
-        return dict(req.sharing.shares)
-    return dict(SCHEMES[req.sharing.scheme])
+    return dict(scheme_of(req).shares)
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,7 @@ class DebtSchedule:
     service: np.ndarray     # (Tm,)
     interest: np.ndarray    # (Tm,)
     balance: np.ndarray     # (Tm,) outstanding principal at the start of period t
+    frac: np.ndarray = field(default_factory=lambda: np.ones(1))   # (Tm,) length of each period, years
 
     @classmethod
     def from_loan(cls, term: float, rate: float, repayment: str) -> "DebtSchedule":
@@ -65,7 +74,7 @@ class DebtSchedule:
             principal = frac / frac.sum()
         balance = 1.0 - np.concatenate([[0.0], np.cumsum(principal)[:-1]])
         interest = balance * rate * frac
-        return cls(Tm, interest + principal, interest, balance)
+        return cls(Tm, interest + principal, interest, balance, frac)
 
 
 @dataclass
@@ -91,7 +100,7 @@ class CreditRun:
 
 
 def run_credit(sim: SimResult, req: PledgeRequest, amounts, u_fin: np.ndarray | None = None) -> CreditRun:
-    """Borrower cash and default for every candidate amount at once (amounts × paths)."""
+    """Borrower net cash and default for every candidate amount at once (amounts × paths)."""
     A = np.atleast_1d(np.asarray(amounts, dtype=float))
     sched = DebtSchedule.from_loan(req.loan.term_years, req.loan.rate, req.loan.repayment)
     Tm, n, p = sched.periods, sim.n, sim.params
@@ -99,32 +108,35 @@ def run_credit(sim: SimResult, req: PledgeRequest, amounts, u_fin: np.ndarray | 
     if u_fin is None:
         u_fin = financing_draws(sim, Tm)
     haircut = req.policy.liquidation_haircut
-    cash = np.broadcast_to(app.cash + A[:, None], (A.size, n)).copy()
+    target = p.runway_target_years * max(app.annual_burn - app.annual_revenue * margin, 0.0)
+    net = np.full((A.size, n), float(app.cash))
     alive = np.ones((A.size, n), bool)
     loss = np.zeros((A.size, n))
     ead = np.zeros((A.size, n))
     dperiod = np.zeros((A.size, n), np.int64)
-    refill = p.raise_years_of_burn * app.annual_burn
     for k in range(Tm):
-        t = k + 1
+        t, f = k + 1, float(sched.frac[k])
+        t_end = k + f
         sales = sim.sales[:, k] if k < sim.T else np.zeros(n)
-        inflow = (app.annual_revenue + sales) * margin - app.annual_burn
-        cash += inflow[None, :] - A[:, None] * sched.service[k]
+        op = f * ((app.annual_revenue + sales) * margin - app.annual_burn)
+        net += op[None, :] - A[:, None] * sched.interest[k]
         # a failure weighs on every later round (the lead asset is gone), a success only that year
         success = sim.success_events[:, k] if k < sim.success_events.shape[1] else np.zeros(n, bool)
-        q = np.where(sim.failure_time <= t, p.q_after_failure,
+        q = np.where(sim.failure_time <= t_end, p.q_after_failure,
                      np.where(success, p.q_after_success, p.q_base))
-        short = alive & (cash < 0)
+        if f < 1.0:
+            q = q ** f                       # a part-year: the same annual hazard of not closing a round
+        short = alive & (net < target)
         raised = short & (u_fin[:, k] < q)[None, :]
-        cash = np.where(raised, refill, cash)
-        new = short & ~raised
+        np.copyto(net, np.maximum(net, target), where=raised)
+        new = alive & (net < 0)
         if new.any():
             exposure = A[:, None] * (sched.balance[k] + sched.interest[k])
             coll = sim.collateral[:, min(t, sim.collateral.shape[1] - 1)] * (1.0 - haircut)
             lost = np.maximum(exposure - coll[None, :], 0.0)
-            loss = np.where(new, lost, loss)
-            ead = np.where(new, exposure, ead)
-            dperiod = np.where(new, t, dperiod)
+            np.copyto(loss, lost, where=new)
+            np.copyto(ead, exposure, where=new)
+            dperiod[new] = t
             alive &= ~new
     return CreditRun(A, loss, ~alive, ead, dperiod)
 
@@ -144,54 +156,254 @@ def bank_share(req: PledgeRequest) -> float:
     return loss_shares(req).get("bank", 0.0)
 
 
+def annualise(rate, term: float):
+    """Constant one-year rate with the same survival over ``term`` years: 1 − (1 − r)^(1/term)."""
+    r = np.clip(np.asarray(rate, dtype=float), 0.0, 1.0)
+    return 1.0 - (1.0 - r) ** (1.0 / term)
+
+
+# --------------------------------------------------------------------------------------------
+# Measures and limits at candidate amounts
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Every limit of a request: thresholds, the scheme, the basis of the EL limits."""
+
+    scheme: Scheme
+    term: float
+    basis: str                          # annual | lifetime
+    thresholds: dict[str, float]        # limit name -> threshold
+    shares: dict[str, float]
+    party_basis: dict[str, str] = field(default_factory=dict)   # party -> annual | lifetime
+
+    @classmethod
+    def of(cls, req: PledgeRequest, params) -> "Limits":
+        scheme = scheme_of(req)
+        pol = req.policy
+        th = {"bank_el": pol.max_expected_loss, "total_el": pol.max_total_expected_loss,
+              "pd": pol.max_pd_annual}
+        own = req.sharing.party_limits or {}
+        for party, share in scheme.shares.items():
+            if party != "bank" and share > 0:
+                th[f"party:{party}"] = float(own.get(party, params.party_limits.get(party, pol.max_expected_loss)))
+        return cls(scheme, float(req.loan.term_years), pol.expected_loss_basis, th, dict(scheme.shares),
+                   dict(params.party_limit_basis))
+
+
+def party_expected_losses(scheme: Scheme, loss: np.ndarray, capped: bool = True) -> dict[str, np.ndarray]:
+    """Each party's expected loss per amount (rows of ``loss``): shares, the fund's per-loan cap on
+    every path, the excess to the bank. Only the capped party needs the paths; the others are shares
+    of the mean."""
+    el = loss.mean(axis=1)
+    out = {p: w * el for p, w in scheme.shares.items()}
+    cp, cap = scheme.capped_party, scheme.loan_cap
+    if capped and cp in out and math.isfinite(cap) and float(loss.max(initial=0.0)) * scheme.shares[cp] > cap:
+        fund = np.minimum(scheme.shares[cp] * loss, cap).mean(axis=1)
+        out["bank"] = out.get("bank", 0.0 * el) + (out[cp] - fund)
+        out[cp] = fund
+    return out
+
+
+def measures(run: CreditRun, lim: Limits, cols=slice(None), capped: bool = True) -> dict[str, np.ndarray]:
+    """Limit values per amount: EL rates on the policy basis, the annual PD, party rates (annual)."""
+    loss, A = run.loss[:, cols], run.amounts
+    pd_life = run.defaulted[:, cols].mean(axis=1)
+    els = party_expected_losses(lim.scheme, loss, capped)
+    total = sum(els.values())
+    conv = (lambda r: annualise(r, lim.term)) if lim.basis == "annual" else (lambda r: np.asarray(r))
+    out = {"pd": annualise(pd_life, lim.term), "total_el": conv(total / A),
+           "bank_el": conv(els.get("bank", 0.0 * total) / A)}
+    for name in lim.thresholds:
+        if name.startswith("party:"):
+            party = name[6:]
+            rate = els[party] / (lim.shares[party] * A)
+            out[name] = rate if lim.party_basis.get(party) == "lifetime" else annualise(rate, lim.term)
+    return out
+
+
+def failing(vals: dict[str, np.ndarray], lim: Limits) -> np.ndarray:
+    """(M,) True where some limit fails."""
+    bad = np.zeros(np.asarray(vals["pd"]).shape, bool)
+    for name, th in lim.thresholds.items():
+        bad |= np.asarray(vals[name]) > th + 1e-12
+    return bad
+
+
+def worst_limit(vals: dict[str, np.ndarray], lim: Limits, i: int) -> str:
+    """The limit furthest over its threshold at amount i (value / threshold); ties (parties whose rates
+    are the same share of one loss) go to the first in the order bank, total, pd, parties."""
+    ratio = {k: round(float(np.asarray(vals[k])[i]) / th, 9) for k, th in lim.thresholds.items()}
+    top = max(ratio.values())
+    return next(k for k in lim.thresholds if ratio[k] == top)
+
+
+# --------------------------------------------------------------------------------------------
+# Max loan
+
+
 @dataclass
 class LtvResult:
     max_loan: float
-    cap: float
-    grid: np.ndarray
-    bank_el_rate: np.ndarray
-    binding: str     # "expected_loss" | "max_ltv" | "no_value"
+    cap: float                   # the binding cap (policy LTV cap, profile amount, borrower capacity)
+    grid: np.ndarray             # every amount evaluated, ascending
+    bank_el_rate: np.ndarray     # bank EL rate (policy basis) at grid
+    binding: str                 # bank_el | total_el | pd | party:<name> | scheme_cap | policy_ltv_cap | borrower_capacity
+    caps: dict = field(default_factory=dict)          # name -> CNY
+    evaluations: int = 0
+    ltv_std_error: float = 0.0
+    max_loan_std_error: float = 0.0
 
 
-def ltv_search(sim: SimResult, req: PledgeRequest, bank_weight: float | None = None) -> LtvResult:
-    """Largest loan whose bank expected-loss rate ≤ policy.max_expected_loss, capped at max_ltv × value.
+def amount_caps(req: PledgeRequest, value: float, params) -> dict[str, float]:
+    """Caps on the amount that do not depend on the paths: the policy/profile LTV cap (and the
+    profile's maximum amount, reported under the same name), the borrower's capacity."""
+    cap = ltv_cap(req) * max(value, 0.0)
+    prof_amount = amount_cap(req)
+    if prof_amount is not None:
+        cap = min(cap, prof_amount)
+    bc = params.borrower_capacity
+    capacity = bc["cash"] * req.applicant.cash + bc["revenue"] * req.applicant.annual_revenue
+    return {"policy_ltv_cap": cap, "borrower_capacity": capacity}
 
-    A coarse grid over (0, cap], then a finer grid inside the first failing bracket, then linear
-    interpolation of the bank EL rate to the limit. 'Largest' means the first crossing: every amount
-    below the answer passes, so the result moves monotonically with anything that moves losses.
+
+def ltv_search(sim: SimResult, req: PledgeRequest, bank_weight: float | None = None,
+               params=None) -> LtvResult:
+    """Largest amount at which every limit holds, capped by ``amount_caps``.
+
+    The limits are evaluated on the shared paths (common random numbers). The upper cap U is tried
+    with the request; if every limit holds at U, U is the answer. Otherwise the bracket [lo, hi] starts
+    from the request (when it passes) or from U/8, U/64, ... and is cut in four per pass (three amounts
+    in one vectorised run) until hi − lo ≤ max(0.5% × lo, CNY 10,000). The answer is lo, an amount that
+    was evaluated and passes; the binding limit is the one failing furthest at hi. ``bank_weight`` is
+    accepted for compatibility (the scheme decides the bank's share).
     """
-    limit = req.policy.max_expected_loss
-    w = bank_share(req) if bank_weight is None else bank_weight
-    cap = req.policy.max_ltv * max(sim.appraised_value, 0.0)
-    if cap <= 0:
-        return LtvResult(0.0, 0.0, np.zeros(0), np.zeros(0), "no_value")
-    G = sim.params.ltv_grid_points
+    params = params or sim.params
+    lim = Limits.of(req, params)
+    caps = amount_caps(req, sim.appraised_value, params)
+    cap_name = min(caps, key=caps.get)
+    U = float(caps[cap_name])
     Tm = DebtSchedule.from_loan(req.loan.term_years, req.loan.rate, req.loan.repayment).periods
     u = financing_draws(sim, Tm)
+    tried: dict[float, tuple[bool, dict]] = {}
 
-    def rates(amounts):
+    def evaluate(amounts):
+        amounts = [a for a in amounts if a not in tried and a > 0]
+        if not amounts:
+            return
         run = run_credit(sim, req, amounts, u)
-        return w * run.loss.mean(axis=1) / run.amounts
+        vals = measures(run, lim)
+        bad = failing(vals, lim)
+        for i, a in enumerate(amounts):
+            tried[a] = (not bad[i], {k: float(np.asarray(v)[i]) for k, v in vals.items()})
 
-    coarse = cap * np.arange(1, G + 1) / G
-    r1 = rates(coarse)
-    fail = np.flatnonzero(r1 > limit + 1e-12)
-    if fail.size == 0:
-        return LtvResult(cap, cap, coarse, r1, "max_ltv")
-    j = fail[0]
-    lo = coarse[j - 1] if j > 0 else 0.0
-    fine = lo + (coarse[j] - lo) * np.arange(1, G // 2 + 1) / (G // 2)
-    r2 = rates(fine)
-    grid = np.concatenate([coarse[:j], fine])
-    rate = np.concatenate([r1[:j], r2])
-    fail2 = np.flatnonzero(rate > limit + 1e-12)
-    k = fail2[0]
-    if k == 0:
-        # even the smallest amount tried breaks the limit: nothing can be lent on these terms
-        return LtvResult(0.0, cap, grid, rate, "expected_loss")
-    a0, a1, r0, rr1 = grid[k - 1], grid[k], rate[k - 1], rate[k]
-    max_loan = a0 + (a1 - a0) * (limit - r0) / (rr1 - r0) if rr1 > r0 else a0
-    return LtvResult(float(min(max(max_loan, a0), a1)), cap, grid, rate, "expected_loss")
+    def result(max_loan, binding):
+        grid = np.array(sorted(tried))
+        return LtvResult(float(max_loan), U, grid, np.array([tried[a][1]["bank_el"] for a in grid]),
+                         binding, caps, len(tried))
+
+    if U < params.search_abs_tol:
+        return result(0.0, cap_name)
+    A_req = float(req.loan.amount)
+    evaluate([A_req, U] if A_req < U else [U])
+    if tried[U][0]:
+        return result(U, cap_name)
+    lo = A_req if A_req < U and tried[A_req][0] else 0.0
+    hi = min(U, A_req) if lo == 0.0 and A_req < U else U
+    while lo == 0.0:                                          # bracket downwards
+        cands = [hi / 8.0, hi / 64.0]
+        cands = [c for c in cands if c >= params.search_abs_tol]
+        if not cands:
+            break
+        evaluate(cands)
+        passing = [c for c in cands if tried[c][0]]
+        if passing:
+            lo = max(passing)
+            hi = min(c for c in [hi] + cands if c > lo and not tried.get(c, (True,))[0])
+        else:
+            hi = min(cands)
+    if lo == 0.0:
+        # nothing from CNY 10,000 up passes
+        return result(0.0, worst_of(tried, lim, hi))
+    while hi - lo > max(params.search_rel_tol * lo, params.search_abs_tol):
+        pts = [lo + (hi - lo) * j / 4.0 for j in (1, 2, 3)]
+        evaluate(pts)
+        for x in pts:
+            if tried[x][0]:
+                lo = max(lo, x)
+        hi = min([hi] + [x for x in pts if x > lo and not tried[x][0]])
+    binding = worst_of(tried, lim, hi)
+    if binding == "bank_el" and lim.scheme.capped_party and math.isfinite(lim.scheme.loan_cap):
+        run = run_credit(sim, req, [hi], u)
+        if measures(run, lim, capped=False)["bank_el"][0] <= lim.thresholds["bank_el"] + 1e-12:
+            binding = "scheme_cap"           # the bank's limit breaks only because the fund's cap binds
+    return result(lo, binding)
+
+
+def worst_of(tried: dict, lim: Limits, amount: float) -> str:
+    vals = {k: np.array([v]) for k, v in tried[amount][1].items()}
+    return worst_limit(vals, lim, 0)
+
+
+def std_errors(sim: SimResult, req: PledgeRequest, res: LtvResult, params=None) -> tuple[float, float]:
+    """Monte Carlo standard errors (max loan CNY, LTV) of the search's answer.
+
+    Cap-bound answers have none from the limits (the LTV cap is exact; borrower capacity carries only
+    the appraisal's error). Limit-bound: delta method, se(A*) = se(g(A*)) / g'(A*), with se(g) from
+    batch means over ``se_batches`` batches of paths and g' the secant over A* ± 10%; the appraisal's
+    own error is added for the LTV."""
+    params = params or sim.params
+    V, se_V = sim.appraised_value, sim.mc_std_error
+    A = res.max_loan
+    if V <= 0:
+        return 0.0, 0.0
+    if res.binding == "policy_ltv_cap" or A <= 0:
+        return 0.0, 0.0
+    if res.binding == "borrower_capacity":
+        return 0.0, float(A * se_V / V ** 2)
+    lim = Limits.of(req, params)
+    name = "bank_el" if res.binding == "scheme_cap" else res.binding
+    Tm = DebtSchedule.from_loan(req.loan.term_years, req.loan.rate, req.loan.repayment).periods
+    run = run_credit(sim, req, [A, 0.9 * A, 1.1 * A], financing_draws(sim, Tm))
+    g = measures(run, lim)[name]
+    slope = (g[2] - g[1]) / (0.2 * A)
+    B = max(2, int(params.se_batches))
+    edges = np.linspace(0, sim.n, B + 1).astype(int)
+    sub = CreditRun(run.amounts[:1], run.loss[:1], run.defaulted[:1], run.ead[:1], run.default_period[:1])
+    batch = np.array([measures(sub, lim, slice(edges[b], edges[b + 1]))[name][0] for b in range(B)])
+    se_g = float(batch.std(ddof=1) / math.sqrt(B))
+    if slope <= 0:
+        se_A = math.inf if se_g > 0 else 0.0
+    else:
+        se_A = se_g / slope
+    se_ltv = math.hypot(se_A / V, A * se_V / V ** 2) if math.isfinite(se_A) else math.inf
+    return se_A, se_ltv
+
+
+def checks_at(req: PledgeRequest, run: CreditRun, sim: SimResult, params, res: LtvResult) -> list[dict]:
+    """Every limit at the requested amount (row 0 of ``run``): value, threshold, pass."""
+    lim = Limits.of(req, params)
+    vals = measures(run, lim)
+    rows = []
+    for name, th in lim.thresholds.items():
+        v = float(vals[name][0])
+        basis = ("annual" if name == "pd" else
+                 lim.party_basis.get(name[6:], "annual") if name.startswith("party:") else lim.basis)
+        rows.append({"limit": name, "value": v, "threshold": th, "passed": bool(v <= th + 1e-12),
+                     "basis": basis})
+    A = float(req.loan.amount)
+    V = sim.appraised_value
+    eff = ltv_cap(req)
+    rows.append({"limit": "policy_ltv_cap", "value": A / V if V > 0 else None, "threshold": eff,
+                 "passed": bool(V > 0 and A <= eff * V + 1e-6), "basis": "ltv"})
+    prof_amount = amount_cap(req)
+    if prof_amount is not None:
+        rows.append({"limit": "profile_max_amount", "value": A, "threshold": prof_amount,
+                     "passed": bool(A <= prof_amount + 1e-6), "basis": "CNY"})
+    cap = res.caps.get("borrower_capacity", math.inf)
+    rows.append({"limit": "borrower_capacity", "value": A, "threshold": cap, "passed": bool(A <= cap + 1e-6),
+                 "basis": "CNY"})
+    return rows
 
 
 def required_guarantee_share(bank_el_rate: float, limit: float, max_share: float) -> float | None:
@@ -203,6 +415,12 @@ def required_guarantee_share(bank_el_rate: float, limit: float, max_share: float
     return g if g <= max_share else None
 
 
-def split_loss(req: PledgeRequest, expected_loss: float) -> list[dict]:
-    return [{"party": party, "share": share, "expected_loss": share * expected_loss}
-            for party, share in loss_shares(req).items()]
+def split_loss(req: PledgeRequest, expected_loss: float, loss_paths: np.ndarray | None = None) -> list[dict]:
+    """Each party's share and expected loss; with the per-path losses, the fund's caps apply."""
+    scheme = scheme_of(req)
+    if loss_paths is None:
+        return [{"party": party, "share": share, "expected_loss": share * expected_loss}
+                for party, share in scheme.shares.items()]
+    parts = split_paths(scheme, np.asarray(loss_paths))
+    return [{"party": party, "share": share, "expected_loss": float(np.mean(parts[party]))}
+            for party, share in scheme.shares.items()]

@@ -31,7 +31,11 @@ SOURCES: dict[str, str] = {
                                 "model 0.392, design 0.46 (CNIPA 2020 annual report)",
     "patent_resolution_years": "pending grant and invalidation outcomes become known after 2 years "
                                "(CNIPA 2020: invention pendency 20 months, invalidation 5.9 months)",
-    "q_base": "probability a cash-short borrower raises money in a year: 0.6 base (DESIGN §9)",
+    "q_base": "probability a borrower short of runway raises money (a round or a refinancing) in a year: "
+              "0.8411, calibrated by `ipledge calibrate` (risk/calibrate.py; book scenarios/books/korea_ip_book.yaml, "
+              "seed 7, 4,000 paths per segment) so the book's one-year default rate is 1.31%, the middle of "
+              "Korea's 1.05-1.56% IP-loan NPL band 2020-2023 (KIPO via newsis 2024-11-05, lending.md); under "
+              "funding_winter the book defaults at 6.95% (>= 2.55%, H1 2024). Design value before: 0.6 (DESIGN §9)",
     "q_after_success": "0.85 in a year with a phase success (DESIGN §9)",
     "q_after_failure": "0.20 after a pipeline failure, in its year and every later year (DESIGN §9)",
     "raise_years_of_burn": "assumption: a successful round covers the deficit plus one year of burn",
@@ -60,6 +64,25 @@ SOURCES: dict[str, str] = {
                  "at year t is restated in CNY of year t by (1 + inflation)^t before it meets the loan",
     "approved_launch_month": "assumption: a product approved in launch_year launched mid-year (1 July) when only "
                              "the year is known",
+    "runway_target_years": "assumption: a biotech raises ahead of need when its runway (cash net of the loan "
+                           "over net burn) drops under 18 months, and a round tops runway up to 18 months; "
+                           "the usual 12-18-month trigger of venture practice, upper end (issue 11)",
+    "party_limits": "EL rate a party accepts on its share: guarantor 1.0% a year (assumption: its fee; "
+                    "Chinese policy financing-guarantee fees are held near or below 1% a year), insurer 1.5% a year "
+                    "(assumption: a loan-guarantee-insurance premium), appraiser 1.0% a year (assumption: its fee); "
+                    "fund 10% over the loan's life (the Guangdong pools hold CNY 5.8bn against ~58bn covered, about "
+                    "10x leverage, lending.md: CNY 0.10 of pool per CNY of covered loan); a fund's other limits are "
+                    "its caps (risk/data/schemes.yaml)",
+    "party_limit_basis": "fees are yearly (annual EL rate); a fund's capital covers the loan's life (lifetime rate)",
+    "borrower_capacity": "assumption: a loan is at most 35% of the applicant's cash plus 50% of a year's revenue "
+                         "(venture lenders size a loan at about a third of the borrower's cash, 25-35% of the last "
+                         "round being the usual rule of thumb; working-capital lenders size it on turnover, the "
+                         "CBIRC working-capital loan measures use the operating funding gap)",
+    "search_rel_tol": "numerical: the max loan is bisected to 0.5% of the answer or CNY 10,000 (issue 11)",
+    "search_abs_tol": "numerical: CNY 10,000 (see search_rel_tol)",
+    "ltv_se_limit": "numerical: above 1 percentage point of LTV standard error the assessment re-runs "
+                    "with 4x the paths, up to IPLEDGE_MAX_PATHS (issue 11)",
+    "se_batches": "numerical: batch means over 20 batches of paths for the standard errors",
 }
 
 
@@ -81,7 +104,7 @@ class ModelParams:
     invalidation_probability: dict[str, float] = field(
         default_factory=lambda: {"invention": 0.253, "utility_model": 0.392, "design": 0.46})
     patent_resolution_years: int = 2
-    q_base: float = 0.60
+    q_base: float = 0.8411              # calibrated: see SOURCES['q_base']
     q_after_success: float = 0.85
     q_after_failure: float = 0.20
     raise_years_of_burn: float = 1.0
@@ -105,6 +128,17 @@ class ModelParams:
     current_phase_cost_left: float = 0.5
     inflation: float = 0.02
     approved_launch_month: int = 7
+    runway_target_years: float = 1.5
+    party_limits: dict[str, float] = field(
+        default_factory=lambda: {"guarantor": 0.010, "insurer": 0.015, "appraiser": 0.010, "fund": 0.10})
+    party_limit_basis: dict[str, str] = field(
+        default_factory=lambda: {"guarantor": "annual", "insurer": "annual", "appraiser": "annual",
+                                 "fund": "lifetime"})
+    borrower_capacity: dict[str, float] = field(default_factory=lambda: {"cash": 0.35, "revenue": 0.50})
+    search_rel_tol: float = 0.005
+    search_abs_tol: float = 10_000.0
+    ltv_se_limit: float = 0.01
+    se_batches: int = 20
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -16,7 +16,7 @@ Factor model (one latent standard normal per path and factor, Z_f, Z_v, Z_r; pos
   cash-short borrower raises money in year k is ``u = Φ(√ρ_f Z_f + √(1-ρ_f) ε_k)`` with ε_k the loan's
   own normal. A borrower raises iff ``u < q``, so on a path with climate Z_f every borrower's q becomes
   ``q(Z_f) = Φ((Φ⁻¹(q) - √ρ_f Z_f) / √(1-ρ_f))``: in a funding winter (Z_f = 2.33, ρ_f = 0.3) the
-  base q of 0.60 falls to 0.11 for every borrower at once. Z_f holds for the whole life of the loans.
+  calibrated base q of 0.84 falls to 0.37 for every borrower at once. Z_f holds for the whole life of the loans.
 - **VBP policy wave**: the VBP timing uniform ``u = Φ(-(√ρ_v Z_v + √(1-ρ_v) η))`` (small u = early event
   by inversion of the geometric law in simulate) and the cut ``Beta⁻¹(Φ(√ρ_v Z_v + √(1-ρ_v) η'))``:
   on a wave path every exposed product is hit earlier and harder. ``vbp_exposure: none`` products
@@ -259,6 +259,7 @@ def run_task(task: Task, posterior: PipelinePosterior, factors: FactorModel,
     Z = chunk_factors(task)
     loss = np.zeros((len(task.loans), n))
     default = np.zeros((len(task.loans), n), dtype=bool)
+    period = np.zeros((len(task.loans), n), dtype=np.int64)
     for row, spec in enumerate(task.loans):
         sim_ss, cop_ss = spec.seeds[task.chunk]
         req = spec.request
@@ -270,12 +271,14 @@ def run_task(task: Task, posterior: PipelinePosterior, factors: FactorModel,
         run = run_credit(sim, req, [req.loan.amount], financing_uniforms(Z, financing_draws(sim, Tm), factors))
         loss[row] = run.loss[0]
         default[row] = run.defaulted[0]
+        period[row] = run.default_period[0]
     # sparse: most (loan, path) cells have no default; only the others travel back to the driver
     li, lj = np.nonzero(loss)
     di, dj = np.nonzero(default)
     return {"chunk": task.chunk, "first": task.loans[0].index, "n_loans": len(task.loans),
             "loss": (li.astype(np.int32), lj.astype(np.int32), loss[li, lj]),
-            "default": (di.astype(np.int32), dj.astype(np.int32))}
+            "default": (di.astype(np.int32), dj.astype(np.int32)),
+            "period": period[di, dj].astype(np.int16)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,23 +335,76 @@ def _run_dask(tasks, posterior, factors, params, scheduler=None, client=None, wo
             own_cluster.close()
 
 
-def assemble(book: Book, results) -> tuple[np.ndarray, np.ndarray]:
-    """(loans, paths) loss and default matrices from task results (any order, consumed one by one)."""
+def assemble(book: Book, results, periods: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(loans, paths) loss and default matrices from task results (any order, consumed one by one).
+
+    ``periods`` (optional dict) receives the (loans, paths) default period matrix under key "period"."""
     sizes = chunk_sizes(book.paths, book.chunk_paths)
     starts = np.concatenate([[0], np.cumsum(sizes)])
     loss = np.zeros((len(book.pledges), book.paths))
     default = np.zeros((len(book.pledges), book.paths), dtype=bool)
+    period = np.zeros((len(book.pledges), book.paths), dtype=np.int16)
     for r in results:
         c, i0 = r["chunk"], r["first"]
         li, lj, v = r["loss"]
         loss[i0 + li, starts[c] + lj] = v
         di, dj = r["default"]
         default[i0 + di, starts[c] + dj] = True
+        if "period" in r:
+            period[i0 + di, starts[c] + dj] = r["period"]
+    if periods is not None:
+        periods["period"] = period
     return loss, default
 
 
-def summarise(book: Book, loss: np.ndarray, default: np.ndarray) -> dict:
-    """EL, VaR/ES 99%, each loan's contribution to EL and ES, concentration by therapeutic area."""
+def yearly_caps(book: Book, loss: np.ndarray, period: np.ndarray) -> list[dict]:
+    """Per scheme with a yearly pool cap: the probability that the fund's compensation in some
+    calendar year exceeds the cap, the first year in which it can, and the probability by year.
+
+    Each loan's fund compensation on a path is its share of the loss, capped per bad loan; the loans of
+    one enterprise (same applicant name) are capped together per enterprise; compensation falls in the
+    calendar year of the default (as_of.year + default period)."""
+    from risk.schemes import scheme_of
+
+    out = []
+    by_scheme: dict[str, list[int]] = {}
+    for i, p in enumerate(book.pledges):
+        by_scheme.setdefault(p.sharing.scheme, []).append(i)
+    for name, idx in sorted(by_scheme.items()):
+        sch = scheme_of(book.pledges[idx[0]])
+        cp, year_cap = sch.capped_party, sch.caps.get("per_year")
+        if not cp or year_cap is None:
+            continue
+        years = np.array([book.pledges[i].as_of.year for i in idx])[:, None] + period[idx]
+        comp = np.minimum(sch.shares.get(cp, 0.0) * loss[idx], sch.caps.get("per_loan", np.inf))
+        per_ent = sch.caps.get("per_enterprise")
+        if per_ent is not None:
+            names = [book.pledges[i].applicant.name for i in idx]
+            for ent in set(names):
+                rows = [k for k, nm in enumerate(names) if nm == ent]
+                if len(rows) > 1:
+                    tot = comp[rows].sum(axis=0)
+                    scale = np.where(tot > per_ent, per_ent / np.maximum(tot, 1e-300), 1.0)
+                    comp[rows] *= scale[None, :]
+        cal = sorted({int(y) for y in np.unique(years[comp > 0])})
+        by_year = []
+        binds_any = np.zeros(loss.shape[1], bool)
+        for y in cal:
+            paid = np.where(years == y, comp, 0.0).sum(axis=0)
+            b = paid > year_cap
+            binds_any |= b
+            by_year.append({"year": y, "prob_cap_binds": float(b.mean()),
+                            "expected_compensation": float(paid.mean())})
+        first = next((r["year"] for r in by_year if r["prob_cap_binds"] > 0), None)
+        out.append({"scheme": name, "party": cp, "per_year_cap": year_cap, "n_loans": len(idx),
+                    "prob_yearly_cap_binds": float(binds_any.mean()), "first_year_cap_binds": first,
+                    "by_year": by_year})
+    return out
+
+
+def summarise(book: Book, loss: np.ndarray, default: np.ndarray, period: np.ndarray | None = None) -> dict:
+    """EL, VaR/ES 99%, each loan's contribution to EL and ES, concentration by therapeutic area; with the
+    default periods, per scheme the probability and first year in which a fund's yearly cap binds."""
     total = loss.sum(axis=0)
     n = total.size
     tail_idx = worst_indices(total, TAIL)                     # the ceil(0.01 n) worst paths (risk.tail)
@@ -390,6 +446,7 @@ def summarise(book: Book, loss: np.ndarray, default: np.ndarray) -> dict:
         "prob_any_default": float(default.any(axis=0).mean()),
         "loans": loans,
         "concentration": {"by_therapeutic_area": by_area, "hhi_exposure_by_area": hhi},
+        "scheme_yearly_caps": yearly_caps(book, loss, period) if period is not None else [],
     }
 
 
@@ -409,8 +466,9 @@ def run_portfolio(book: Book, posterior: PipelinePosterior | None = None, *, eng
         results = _run_local(tasks, posterior, book.factors, params)
     else:
         results = _run_dask(tasks, posterior, book.factors, params, scheduler, client, workers, processes)
-    loss, default = assemble(book, results)
-    out = summarise(book, loss, default)
+    periods: dict = {}
+    loss, default = assemble(book, results, periods)
+    out = summarise(book, loss, default, periods["period"])
     out["engine"] = engine
     out["tasks"] = len(tasks)
     out["model_version"] = posterior.model_version

@@ -75,11 +75,16 @@ def stress_rows(req: PledgeRequest, names=None, posterior: PipelinePosterior | N
     base_req = PledgeRequest.model_validate(data)
     posterior = posterior or load_posterior()
 
-    base = _row("base", "the case as entered", assess(base_req, posterior=posterior, params=params))
+    base_resp = assess(base_req, posterior=posterior, params=params)
+    base = _row("base", "the case as entered", base_resp)
+    # every scenario row on the base's paths (the base may have escalated them): common random numbers
+    data["simulation"] = {**sim, "paths": base_resp["valuation"]["paths"]}
+    base_req = PledgeRequest.model_validate(data)
     rows = [base]
     for name in chosen:
         scen, r, p = shocked(base_req, name, params)
-        rows.append(_row(scen.name, " ".join(scen.description.split()), assess(r, posterior=posterior, params=p)))
+        rows.append(_row(scen.name, " ".join(scen.description.split()),
+                         assess(r, posterior=posterior, params=p, escalate=False)))
     for row in rows:
         row["change"] = {k: (row[k] - base[k]) if row[k] is not None and base[k] is not None else None
                          for k in DELTA_KEYS}

@@ -37,8 +37,10 @@ def test_common_factors_raise_var_and_es(post):
     off = run_portfolio(book(FactorModel.off()), post)
     ctx = (f"book=24 loans, paths=2000, seed=1; on: EL={on['expected_loss']:.4g} VaR={on['var_99']:.4g} "
            f"ES={on['es_99']:.4g}; off: EL={off['expected_loss']:.4g} VaR={off['var_99']:.4g} ES={off['es_99']:.4g}")
-    assert on["var_99"] > 1.03 * off["var_99"], "expected VaR99(on) > 1.03 x VaR99(off); " + ctx
-    assert on["es_99"] > 1.03 * off["es_99"], "expected ES99(on) > 1.03 x ES99(off); " + ctx
+    # issue 11: with the calibrated q_base (0.84) fewer borrowers need the funding market, so the factor
+    # moves VaR less than with the design q of 0.6 (then +3%); the tail beyond it still moves clearly
+    assert on["var_99"] > 1.01 * off["var_99"], "expected VaR99(on) > 1.01 x VaR99(off); " + ctx
+    assert on["es_99"] > 1.05 * off["es_99"], "expected ES99(on) > 1.05 x ES99(off); " + ctx
     assert on["factors"]["on"] and not off["factors"]["on"]
 
 
@@ -65,8 +67,9 @@ def test_factor_inputs_keep_marginals_and_move_together():
     # conditionally on the factor every loan moves the same way
     winter, boom = Z[:, 0] > 2.0, Z[:, 0] < -2.0
     q = DEFAULT_PARAMS.q_base
-    assert (u[winter, 0] < q).mean() < 0.25 < 0.9 < (u[boom, 0] < q).mean(), \
-        ((u[winter, 0] < q).mean(), (u[boom, 0] < q).mean(), "expected q(winter) < 0.25, q(boom) > 0.9")
+    lo, hi = 0.5 * q, 1.0 - 0.5 * (1.0 - q)     # winter halves the odds, a boom halves the refusals
+    assert (u[winter, 0] < q).mean() < lo < hi < (u[boom, 0] < q).mean(), \
+        ((u[winter, 0] < q).mean(), (u[boom, 0] < q).mean(), f"expected q(winter) < {lo:.3f}, q(boom) > {hi:.3f}")
     wave = Z[:, 1] > 2.0
     assert d["vbp_cut"][wave].mean() > DEFAULT_PARAMS.vbp_cut_mean + 0.05, d["vbp_cut"][wave].mean()
     assert (d["vbp_u"][wave] < 0.15).mean() > 2 * 0.15, (d["vbp_u"][wave] < 0.15).mean()

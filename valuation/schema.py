@@ -38,7 +38,9 @@ PATENT_STATUSES = ("granted", "pending", "lapsed", "invalidated")
 CLAIM_TYPES = ("compound", "formulation", "process", "use", "device", "other")
 INVALIDATION = ("none", "upheld", "partially_upheld", "pending")
 VBP_EXPOSURE = ("none", "low", "medium", "high")
-SHARING_SCHEMES = ("none", "guangzhou_5311", "zhongshan", "zhuhai", "custom")
+SHARING_SCHEMES = ("none", "guangzhou_5311", "zhongshan", "zhuhai", "custom",
+                   "guangzhou_2023", "guangzhou_55", "shenzhen")   # catalogue: risk/data/schemes.yaml
+BANK_PROFILES = ("custom", "ccb", "bocom")                       # risk/data/bank_profiles.yaml
 PARTIES = ("bank", "guarantor", "fund", "insurer", "appraiser")
 # Evidence an applicant can add for GB/T 42748-2023 indicators (valuation/evidence.py rates them).
 # Each vocabulary runs from the least to the most favourable level.
@@ -230,11 +232,23 @@ class Loan(_Model):
     repayment: Literal["bullet", "amortizing"] = "bullet"
 
 
+class SchemeCaps(_Model):
+    """Optional compensation caps of the fund under scheme custom (CNY; the excess stays with the bank)."""
+
+    per_loan: Annotated[Number, Field(gt=0, le=1e13)] | None = None
+    per_enterprise: Annotated[Number, Field(gt=0, le=1e13)] | None = None
+    per_year: Annotated[Number, Field(gt=0, le=1e13)] | None = None
+
+
 class Sharing(_Model):
     scheme: Literal[SHARING_SCHEMES] = "none"  # type: ignore[valid-type]
     shares: dict[Literal[PARTIES], Fraction] | None = Field(  # type: ignore[valid-type]
         default=None, validate_default=True,
         description="Loss shares by party; only with scheme custom; must sum to 1")
+    caps: SchemeCaps | None = Field(default=None, description="Fund caps; only with scheme custom")
+    party_limits: dict[Literal[PARTIES], Annotated[Number, Field(ge=0, le=1)]] | None = Field(  # type: ignore[valid-type]
+        default=None, description="Annual EL-rate limit on a party's share (a guarantor's fee, ...); "
+                                  "overrides the defaults in risk/params.py")
 
     @field_validator("shares")
     @classmethod
@@ -250,12 +264,30 @@ class Sharing(_Model):
             raise ValueError("shares may be given only when scheme is custom")
         return v
 
+    @field_validator("caps")
+    @classmethod
+    def _caps(cls, v, info: ValidationInfo):
+        if v is not None and info.data.get("scheme") != "custom":
+            raise ValueError("caps may be given only when scheme is custom (catalogue schemes carry their own)")
+        if v is not None and "fund" not in (info.data.get("shares") or {}):
+            raise ValueError("caps apply to the fund: give the fund a share")
+        return v
+
 
 class Policy(_Model):
     max_expected_loss: Annotated[Number, Field(gt=0, le=1)] = 0.02
-    max_ltv: Annotated[Number, Field(gt=0, le=1)] = 0.5
+    max_ltv: Annotated[Number, Field(gt=0, le=1)] = Field(
+        default=0.30, description="LTV cap; 0.30 = CCB's cap, top of the typical 15-30% (lending.md)")
     liquidation_haircut: Annotated[Number, Field(ge=0, lt=1)] = 0.5
     discount_rate: Annotated[Number, Field(ge=0, le=0.5)] = 0.105
+    profile: Literal[BANK_PROFILES] = Field(  # type: ignore[valid-type]
+        default="custom", description="Bank policy profile: caps by patent kind, amount, term, remaining life")
+    max_total_expected_loss: Annotated[Number, Field(gt=0, le=1)] = Field(
+        default=0.03, description="Limit on the EL rate of all loss-bearing parties together")
+    max_pd_annual: Annotated[Number, Field(gt=0, le=1)] = Field(
+        default=0.10, description="Limit on the one-year (annualised) probability of default")
+    expected_loss_basis: Literal["annual", "lifetime"] = Field(
+        default="annual", description="Which EL rate the bank and total limits read")
 
 
 class Simulation(_Model):
