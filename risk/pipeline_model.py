@@ -1007,8 +1007,9 @@ if __name__ == "__main__":  # pragma: no cover - offline benchmark entry point
         over = {"draws": int(args[args.index("--draws") + 1])} if "--draws" in args else {}
         print(json.dumps(compare_area_effect(**over), indent=2))
     elif args[:1] == ["kfold-area-effect"]:
-        over = {"draws": int(args[args.index("--draws") + 1])} if "--draws" in args else {}
-        print(json.dumps(kfold_area_effect(**over), indent=2))
+        over = {k: int(args[args.index(f"--{k}") + 1]) for k in ("draws", "chains", "cores") if f"--{k}" in args}
+        folds = int(args[args.index("--folds") + 1]) if "--folds" in args else 10
+        print(json.dumps(kfold_area_effect(folds=folds, **over), indent=2))
     elif args[:1] == ["compare-samplers"]:
         reps = int(args[args.index("--repeats") + 1]) if "--repeats" in args else 3
         over = {"draws": int(args[args.index("--draws") + 1])} if "--draws" in args else {}
