@@ -893,6 +893,43 @@ class PipelineModel:
         return self
 
 # ---------------------------------------------------------------------------------------------
+# methodology tables (issue 13): python -m risk.pipeline_model tables [PATH]
+# ---------------------------------------------------------------------------------------------
+def report_tables(path: str | os.PathLike | None = None) -> str:
+    """Markdown tables of docs/methodology.md §10 from a posterior file (ArviZ's hdi; the serving
+    path's numpy hdi gives the same bounds): the fitted edition's check per area, the predictive
+    intervals against every reference figure stored with the fit."""
+    import arviz as az
+
+    from risk.posterior import ALL_AREAS, read_posterior
+
+    post = read_posterior(path or shipped_posterior_path())
+
+    def iv(x):
+        lo, hi = az.hdi(np.asarray(x), hdi_prob=0.90)
+        return f"{x.mean():.1%} [{lo:.1%}, {hi:.1%}]"
+
+    with _data_file(AREA_FILE).open(newline="") as fh:
+        pub = pd.read_csv(fh).drop_duplicates("disease_area")
+    pub["area"] = pub["disease_area"].map(area_code)
+    out = ["| area | published LOA from phase I | fitted edition, posterior [90% HDI] | new programme, predictive [90% HDI] |",
+           "|---|---|---|---|"]
+    for a in [*AREAS, ALL_AREAS]:
+        fitted = np.prod(post.clinical_draws(a, None, predictive=False), axis=1)
+        pred = np.prod(post.clinical_draws(a, None), axis=1)
+        want = pub.loc[pub["area"] == a, "published_loa_from_phase1_percent"].iloc[0]
+        out.append(f"| {a} | {want:.1f}% | {iv(fitted)} | {iv(pred)} |")
+    out += ["", "| figure | role | published | predictive [90% HDI] | inside |", "|---|---|---|---|---|"]
+    for r in post.reference_check():
+        draws = post.clinical_draws(r["area"], r["modality"], r["region"])
+        q = r["quantity"]
+        x = np.prod(draws, axis=1) if q == LOA else draws[:, CLINICAL_TRANSITIONS.index(q)]
+        out.append(f"| {r['figure']}{' (china)' if r['region'] == 'china' else ''} | {r['role']} | {r['rate']:.1%} | "
+                   f"{iv(x)} | {'yes' if r['inside'] else '**no**'} |")
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
 # area effect or not (issue 13): python -m risk.pipeline_model compare-area-effect [--draws N]
 # ---------------------------------------------------------------------------------------------
 def compare_area_effect(**sampler_overrides) -> dict:
@@ -1006,6 +1043,8 @@ if __name__ == "__main__":  # pragma: no cover - offline benchmark entry point
     elif args[:1] == ["compare-area-effect"]:
         over = {"draws": int(args[args.index("--draws") + 1])} if "--draws" in args else {}
         print(json.dumps(compare_area_effect(**over), indent=2))
+    elif args[:1] == ["tables"]:
+        print(report_tables(args[1] if len(args) > 1 else None))
     elif args[:1] == ["kfold-area-effect"]:
         over = {k: int(args[args.index(f"--{k}") + 1]) for k in ("draws", "chains", "cores") if f"--{k}" in args}
         folds = int(args[args.index("--folds") + 1]) if "--folds" in args else 10

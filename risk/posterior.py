@@ -368,4 +368,6 @@ def load_posterior(path: str | None = None) -> PipelinePosterior:
     return _load(*served_posterior_path())
 
 
-load_posterior.cache_clear = _load.cache_clear  # type: ignore[attr-defined]  (callers clear the cache so)
+# callers clear and inspect the cache through load_posterior, as when it was the cached function itself
+load_posterior.cache_clear = _load.cache_clear  # type: ignore[attr-defined]
+load_posterior.cache_info = _load.cache_info  # type: ignore[attr-defined]

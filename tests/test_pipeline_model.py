@@ -575,8 +575,9 @@ def test_parameter_recovery_on_simulated_counts():
     rng = np.random.default_rng(2021)
     true_mu = np.array([0.1, -0.9, 0.3, 2.2])
     true_sigma = np.array([0.3, 0.4, 0.25, 0.35])
+    true_area_sd = 0.3  # issue 13: shared area effect on all four transitions
     true_z = rng.standard_normal((len(AREAS), 4))
-    true_logit = true_mu + true_sigma * true_z
+    true_logit = true_mu + true_sigma * true_z + true_area_sd * rng.standard_normal(len(AREAS))[:, None]
     real = load_data()
     ai = real.area["area"].map(AREAS.index).to_numpy()
     ki = real.area["transition"].map(CLINICAL_TRANSITIONS.index).to_numpy()
@@ -593,10 +594,43 @@ def test_parameter_recovery_on_simulated_counts():
         s = post["sigma"].sel(clinical_transition=t).values.ravel()
         lo, hi = np.quantile(s, [0.005, 0.995])
         assert lo < true_sigma[k] < hi, f"sigma[{t}]: true {true_sigma[k]}, 99% interval [{lo:.3f}, {hi:.3f}]"
+    a = post["area_sd"].values.ravel()
+    lo, hi = np.quantile(a, [0.005, 0.995])
+    assert lo < true_area_sd < hi, f"area_sd: true {true_area_sd}, 99% interval [{lo:.3f}, {hi:.3f}]"
     lp = post["logit_p_area"].stack(s=("chain", "draw")).transpose("s", ...).values
     lo, hi = np.quantile(lp, [0.05, 0.95], axis=0)
     cover = np.mean((true_logit >= lo) & (true_logit <= hi))
     assert cover >= 0.8, f"90% intervals of logit p[area, k]: expected coverage >= 0.8 of 60 cells, got {cover:.2f}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("true_scale", [0.15, 0.45])
+def test_drift_scale_recovery_on_simulated_editions(true_scale):
+    """Twelve simulated editions (ten with phase rates, two with only an LOA) drawn around the ALL row with
+    drift_scale = true_scale: its posterior covers the truth and tells the two scales apart."""
+    rng = np.random.default_rng(int(true_scale * 1000))
+    real = load_data()
+    ref = np.log(real.all_["successes"] / (real.all_["n"] - real.all_["successes"])).to_numpy()
+    rows = []
+    for e in range(12):
+        logit = ref + true_scale * rng.standard_normal(4) + 0.05 * rng.standard_normal(4)  # obs_sd 0.05
+        p = 1 / (1 + np.exp(-logit))
+        if e < 10:
+            rows += [{"edition": f"sim{e}", "transition": t, "rate": float(p[k])} for k, t in enumerate(CLINICAL_TRANSITIONS)]
+        else:
+            rows.append({"edition": f"sim{e}", "transition": "loa_from_phase1", "rate": float(np.prod(p))})
+    data = CountsData(area=real.area, all_=real.all_, modality=real.modality, preclinical_mean=real.preclinical_mean,
+                      editions=pd.DataFrame(rows), china=real.china)
+    m = PipelineModel(sampler_config={"draws": 600, "tune": 600, "chains": 2, "random_seed": 8})
+    m.fit(data)
+    d = m.idata.posterior["drift_scale"].values.ravel()
+    lo, hi = np.quantile(d, [0.005, 0.995])
+    assert lo < true_scale < hi, f"drift_scale: true {true_scale}, 99% interval [{lo:.3f}, {hi:.3f}]"
+    assert abs(np.median(d) - true_scale) < 0.5 * true_scale, (
+        f"drift_scale: true {true_scale}, posterior median {np.median(d):.3f}, tol 50%")
+    new = m.idata.posterior["drift_new"].values.reshape(-1, 4)
+    assert abs(new.std() - d.mean()) < 0.25 * true_scale + 0.02, (
+        f"drift_new sd {new.std():.3f} should match the drift scale {d.mean():.3f}")
 
 
 @pytest.mark.slow
@@ -610,3 +644,15 @@ def test_default_fit_meets_bars_and_matches_shipped(post):
     want = post.logit_p_area.mean(axis=0)
     err = np.abs(got - want).max()
     assert err < 0.05, f"posterior means of logit p[area, k] vs shipped: max abs diff {err:.4f}, tol 0.05"
+    ds = float(m.idata.posterior["drift_scale"].mean())
+    assert abs(ds - post.drift_scale.mean()) < 0.03, f"drift_scale mean {ds:.4f} vs shipped {post.drift_scale.mean():.4f}"
+    # the numpy log-likelihood shipped in the file is PyMC's own, cell by cell
+    import pymc as pm
+
+    sub = m.idata.posterior.isel(draw=slice(0, 20))
+    want_ll = pm.compute_log_likelihood(__import__("arviz").InferenceData(posterior=sub), model=m.model,
+                                        progressbar=False).log_likelihood
+    got_ll = m.log_likelihood(sub)
+    for var in want_ll.data_vars:
+        diff = float(np.abs(got_ll[var].values - want_ll[var].values).max())
+        assert diff < 1e-8, f"log-likelihood {var}: max abs diff numpy vs PyMC {diff:.2e}, tol 1e-8"
