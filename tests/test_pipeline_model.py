@@ -621,7 +621,7 @@ def test_drift_scale_recovery_on_simulated_editions(true_scale):
             rows.append({"edition": f"sim{e}", "transition": "loa_from_phase1", "rate": float(np.prod(p))})
     data = CountsData(area=real.area, all_=real.all_, modality=real.modality, preclinical_mean=real.preclinical_mean,
                       editions=pd.DataFrame(rows), china=real.china)
-    m = PipelineModel(sampler_config={"draws": 600, "tune": 600, "chains": 2, "random_seed": 8})
+    m = PipelineModel(sampler_config={"draws": 500, "tune": 500, "chains": 2, "random_seed": 8})
     m.fit(data)
     d = m.idata.posterior["drift_scale"].values.ravel()
     lo, hi = np.quantile(d, [0.005, 0.995])
