@@ -353,6 +353,10 @@ def test_request_region_reaches_assessment(post):
 
 # ---------------------------------------------------------------------------------------------
 # ArviZ conventions of the shipped file
+# Pareto k > 0.7 is expected on these cells (each has its own z; see docs/methodology.md §10); the
+# deprecation comes from ArviZ's own matplotlib backend.
+@pytest.mark.filterwarnings("ignore:Estimated shape parameter of Pareto:UserWarning")
+@pytest.mark.filterwarnings("ignore:Passing a dict or None as alias_mapping")
 def test_shipped_file_is_standard_inference_data():
     import arviz as az
     import matplotlib
