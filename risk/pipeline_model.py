@@ -754,7 +754,7 @@ class PipelineModel:
             return ds
         return ds.isel(draw=idx).assign_coords(draw=np.arange(len(idx)))
 
-    def to_inference_data(self, ppc_cells: pd.DataFrame | None = None):
+    def to_inference_data(self):
         """The shipped file's content: a standard ArviZ InferenceData (posterior, sample_stats,
         log_likelihood, posterior_predictive, observed_data, constant_data), thinned to ``thin_to``."""
         import arviz as az
