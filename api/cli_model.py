@@ -1,6 +1,8 @@
-"""``ipledge model fit|show``: offline fit and inspection of the pipeline-success posterior (issue 3).
+"""``ipledge model fit|show|use``: offline fit, inspection and serving of the pipeline-success posterior.
 
-``show`` reads the posterior through the light :mod:`risk.posterior` module; only ``fit`` imports PyMC.
+``show`` and ``use`` read the posterior through the light :mod:`risk.posterior` module; only ``fit``
+imports PyMC. ``use FILE`` records the file in $IPLEDGE_HOME/model_in_use.json (default ~/.ipledge):
+the CLI and servers started afterwards serve it ($IPLEDGE_POSTERIOR, if set, still wins).
 """
 
 from __future__ import annotations
@@ -79,21 +81,63 @@ def fit(evidence, out, force, draws, tune, chains, seed, sampler, progress):
     click.echo(f"PPC {ppc['inside']}/{ppc['cells']} cells inside the {ppc['interval']:.0%} interval "
                f"({ppc['coverage']:.1%}, bar >= {PPC_COVERAGE_MIN:.0%})")
     click.echo(f"wrote {path}")
+    click.echo(f"serve it with: ipledge model use {path}")
     if not (diag["converged"] and ppc["passed"]):
         click.echo("warning: posterior below the quality bars; refit with more --draws/--tune", err=True)
         sys.exit(1)
 
 
+@model.command("use")
+@click.argument("file", required=False, metavar="FILE")
+@click.option("--shipped", is_flag=True, help="Serve the shipped posterior again (forget the recorded file).")
+def use(file, shipped):
+    """Serve FILE (a posterior written by `model fit`) from now on, in the CLI and in servers started later."""
+    from risk.posterior import ENV_POSTERIOR, in_use_path, read_posterior
+
+    record = in_use_path()
+    if shipped == bool(file):
+        _fail("give either FILE or --shipped")
+    if shipped:
+        record.unlink(missing_ok=True)
+        click.echo("serving the shipped posterior")
+        return
+    path = Path(file).expanduser().resolve()
+    if not path.exists():
+        _fail(f"posterior file not found: {file}")
+    try:
+        post = read_posterior(path)
+    except (OSError, KeyError, ValueError) as exc:
+        _fail(f"cannot read posterior {file}: {exc}")
+    if post.attrs.get("model_type") != "ipledge-pipeline":
+        _fail(f"{file} is not an ipledge pipeline posterior (model_type={post.attrs.get('model_type')!r})")
+    diag = post.attrs.get("diagnostics", {}) or {}
+    if not diag.get("converged"):
+        _fail(f"{file} did not meet the sampler quality bars (r_hat_max {diag.get('r_hat_max')}, "
+              f"ess_bulk_min {diag.get('ess_bulk_min')}); refit it")
+    record.parent.mkdir(parents=True, exist_ok=True)
+    tmp = record.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"path": str(path), "model_version": post.model_version}, indent=2) + "\n")
+    tmp.replace(record)
+    click.echo(f"serving {post.model_version} from {path} (recorded in {record}); restart running servers")
+    import os
+
+    if os.environ.get(ENV_POSTERIOR):
+        click.echo(f"warning: ${ENV_POSTERIOR} is set and takes precedence in this shell", err=True)
+
+
 @model.command("show")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--posterior", "posterior", metavar="PATH", help="Posterior file (default: $IPLEDGE_POSTERIOR or shipped).")
-def show(as_json, posterior):
-    """Probability of approval per area and stage, with diagnostics and the predictive check."""
+@click.option("--posterior", "posterior", metavar="PATH",
+              help="Posterior file (default: $IPLEDGE_POSTERIOR, else the `model use` file, else shipped).")
+@click.option("--region", type=click.Choice(["global", "china"]), default="global", show_default=True,
+              help="china: with the offset calibrated on Wang et al. 2022.")
+def show(as_json, posterior, region):
+    """Predictive probability of approval per area and stage, with diagnostics and the checks."""
     from risk.posterior import load_posterior, read_posterior
 
     try:
         post = read_posterior(posterior) if posterior else load_posterior()
-        doc = post.show()
+        doc = post.show(region=region)
     except FileNotFoundError as exc:
         _fail(f"posterior file not found: {exc.filename or posterior}")
     except (OSError, KeyError, ValueError) as exc:
@@ -112,6 +156,15 @@ def show(as_json, posterior):
     ppc = attrs.get("ppc", {}) or {}
     console.print(f"[bold]model_version[/] {doc['model_version']}  sampler {attrs.get('sampler')}  "
                   f"seed {attrs.get('seed')}  draws {post.n_draws}  created {attrs.get('created_utc')}")
+    console.print(f"served: {doc['served']['path']} ({doc['served']['source']}); region {region}", highlight=False)
+    if doc.get("drift_scale"):
+        ds = doc["drift_scale"]
+        console.print(f"between-edition drift scale (logit, per transition): {ds['mean']:.3f} "
+                      f"[{ds['interval_90'][0]:.3f}, {ds['interval_90'][1]:.3f}]; intervals below are predictive")
+    chk = doc.get("reference_check") or {}
+    if chk.get("figures"):
+        console.print(f"reference figures inside the 90% predictive interval: {chk['inside']}/{chk['figures']} "
+                      f"({chk['note']})")
     ok = diag.get("converged")
     console.print(f"diagnostics: r_hat_max {diag.get('r_hat_max', float('nan')):.4f} (<= 1.01), "
                   f"ess_bulk_min {diag.get('ess_bulk_min', float('nan')):.0f} (>= 400), "
@@ -124,9 +177,9 @@ def show(as_json, posterior):
             console.print(f"  outside: {line}")
     rows = {(r["therapeutic_area"], r["modality"], r["stage"]): r for r in doc["p_approval"]}
     stages = list(dict.fromkeys(r["stage"] for r in doc["p_approval"]))
-    console.print("probability of approval from each stage, posterior mean; '90% HDI' is for 'all' "
+    console.print("probability of approval from each stage, predictive mean; '90% HDI' is for 'all' "
                   "(all modalities); modality columns add that modality's offset")
-    for area in post.areas:
+    for area in [*post.areas, "ALL"]:
         table = Table(title=area, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD)
         table.add_column("stage", no_wrap=True)
         table.add_column("all", justify="right")

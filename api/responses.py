@@ -99,6 +99,8 @@ class Pipeline(_Out):
     p_approval: PApproval
     transitions: dict[str, float] = Field(description="Mean success probability of each remaining transition")
     expected_launch_year: float | None
+    region: Literal["global", "china"] | None = Field(
+        default=None, description="pipeline.region of the request: which success rates were used")
 
 
 class CashFlow(_Out):
@@ -227,9 +229,17 @@ class ModelInfo(_Out):
 
     model_version: str
     diagnostics: ModelDiagnostics
-    p_approval: list[dict]
+    p_approval: list[dict] = Field(description="{therapeutic_area (or ALL), modality, stage, mean, hdi_90}: "
+                                               "probability of approval; hdi_90 is the 90% predictive interval")
     ppc: dict | list
     sources: list
+    region: Literal["global", "china"] | None = None
+    served: dict | None = Field(default=None, description="{path, model_version, source} of the served posterior")
+    transitions: list[dict] | None = Field(
+        default=None, description="{therapeutic_area (or ALL), modality, transition, mean, interval_90}: success "
+                                  "probability a new programme faces, between-edition drift included")
+    reference_check: dict | None = Field(default=None, description="Published figures vs predictive intervals")
+    drift_scale: dict | None = None
 
 
 class FieldError(_Out):

@@ -106,11 +106,12 @@ def _pipeline_block(req: PledgeRequest, posterior: PipelinePosterior, sim: SimRe
     if prod.stage == "approved":
         p_appr, trans, launch = {"mean": 1.0, "hdi_90": [1.0, 1.0]}, {}, prod.launch_year
     else:
-        p_appr = posterior.p_approval(prod.therapeutic_area, prod.modality, prod.stage)
-        trans = posterior.transition_means(prod.therapeutic_area, prod.modality, prod.stage)
+        region = req.pipeline.region
+        p_appr = posterior.p_approval(prod.therapeutic_area, prod.modality, prod.stage, region=region)
+        trans = posterior.transition_means(prod.therapeutic_area, prod.modality, prod.stage, region=region)
         t_launch = sim.launch_time[sim.approved]
         launch = int(req.as_of.year + np.ceil(np.median(t_launch))) if t_launch.size else None
-    return {"stage": prod.stage, "p_approval": p_appr, "transitions": trans,
+    return {"stage": prod.stage, "region": req.pipeline.region, "p_approval": p_appr, "transitions": trans,
             "expected_launch_year": launch,
             "simulated_p_approval": float(sim.approved.mean())}
 

@@ -190,7 +190,8 @@ def _pipeline(req, posterior, params, streams, n, T):
     K = N_TRANSITIONS - s
     # Draw all five columns and keep the remaining ones: an earlier stage then shares its later
     # hurdles' draws with a later stage on every path.
-    p_all = posterior.sample(prod.therapeutic_area, prod.modality, STAGES[0], n, streams["posterior"])
+    p_all = posterior.sample(prod.therapeutic_area, prod.modality, STAGES[0], n, streams["posterior"],
+                             region=req.pipeline.region)
     u_all = streams["success"].random((n, N_TRANSITIONS))
     z_all = streams["duration"].standard_normal((n, N_TRANSITIONS))
     left = streams["duration"].random(n)

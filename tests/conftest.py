@@ -108,3 +108,19 @@ def api_key_factory(api_app):
         return tenant, key
 
     return make
+
+
+# ---------------------------------------------------------------------------------------------
+# Pipeline model (issue 13): a developer's `ipledge model use` record must not reach the tests
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_ipledge_home(tmp_path_factory):
+    """$IPLEDGE_HOME (where `ipledge model use` records the served posterior) in a temp dir per run."""
+    old = os.environ.get("IPLEDGE_HOME")
+    os.environ["IPLEDGE_HOME"] = str(tmp_path_factory.mktemp("ipledge_home"))
+    yield
+    if old is None:
+        os.environ.pop("IPLEDGE_HOME", None)
+    else:
+        os.environ["IPLEDGE_HOME"] = old

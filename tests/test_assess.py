@@ -21,7 +21,7 @@ def test_same_request_and_seed_give_identical_output_and_record_both():
     req = case("biologic_phase3_coowned", simulation=PATHS)
     a, b = assess(req), assess(req)
     assert json.dumps(strip_identity(a), sort_keys=True) == json.dumps(strip_identity(b), sort_keys=True)
-    assert a["seed"] == 7 and a["model_version"].startswith("pipeline-v1-") and a["params_hash"]
+    assert a["seed"] == 7 and a["model_version"].startswith("pipeline-v2-") and a["params_hash"]
     other = assess(case("biologic_phase3_coowned", simulation={"paths": 2000, "seed": 8}))
     assert other["valuation"]["appraised_value"] != a["valuation"]["appraised_value"]
 

@@ -1,8 +1,9 @@
-"""`ipledge model fit|show` (issue 3). Sampling is mocked (pymc.testing.mock_sample) here."""
+"""`ipledge model fit|show|use` (issues 3, 13). Sampling is mocked (pymc.testing.mock_sample) here."""
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -10,7 +11,7 @@ from pymc.testing import mock_sample_setup_and_teardown
 
 from api import cli_model
 from api.cli_model import model
-from risk.posterior import AREAS, load_posterior, shipped_posterior_path
+from risk.posterior import ALL_AREAS, AREAS, CLINICAL_TRANSITIONS, load_posterior, shipped_posterior_path
 
 mock_pymc_sample = pytest.fixture(mock_sample_setup_and_teardown)
 HEADER = "therapeutic_area,transition,n,successes\n"
@@ -19,6 +20,8 @@ HEADER = "therapeutic_area,transition,n,successes\n"
 @pytest.fixture
 def runner(monkeypatch, tmp_path):
     monkeypatch.delenv("IPLEDGE_POSTERIOR", raising=False)
+    monkeypatch.setenv("IPLEDGE_HOME", str(tmp_path / "home" / ".ipledge"))
+    load_posterior.cache_clear()
     # Not HOME: PyTensor's compile cache lives there, and a cold one costs seconds per test.
     monkeypatch.setattr(cli_model, "POSTERIOR_HOME", tmp_path / "home" / ".ipledge" / "posteriors")
     return CliRunner()
@@ -37,8 +40,20 @@ def test_show_json(runner):
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["model_version"] == load_posterior().model_version
-    assert {r["therapeutic_area"] for r in doc["p_approval"]} == set(AREAS)
+    assert {r["therapeutic_area"] for r in doc["p_approval"]} == set(AREAS) | {ALL_AREAS}
     assert doc["diagnostics"]["r_hat_max"] <= 1.01 and doc["diagnostics"]["ess_bulk_min"] >= 400
+    assert {(r["therapeutic_area"], r["transition"]) for r in doc["transitions"] if r["modality"] is None} == {
+        (a, t) for a in (*AREAS, ALL_AREAS) for t in CLINICAL_TRANSITIONS}
+    assert doc["served"] == {"path": str(shipped_posterior_path()), "model_version": doc["model_version"],
+                             "source": "shipped"}
+
+
+def test_show_json_china(runner):
+    result = runner.invoke(model, ["show", "--json", "--region", "china"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    row = next(r for r in doc["p_approval"] if (r["therapeutic_area"], r["modality"], r["stage"]) == (ALL_AREAS, None, "phase1"))
+    assert doc["region"] == "china" and row["hdi_90"][0] <= 0.21 <= row["hdi_90"][1], row
 
 
 def test_show_human(runner):
@@ -97,3 +112,39 @@ def test_fit_with_evidence_writes_new_version(runner, tmp_path, mock_pymc_sample
     assert json.loads(shown.stdout)["model_version"] == version
     again = runner.invoke(model, args)
     assert "exists" in _one_line_error(again)
+
+
+# ---------------------------------------------------------------------------------------------
+# model use (issue 13)
+def test_use_serves_a_file_then_shipped_again(runner, tmp_path):
+    copy = tmp_path / "refit.nc"
+    shutil.copy(shipped_posterior_path(), copy)
+    result = runner.invoke(model, ["use", str(copy)])
+    assert result.exit_code == 0, result.output
+    record = tmp_path / "home" / ".ipledge" / "model_in_use.json"
+    assert json.loads(record.read_text())["path"] == str(copy.resolve())
+    load_posterior.cache_clear()
+    doc = json.loads(runner.invoke(model, ["show", "--json"]).stdout)
+    assert doc["served"]["path"] == str(copy.resolve()) and "model use" in doc["served"]["source"], doc["served"]
+    assert runner.invoke(model, ["use", "--shipped"]).exit_code == 0
+    assert not record.exists()
+    load_posterior.cache_clear()
+    doc = json.loads(runner.invoke(model, ["show", "--json"]).stdout)
+    assert doc["served"]["source"] == "shipped", doc["served"]
+
+
+def test_use_refuses_bad_files(runner, tmp_path):
+    assert "not found" in _one_line_error(runner.invoke(model, ["use", str(tmp_path / "none.nc")]))
+    junk = tmp_path / "junk.nc"
+    junk.write_text("not a netcdf file")
+    assert "cannot read posterior" in _one_line_error(runner.invoke(model, ["use", str(junk)]))
+    assert "either FILE or --shipped" in _one_line_error(runner.invoke(model, ["use"]))
+    assert not (tmp_path / "home" / ".ipledge" / "model_in_use.json").exists()
+
+
+def test_use_refuses_an_unconverged_refit(runner, tmp_path, mock_pymc_sample):
+    out = tmp_path / "mocked.nc"
+    runner.invoke(model, ["fit", "--sampler", "pymc", "--draws", "20", "--chains", "2", "--out", str(out)])
+    assert out.exists()
+    err = _one_line_error(runner.invoke(model, ["use", str(out)]))
+    assert "quality bars" in err, err

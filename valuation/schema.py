@@ -343,6 +343,20 @@ class Evidence(_Model):
                               description="Documents behind the evidence (FTO opinion, trial ids, contracts)")
 
 
+PIPELINE_REGIONS = ("global", "china")
+
+
+class PipelineOptions(_Model):
+    """Options of the pipeline-success model (issue 13)."""
+
+    region: Literal[PIPELINE_REGIONS] = Field(  # type: ignore[valid-type]
+        default="global",
+        description="global: BIO/QLS/Informa success rates with between-edition drift (default). china: "
+                    "the same with an offset calibrated on Wang et al. 2022 (China IND-to-approval 21%; "
+                    "biologics 29%, chemical drugs 19%) - an option, not the default: one study of "
+                    "INDs 2003-2019 with assumed group sizes and no per-phase or per-area detail")
+
+
 class PledgeRequest(_Model):
     """One pledge: the applicant, the pledged patents, the protected product and the loan asked for."""
 
@@ -354,6 +368,7 @@ class PledgeRequest(_Model):
     sharing: Sharing = Field(default_factory=Sharing)
     policy: Policy = Field(default_factory=Policy)
     simulation: Simulation = Field(default_factory=Simulation)
+    pipeline: PipelineOptions = Field(default_factory=PipelineOptions)
     scenario: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")] | None = None
     evidence: Evidence | None = Field(
         default=None, description="Optional GB/T 42748-2023 evidence (see Evidence); absent = scores unchanged")
