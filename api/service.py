@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from api.bodies import parse_pledge
 from api.problems import Problem
+from api.responses import round_money
 from api.store import IdempotencyMismatch, Principal, Store, StoredResponse, canonical_hash, new_id
 
 
@@ -95,6 +96,7 @@ def create_assessment(store: Store, principal: Principal, raw: object, idem_key:
         raise Problem(422, "validation-error", errors=[{
             "field": "scenario", "message": str(e), "type": "value_error"}]) from None
     response = to_json_ready(response)   # assess() carries assessment_id and created_at already
+    round_money(response)                 # amounts to the fen (api/responses.py ASSESSMENT_MONEY)
     stored = store.save_assessment(principal, req.model_dump(mode="json"), response, idem)
     return result_from_stored(stored)
 
