@@ -53,7 +53,7 @@ def _money(x: float, _pos=None, lang: str = "en") -> str:
     return fmt.money_axis(x, lang)
 
 
-def _t(lang: str, msgid: str, **params) -> str:
+def _t(lang: str, msgid: str, /, **params) -> str:
     return i18n.gettext(lang, msgid, **params)
 
 

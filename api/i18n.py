@@ -55,7 +55,7 @@ def translations(lang: str) -> NullTranslations:
         return Translations(f, domain="messages")
 
 
-def gettext(lang: str, message: str, **params) -> str:
+def gettext(lang: str, message: str, /, **params) -> str:
     text = translations(lang).gettext(message)
     return text % params if params else text
 

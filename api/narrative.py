@@ -1,12 +1,13 @@
 """What the page and the reports say about a result, in the reader's language, from structured data.
 
 The engine writes the recommendation's ``reasons`` and ``conditions`` and the knock-outs' ``message`` /
-``fix`` as English sentences (the API keeps them). English readers see those sentences as they are. For
-Chinese readers the same statements are rendered here from the numbers and codes of the response
-(decision, binding limit, PD, LGD, rates, knock-out codes and patents) through the message catalogue,
-so no English sentence reaches the zh page or report. Each zh reason mirrors one English reason of
-:func:`risk.decision.recommend`; the checks table is the recommendation's ``checks`` when the engine
-gives them, else the four tests the decision rests on, derived from the same figures.
+``fix`` as English sentences with codes in them ("Knock-out (existing_pledge)", "from phase2"); the API
+keeps them. The page and the reports, in both languages, render the same statements here from the
+numbers and codes of the response (decision, binding limit, PD, LGD, rates, knock-out codes and
+patents) through the message catalogue, so no code and (in zh) no English sentence reaches a reader.
+Each reason mirrors one reason of :func:`risk.decision.recommend`; English knock-out messages and fixes
+are the engine's own (they name no code). The checks table is the recommendation's ``checks`` when the
+engine gives them, else the four tests the decision rests on, derived from the same figures.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from risk.params import DEFAULT_PARAMS
 from valuation import fmt
 
 
-def _t(lang: str, msgid: str, **params) -> str:
+def _t(lang: str, msgid: str, /, **params) -> str:
     return i18n.gettext(lang, msgid, **params)
 
 
@@ -41,7 +42,7 @@ def blocker_view(b: dict, lang: str) -> dict:
 def action_detail(x: dict, lang: str) -> str:
     """What the action does, in ``lang``, from its code and ``params``."""
     key, p = x["action"], x.get("params") or {}
-    if lang == "en" or not p and key not in ("clear_all_blockers",):
+    if not p:  # an action without params (none today): the engine's English text, nothing in zh
         return x["description"] if lang == "en" else ""
     money, pct = (lambda v: fmt.money(v, lang)), (lambda v, d=0: fmt.percent(v, d, lang))
     pats = patents_text(p.get("patents"), lang)
@@ -83,7 +84,7 @@ def action_views(result: dict, lang: str) -> tuple[list[dict], list[dict]]:
 
 
 # --- recommendation ------------------------------------------------------------------------------
-def _zh_reasons(a: dict, result: dict, lang: str) -> list[str]:
+def _reasons(a: dict, result: dict, lang: str) -> list[str]:
     rec, v, c, p = a["recommendation"], a["valuation"], a["credit"], a["pipeline"]
     money, pct = (lambda x: fmt.money(x, lang)), (lambda x, d=1: fmt.percent(x, d, lang))
     requested = result["requested_amount"]
@@ -131,7 +132,7 @@ def _zh_reasons(a: dict, result: dict, lang: str) -> list[str]:
     return out
 
 
-def _zh_conditions(a: dict, result: dict, req: dict | None, lang: str) -> list[str]:
+def _conditions(a: dict, result: dict, req: dict | None, lang: str) -> list[str]:
     rec = a["recommendation"]
     money, pct = (lambda x: fmt.money(x, lang)), (lambda x, d=1: fmt.percent(x, d, lang))
     if result["blockers"]:
@@ -158,10 +159,7 @@ def recommendation_view(result: dict, req: dict | None, lang: str) -> dict:
     """{decision, reasons, conditions, checks} as the reader sees them."""
     a = result["assessment"]
     rec = a["recommendation"]
-    if lang == "en":
-        reasons, conditions = list(rec["reasons"]), list(rec["conditions"])
-    else:
-        reasons, conditions = _zh_reasons(a, result, lang), _zh_conditions(a, result, req, lang)
+    reasons, conditions = _reasons(a, result, lang), _conditions(a, result, req, lang)
     return {"decision": i18n.label("decision", rec["decision"], lang), "reasons": reasons,
             "conditions": conditions, "checks": checks_view(result, lang),
             "binding": i18n.label("binding", result.get("binding"), lang)}

@@ -93,11 +93,30 @@ def indicator_value(value, lang: str = "en") -> str:
     return text
 
 
+_CODE_WORD = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\b(?:phase[123])\b")
+
+
+def humanise(text: str, lang: str = "en") -> str:
+    """Engine free text with its codes (``phase2``, ``small_molecule``) replaced by their labels."""
+    from api.labels import TABLES
+
+    def label_of(m):
+        code = m.group(0)
+        for kind in ("stage", "modality", "area", "kind", "status", "claim_type", "invalidation", "scheme",
+                     "action", "knockout"):
+            if code in TABLES[kind]:
+                return i18n.label(kind, code, lang)
+        return code.replace("_", " ")
+
+    return _CODE_WORD.sub(label_of, text)
+
+
 def env(lang: str = "en"):
     """The Jinja environment of ``lang`` with the report globals."""
     e = i18n.jinja_env(lang)
     e.globals.update(card_keys=CARD_KEYS, methodology=METHODOLOGY,
-                     indicator_value=lambda i, lang=lang: indicator_value(i["value"], lang))
+                     indicator_value=lambda i, lang=lang: indicator_value(i["value"], lang),
+                     humanise=lambda t, lang=lang: humanise(t, lang))
     return e
 
 
