@@ -281,3 +281,77 @@ def test_fan_chart_year_ticks_are_whole_years(results):
         lo, hi = ax.get_xlim()
         ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
         assert ticks and all(float(t).is_integer() for t in ticks), f"{name}: year ticks {ticks}"
+
+
+# --- the same figures everywhere --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["tcm_formulation", "oncology_antibody_phase2"])
+def test_figures_agree_across_page_cli_api_and_both_reports(api_app, api_key_factory, tmp_path, monkeypatch, name):
+    """One case, one seed, one path count: the API, the page, the CLI and the HTML and PDF reports show
+    the same appraised value, maximum loan and P(approval) (to the fen in the API, as text elsewhere).
+    Every output runs the shipped posterior here, as in production."""
+    from api.cli import main
+    from api.responses import ASSESSMENT_MONEY
+    from risk.posterior import load_posterior
+
+    holder = api_app.extensions["ipledge_model"]
+    holder.posterior, holder.error = load_posterior(), None
+    req = case(name, simulation={"paths": 2000, "seed": 5})
+    body = req.model_dump(mode="json")
+    client = api_app.test_client()
+    _, key = api_key_factory()
+    api = client.post("/v1/assessments", json=body, headers={"Authorization": f"Bearer {key}"}).get_json()
+    ready = client.post("/v1/readiness", json=body, headers={"Authorization": f"Bearer {key}"}).get_json()
+    page = client.post("/self-assessment?lang=en", json=body).get_json()
+    case_file = tmp_path / "case.json"
+    case_file.write_text(json.dumps(body), encoding="utf-8")
+    runner = CliRunner()
+    cli_json = json.loads(runner.invoke(main, ["assess", str(case_file), "--json"]).output)
+    cli_text = runner.invoke(main, ["assess", str(case_file)], terminal_width=200).output
+
+    def money_at(doc, path):
+        node = doc
+        for part in path.split("."):
+            node = node[part]
+        return node
+
+    # the API's amounts are the engine's rounded to the fen, and the same in every endpoint
+    for path in ("valuation.appraised_value", "valuation.p95", "recommendation.max_loan", "credit.expected_loss"):
+        exact = money_at(cli_json, path)
+        assert money_at(api, path) == round(exact, 2), f"{path}: API {money_at(api, path)} vs CLI {exact}"
+        assert money_at(ready["assessment"], path) == money_at(api, path), path
+    for path in ASSESSMENT_MONEY:
+        if "[]" not in path:
+            x = money_at(api, path)
+            assert x is None or round(x, 2) == x, f"{path} = {x!r} is not rounded to the fen"
+    assert page["max_loan"] == pytest.approx(api["recommendation"]["max_loan"], abs=0.005)
+
+    figures = {"appraised value": fmt.money(api["valuation"]["appraised_value"], "en"),
+               "max loan": fmt.money(api["recommendation"]["max_loan"], "en"),
+               "P(approval)": fmt.percent(api["pipeline"]["p_approval"]["mean"], 1, "en")}
+    outputs = {"page": visible_text(page["html"]), "CLI assess": cli_text}
+    for lang in ("en", "zh"):
+        out = tmp_path / f"r_{lang}.html"
+        assert runner.invoke(main, ["report", str(case_file), "-o", str(out), "--lang", lang]).exit_code == 0
+        outputs[f"HTML report ({lang})"] = visible_text(out.read_text(encoding="utf-8"))
+    for where, text in outputs.items():
+        lang = "zh" if "(zh)" in where else "en"
+        want = {"appraised value": fmt.money(api["valuation"]["appraised_value"], lang),
+                "max loan": fmt.money(api["recommendation"]["max_loan"], lang),
+                "P(approval)": figures["P(approval)"]}
+        for what, shown in want.items():
+            assert shown in text, f"{where}: {what} should read {shown!r}"
+    # within one page, P(approval) is shown one way only (posterior mean, 1 decimal)
+    shown = set(re.findall(r"(?:Probability of approval)\D{0,40}?(\d+\.\d+%)", outputs["HTML report (en)"]))
+    assert shown == {figures["P(approval)"]}, shown
+    need_pdf()
+    pdf = tmp_path / "r.pdf"
+    assert runner.invoke(main, ["report", str(case_file), "-o", str(pdf)]).exit_code == 0
+    text = pdf_text(pdf.read_bytes())
+    for what, shown in figures.items():
+        assert shown in text, f"PDF: {what} should read {shown!r}"
+
+
+def test_openapi_documents_money_to_the_fen(api_app):
+    spec = api_app.test_client().get("/v1/openapi.json").get_json()
+    text = json.dumps(spec)
+    assert text.count("rounded to the fen") >= 8, "money fields should say they are rounded to the fen"
