@@ -42,6 +42,12 @@ both being financeable amounts of two assessments with the same seed.
 ``raise_equity``         one more year of burn in cash (an equity round)
 =======================  ===================================================================
 
+Each action row says its ``effect``: ``amount`` (the financeable amount moves by at least a fen),
+``decision`` (only the decision changes) or ``none``, with ``no_effect`` saying why
+(``blockers_remain``, ``no_lendable_amount``: no amount meets the loss limit, ``policy_cap``: the
+amount is at max LTV x value and the action does not raise the value, ``unchanged``). Rows with an
+effect come first, by gain; ``params`` are the facts the page writes each description from.
+
 While blockers remain, the improvement actions (``join_*`` … ``raise_equity``) are measured on top of
 ``clear_all_blockers`` (the request with every fixable knock-out cleared) and say so in
 ``measured_on``; otherwise each gain would be zero and hide what the action is worth.
@@ -55,6 +61,10 @@ the request seed, so reproducible) of three inputs an enterprise cannot pin down
 the case plus each built-in stress scenario of ``scenarios/stress`` (falls back to ``inputs`` when
 none is installed). Percentiles are linear-interpolated over the runs. The range is of the
 risk-supported LTV, before knock-outs (``blocked`` says whether a blocker currently stops lending).
+The LTV range is degenerate whenever one limit binds on every run (all at the policy cap, or all 0), so
+the page shows ``max_loan`` (p10-p90, which moves with the value even at the cap) and, when that is one
+amount on every run too (``max_loan.degenerate``), ``binding`` and ``limits`` instead: what sets the
+amount (``max_ltv``, ``expected_loss``, ``knockout``, ``no_value``) and the amount at the cap.
 
 Readiness score (0..100)
 ------------------------
