@@ -270,6 +270,18 @@ def test_language_from_query_cookie_then_accept_language(api_app):
     assert lang_of(client.get("/?lang=xx", headers={"Accept-Language": "zh"})) == "en"  # cookie en from above
 
 
+def test_page_runs_the_paths_and_seed_of_the_api():
+    """The page's default is the schema default (10,000 paths, as the API and the CLI), and an example keeps
+    its own paths and seed (the page used to run 5,000 and show CNY 77.1m where the CLI showed 76.4m)."""
+    from api.routes.readiness import PAGE_DEFAULT_PATHS
+    from valuation.schema import Simulation
+
+    assert PAGE_DEFAULT_PATHS == Simulation().paths == 10_000
+    js = (ROOT / "api" / "static" / "selfassess.js").read_text(encoding="utf-8")
+    loader = js[js.index("button[data-example]"):]
+    assert 'setValue("simulation.paths"' not in loader, "loading an example must not override its paths"
+
+
 # --- charts ---------------------------------------------------------------------------------------------------------
 def test_fan_chart_year_ticks_are_whole_years(results):
     from api.charts import cash_flow_fan
