@@ -383,6 +383,8 @@ def _action_row(act: Action, before: dict, after: dict, measured_on: str, before
             "gain": a - b, "ltv_after": float(after["recommendation"]["ltv"]),
             "decision_before": decision_before, "decision_after": decision_after,
             "effect": effect, "no_effect": None if effect != "none" else no_effect_reason(after, after_req),
+            # what "approve with conditions" at an unchanged amount asks for: a guarantee of this share
+            "guarantee_after": after["recommendation"].get("required_guarantee_share"),
             "covers_request_after": a >= requested - 1e-6,
             "blockers_after": [k["code"] for k in blockers_of(after)], "measured_on": measured_on,
             "changes": request_changes(before_req, after_req)}
