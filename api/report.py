@@ -213,9 +213,13 @@ def report_pdf(result: dict, req, lang: str = "en") -> bytes:
     that no font can draw raises :class:`api.fonts.GlyphError` instead of leaving a silent gap. Chart
     labels are drawn as paths by matplotlib, which fails the same way on a missing glyph.
     """
-    from weasyprint import HTML
+    from api.fonts import INSTALL_HINT, GlyphError, check_text
 
-    from api.fonts import check_text
+    try:
+        from weasyprint import HTML
+    except OSError as e:  # Pango / HarfBuzz missing: say what to install, in one line
+        raise GlyphError(f"the PDF renderer cannot start ({e}); install libpango-1.0-0 and libpangoft2-1.0-0, "
+                         f"and {INSTALL_HINT}") from None
 
     html = report_html(result, req, lang, pdf=True)
     check_text(visible_text(html))

@@ -252,6 +252,17 @@ def test_a_character_no_font_draws_fails_the_pdf_with_a_clear_error(tmp_path, mo
     assert not out.exists()
 
 
+def test_page_pdf_with_an_undrawable_character_is_a_422(api_app):
+    need_pdf()
+    holder = api_app.extensions["ipledge_model"]
+    holder.posterior, holder.error = POST, None
+    data = small("tcm_formulation").model_dump(mode="json")
+    data["applicant"]["name"] = "金济湖生物\U00013000"
+    resp = api_app.test_client().post("/self-assessment/report.pdf?lang=zh", json=data)
+    assert resp.status_code == 422 and resp.mimetype == "application/problem+json", resp.status_code
+    assert "U+13000" in resp.get_json()["detail"]
+
+
 # --- language selection ---------------------------------------------------------------------------------------------
 def test_language_from_query_cookie_then_accept_language(api_app):
     client = api_app.test_client()
