@@ -62,15 +62,17 @@ def _figure(w: float = 5.6, h: float = 3.1) -> Figure:
         return Figure(figsize=(w, h), layout="constrained")
 
 
-def _save(fig: Figure, buf, fmt_: str, rc: dict, **kw) -> None:
-    """Save, turning matplotlib's missing-glyph warning into an error: a label must never lose a character."""
+def _save(fig: Figure, buf, fmt_: str, rc: dict, strict: bool = True, **kw) -> None:
+    """Save; when ``strict`` (glyphs drawn here: PNG, SVG paths for the PDF) matplotlib's missing-glyph
+    warning is an error, since a label must never lose a character. SVG text is drawn by the browser
+    with its own fonts, so there a missing server font only costs layout accuracy."""
     import warnings
 
     with matplotlib.rc_context(rc), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fig.savefig(buf, format=fmt_, **kw)
     missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
-    if missing:
+    if missing and strict:
         raise GlyphMissing(f"chart text cannot be drawn: {missing[0]} (install Debian fonts-noto-cjk)")
 
 
@@ -79,7 +81,7 @@ def to_svg(fig: Figure, title: str, *, vector_text: bool = True) -> str:
     from markupsafe import escape
 
     buf = io.StringIO()
-    _save(fig, buf, "svg", _rc(vector_text))
+    _save(fig, buf, "svg", _rc(vector_text), strict=not vector_text)
     svg = buf.getvalue()
     svg = svg[svg.index("<svg"):]
     svg = re.sub(r'(<svg[^>]*?)\swidth="[^"]*"\sheight="[^"]*"', r'\1', svg, count=1)  # scale with CSS

@@ -81,7 +81,8 @@ def jinja_env(lang: str) -> jinja2.Environment:
         num=lambda x, digits=0: fmt.number(x, digits, lang), date=lambda d: fmt.date(d, lang),
         year=lambda y: fmt.year(y, lang), label=lambda code, kind: label(kind, code, lang),
         join_list=lambda items: join(items, lang))
-    env.globals.update(lang=lang, html_lang=HTML_LANG[lang], langs=LANGS)
+    env.globals.update(lang=lang, html_lang=HTML_LANG[lang], langs=LANGS,
+                       colon="：" if lang == "zh" else ": ")  # full-width colon after a Chinese label
     return env
 
 

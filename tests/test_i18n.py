@@ -378,3 +378,15 @@ def test_openapi_documents_money_to_the_fen(api_app):
     spec = api_app.test_client().get("/v1/openapi.json").get_json()
     text = json.dumps(spec)
     assert text.count("rounded to the fen") >= 8, "money fields should say they are rounded to the fen"
+
+
+def test_a_chart_label_no_font_draws_fails_only_where_the_glyphs_are_drawn_here():
+    from matplotlib.figure import Figure
+
+    from api.charts import GlyphMissing, to_svg
+
+    fig = Figure(figsize=(2, 1))
+    fig.add_subplot().set_title("金济湖\U00013000")
+    with pytest.raises(GlyphMissing, match="cannot be drawn"):
+        to_svg(fig, "t", vector_text=False)      # the PDF's charts: glyphs as paths
+    assert "<svg" in to_svg(fig, "t", vector_text=True)   # the page: the browser draws the text
