@@ -61,10 +61,6 @@ METHODOLOGY = [
 
 
 # --- formatting --------------------------------------------------------------------------------
-def decision_label(d: str, lang: str = "en") -> str:
-    return i18n.label("decision", d, lang)
-
-
 def indicator_value(value, lang: str = "en") -> str:
     """An indicator value as a reader sees it (codes as labels, numbers by the formatter)."""
     if isinstance(value, bool):
