@@ -6,7 +6,13 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast test-slow bench install clean
+.PHONY: run test test-fast test-slow bench install clean translations i18n-extract i18n-update
+
+# message catalogues (api/translations): .po in the repository, .mo compiled here (not committed)
+I18N := api/translations
+PO := $(wildcard $(I18N)/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
+I18N_KEYWORDS := -k _ -k N_ -k _t:2 -k gettext:2
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,15 +20,27 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/pip install -q -e '.[dev,pg,redis,dist]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) translations
 
-run: $(STAMP)
+$(I18N)/%/LC_MESSAGES/messages.mo: $(I18N)/%/LC_MESSAGES/messages.po | $(STAMP)
+	$(BIN)/pybabel compile -f -d $(I18N) -l $* -D messages
+
+translations: $(MO)
+
+i18n-extract: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg $(I18N_KEYWORDS) --no-wrap --sort-by-file --project=ipledge \
+		-o $(I18N)/messages.pot .
+
+i18n-update: i18n-extract
+	$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) -D messages --no-wrap
+
+run: $(STAMP) translations
 	$(BIN)/ipledge serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) translations
 	$(BIN)/python -m pytest -q
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) translations
 	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: $(STAMP)

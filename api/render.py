@@ -11,6 +11,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from valuation import fmt
+
 CARD_TITLES = {
     "rights_certainty": "Rights certainty (legal value)",
     "competitive_contribution": "Competitive contribution (technical value)",
@@ -27,7 +29,7 @@ def format_value(value: Any) -> str:
         return ", ".join(format_value(v) for v in value) or "-"
     if isinstance(value, float):
         if abs(value) >= 1e6:
-            return f"{value / 1e9:.3g}bn" if abs(value) >= 1e9 else f"{value / 1e6:.3g}m"
+            return fmt.money_axis(value)   # the one formatter (valuation/fmt.py): 800m, 2.5bn
         return f"{value:g}"
     return "-" if value is None else str(value)
 
@@ -99,7 +101,7 @@ def request_header(req) -> Text:
     p, n = req.product, len(req.patents)
     return Text.assemble(
         (req.applicant.name, "bold"), f" - {p.name} ({p.modality}, {p.therapeutic_area}, {p.stage})\n",
-        f"{n} patent{'s' if n != 1 else ''}; loan CNY {req.loan.amount / 1e6:,.1f}m over "
+        f"{n} patent{'s' if n != 1 else ''}; loan {fmt.money(req.loan.amount)} over "
         f"{req.loan.term_years:g} y; as of {req.as_of}")
 
 

@@ -6,6 +6,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from risk.decision import cny, pct
+from valuation import fmt
 
 DECISION_STYLE = {"approve": "bold green", "approve_with_conditions": "bold yellow", "decline": "bold red"}
 
@@ -35,7 +36,7 @@ def assessment_renderables(req, r: dict) -> list:
     pipe_rows = [("stage", p["stage"]),
                  ("P(approval)", f"{pct(p['p_approval']['mean'])} (90% HDI {pct(p['p_approval']['hdi_90'][0])}"
                                  f"-{pct(p['p_approval']['hdi_90'][1])})"),
-                 ("expected launch", str(p.get("expected_launch_year") or "-"))]
+                 ("expected launch", fmt.year(p.get("expected_launch_year")))]
     pipe_rows += [(k.replace("_", " "), pct(m)) for k, m in p.get("transitions", {}).items()]
     value = _kv_table("IP value today (CNY)", [
         ("appraised (mean, rNPV)", f"{cny(v['appraised_value'])} ± {cny(v['mc_std_error'])} (MC s.e.)"),

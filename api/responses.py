@@ -15,6 +15,54 @@ class _Out(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+# -- money: every amount in CNY is rounded to the fen (0.01) in the API's answers ----------------------
+FEN = 2   #: decimals of an amount in CNY in an API response
+MONEY_NOTE = "CNY, rounded to the fen (2 decimals)"
+
+#: dotted paths of the amounts in an assessment (``[]``: every item of a list)
+ASSESSMENT_MONEY = (
+    "valuation.appraised_value", "valuation.p5", "valuation.p50", "valuation.p95", "valuation.mc_std_error",
+    "valuation.cash_flows[].mean", "valuation.cash_flows[].p5", "valuation.cash_flows[].p95",
+    "valuation.histogram.edges[]", "valuation.histogram.mean",
+    "credit.ead", "credit.expected_loss", "credit.var_99", "credit.es_99", "credit.bank_expected_loss",
+    "recommendation.max_loan", "recommendation.risk_supported_max_loan", "risk_sharing[].expected_loss",
+)
+READINESS_MONEY = tuple(f"assessment.{p}" for p in ASSESSMENT_MONEY) + (
+    "financeable_amount", "requested_amount", "actions[].max_loan_before", "actions[].max_loan_after",
+    "actions[].gain", "actions[].params.amount", "limits.cap_amount", "ltv_range.max_loan.p10",
+    "ltv_range.max_loan.p50", "ltv_range.max_loan.p90", "ltv_range.max_loan.min", "ltv_range.max_loan.max",
+    "ltv_range.points[].max_loan", "value_histogram.edges[]", "value_histogram.mean",
+)
+STRESS_ROW_MONEY = tuple(f"[].{k}" for k in ("appraised_value", "max_loan", "var_99", "p5"))
+
+
+def round_money(doc, paths=ASSESSMENT_MONEY):
+    """``doc`` with the float at each of ``paths`` rounded to the fen (in place; also returned).
+
+    Rounding happens once, where a response is built, so what is stored, returned and replayed agree.
+    """
+    def walk(node, parts):
+        if node is None:
+            return node
+        if not parts:
+            return round(node, FEN) if isinstance(node, float) else node
+        head, rest = parts[0], parts[1:]
+        if head == "[]" or head.endswith("[]"):
+            key = head[:-2]
+            items = node.get(key) if key else node
+            if isinstance(items, list):
+                for i, item in enumerate(items):
+                    items[i] = walk(item, rest)
+            return node
+        if isinstance(node, dict) and head in node:
+            node[head] = walk(node[head], rest)
+        return node
+
+    for path in paths:
+        walk(doc, [p for p in path.replace("[]", "[].").split(".") if p])
+    return doc
+
+
 # -- scores (valuation/scorecard.py) ---------------------------------------------------------
 
 class Indicator(_Out):
@@ -105,17 +153,17 @@ class Pipeline(_Out):
 
 class CashFlow(_Out):
     year: int
-    mean: float
-    p5: float
-    p95: float
+    mean: float = Field(description=f"Mean IP cash flow of the year; {MONEY_NOTE}")
+    p5: float = Field(description=MONEY_NOTE)
+    p95: float = Field(description=MONEY_NOTE)
 
 
 class Valuation(_Out):
     currency: str
-    appraised_value: float = Field(description="Mean IP value today (rNPV), CNY")
-    p5: float
-    p50: float
-    p95: float
+    appraised_value: float = Field(description=f"Mean IP value today (rNPV); {MONEY_NOTE}")
+    p5: float = Field(description=f"5th percentile of the IP value; {MONEY_NOTE}")
+    p50: float = Field(description=f"Median IP value; {MONEY_NOTE}")
+    p95: float = Field(description=f"95th percentile of the IP value; {MONEY_NOTE}")
     prob_zero: float = Field(ge=0, le=1)
     exclusivity_end: dt.date | None
     cash_flows: list[CashFlow]
@@ -131,10 +179,10 @@ class Valuation(_Out):
 class Credit(_Out):
     pd: float
     lgd: float | None
-    ead: float
-    expected_loss: float
+    ead: float = Field(description=f"Mean exposure at default; {MONEY_NOTE}")
+    expected_loss: float = Field(description=f"Expected loss of all parties; {MONEY_NOTE}")
     expected_loss_rate: float
-    var_99: float
+    var_99: float = Field(description=f"99% value at risk of the loss; {MONEY_NOTE}")
     pd_annual: float | None = Field(default=None, description="One-year PD: 1 - (1 - pd)^(1/term)")
     expected_loss_rate_annual: float | None = Field(default=None, description="EL rate annualised like pd_annual")
     bank_expected_loss_rate: float | None = Field(default=None, description="Bank's EL rate (fund caps applied)")
@@ -153,9 +201,10 @@ class LimitCheck(_Out):
 class Recommendation(_Out):
     decision: Literal["approve", "approve_with_conditions", "decline"]
     ltv: float
-    max_loan: float = Field(description="Amount the bank can lend now: 0 when a knock-out applies")
+    max_loan: float = Field(description=f"Amount the bank can lend now: 0 when a knock-out applies; {MONEY_NOTE}")
     risk_supported_max_loan: float = Field(
-        description="Largest amount the risk model supports, before knock-outs (what clearing them would allow)")
+        description="Largest amount the risk model supports, before knock-outs (what clearing them would allow); "
+                    + MONEY_NOTE)
     risk_supported_ltv: float
     requested_ltv: float | None
     required_guarantee_share: float | None = Field(
@@ -175,7 +224,7 @@ class Recommendation(_Out):
 class RiskShare(_Out):
     party: str
     share: float
-    expected_loss: float
+    expected_loss: float = Field(description=f"Expected loss borne by the party; {MONEY_NOTE}")
 
 
 class _AssessmentHead(_Out):

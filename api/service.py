@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from api.bodies import parse_pledge
 from api.problems import Problem
+from api.responses import round_money
 from api.store import IdempotencyMismatch, Principal, Store, StoredResponse, canonical_hash, new_id
 
 
@@ -81,7 +82,9 @@ def assessment_document(req, *, assessment_id: str, created_at: dt.datetime, pos
     from risk.assess import assess
 
     # round-trip through JSON: what is stored, returned and replayed are the same document
-    return to_json_ready(assess(req, assessment_id=assessment_id, created_at=created_at, posterior=posterior))
+    doc = to_json_ready(assess(req, assessment_id=assessment_id, created_at=created_at, posterior=posterior))
+    round_money(doc)                 # amounts to the fen (api/responses.py ASSESSMENT_MONEY)
+    return doc
 
 
 def create_assessment(store: Store, principal: Principal, raw: object, idem_key: str | None) -> Result:

@@ -12,6 +12,8 @@
 """
 from __future__ import annotations
 
+from valuation import fmt
+
 LIMIT_LABELS = {
     "bank_el": "bank expected-loss rate", "total_el": "total expected-loss rate (all parties)",
     "pd": "one-year probability of default", "scheme_cap": "bank expected-loss rate once the fund's cap binds",
@@ -21,18 +23,12 @@ LIMIT_LABELS = {
 
 
 def cny(x: float | None) -> str:
-    if x is None:
-        return "-"
-    x = float(x)
-    if abs(x) >= 1e9:
-        return f"CNY {x / 1e9:,.2f}bn"
-    if abs(x) >= 1e6:
-        return f"CNY {x / 1e6:,.1f}m"
-    return f"CNY {x:,.0f}"
+    """English money text; the rules live in :mod:`valuation.fmt` (one formatter for every output)."""
+    return fmt.money(x, "en")
 
 
 def pct(x: float | None, digits: int = 1) -> str:
-    return "-" if x is None else f"{100 * float(x):.{digits}f}%"
+    return fmt.percent(x, digits, "en")
 
 
 def label(name: str) -> str:

@@ -42,6 +42,12 @@ both being financeable amounts of two assessments with the same seed.
 ``raise_equity``         one more year of burn in cash (an equity round)
 =======================  ===================================================================
 
+Each action row says its ``effect``: ``amount`` (the financeable amount moves by at least a fen),
+``decision`` (only the decision changes) or ``none``, with ``no_effect`` saying why
+(``blockers_remain``, ``no_lendable_amount``: no amount meets the loss limit, ``policy_cap``: the
+amount is at max LTV x value and the action does not raise the value, ``unchanged``). Rows with an
+effect come first, by gain; ``params`` are the facts the page writes each description from.
+
 While blockers remain, the improvement actions (``join_*`` … ``raise_equity``) are measured on top of
 ``clear_all_blockers`` (the request with every fixable knock-out cleared) and say so in
 ``measured_on``; otherwise each gain would be zero and hide what the action is worth.
@@ -55,6 +61,10 @@ the request seed, so reproducible) of three inputs an enterprise cannot pin down
 the case plus each built-in stress scenario of ``scenarios/stress`` (falls back to ``inputs`` when
 none is installed). Percentiles are linear-interpolated over the runs. The range is of the
 risk-supported LTV, before knock-outs (``blocked`` says whether a blocker currently stops lending).
+The LTV range is degenerate whenever one limit binds on every run (all at the policy cap, or all 0), so
+the page shows ``max_loan`` (p10-p90, which moves with the value even at the cap) and, when that is one
+amount on every run too (``max_loan.degenerate``), ``binding`` and ``limits`` instead: what sets the
+amount (``max_ltv``, ``expected_loss``, ``knockout``, ``no_value``) and the amount at the cap.
 
 Readiness score (0..100)
 ------------------------
@@ -72,6 +82,7 @@ import numpy as np
 
 from risk.assess import assess
 from risk.credit import SCHEMES
+from risk.decision import cny
 from risk.params import DEFAULT_PARAMS, ModelParams
 from risk.posterior import PipelinePosterior, load_posterior
 from valuation.schema import STAGES, PledgeRequest
@@ -83,6 +94,9 @@ LTV_DESIGN_POINTS = 16
 PEAK_SCALE = (0.6, 1.5)
 HAIRCUT = (0.40, 0.70)
 DISCOUNT = (0.09, 0.13)
+CAP_REL_TOL = 1e-6   # the LTV search stops at max_ltv x value up to float rounding
+EFFECTS = ("amount", "decision", "none")
+NO_EFFECT = ("blockers_remain", "no_lendable_amount", "policy_cap", "unchanged")
 BLOCKER_ACTIONS = ("pay_fees", "co_owner_consent", "release_pledge", "shorten_term", "grant_pending")
 FAMILY_OFFICES = ("US", "EP")
 
@@ -132,8 +146,13 @@ def _valid(req: PledgeRequest, act: "Action") -> bool:
 
 # --- actions ---------------------------------------------------------------------------------
 class Action:
-    def __init__(self, key: str, description: str, mutate: Callable[[dict], None], blocker: bool = False):
+    """A change to the request; ``params`` are the facts its description is written from (the page and
+    the reports render a translated description from ``key`` + ``params``; ``description`` is English)."""
+
+    def __init__(self, key: str, description: str, mutate: Callable[[dict], None], blocker: bool = False,
+                 params: dict | None = None):
         self.key, self.description, self.mutate, self.blocker = key, description, mutate, blocker
+        self.params = params or {}
 
 
 def _ids(patents) -> str:
@@ -150,7 +169,8 @@ def blocker_actions(req: PledgeRequest, base: dict) -> list[Action]:
         def pay(d):
             for p in d["patents"]:
                 p["fees_paid"] = True
-        acts.append(Action("pay_fees", f"Pay the outstanding annual fees on {_ids(unpaid)}", pay, True))
+        acts.append(Action("pay_fees", f"Pay the outstanding annual fees on {_ids(unpaid)}", pay, True,
+                           {"patents": [p.id for p in unpaid]}))
     no_consent = [p for p in pats if p.co_owners > 0 and not p.co_owner_consent]
     if no_consent:
         def consent(d):
@@ -158,14 +178,14 @@ def blocker_actions(req: PledgeRequest, base: dict) -> list[Action]:
                 if p["co_owners"] > 0:
                     p["co_owner_consent"] = True
         acts.append(Action("co_owner_consent", f"Obtain the co-owners' written consent for {_ids(no_consent)}",
-                           consent, True))
+                           consent, True, {"patents": [p.id for p in no_consent]}))
     pledged = [p for p in pats if p.existing_pledge]
     if pledged:
         def release(d):
             for p in d["patents"]:
                 p["existing_pledge"] = False
         acts.append(Action("release_pledge", f"Repay and release the existing pledge on {_ids(pledged)}",
-                           release, True))
+                           release, True, {"patents": [p.id for p in pledged]}))
     if "expires_before_maturity" in codes and base["valuation"].get("exclusivity_end"):
         end = dt.date.fromisoformat(str(base["valuation"]["exclusivity_end"]))
         years = math.floor((end - req.as_of).days / DAYS_PER_YEAR * 2) / 2  # half-years, maturing by then
@@ -173,7 +193,8 @@ def blocker_actions(req: PledgeRequest, base: dict) -> list[Action]:
             def shorten(d, years=years):
                 d["loan"]["term_years"] = years
             acts.append(Action("shorten_term", f"Shorten the loan to {years:g} years so it matures before the "
-                                               f"patents expire ({end})", shorten, True))
+                                               f"patents expire ({end})", shorten, True,
+                               {"years": years, "end": end.isoformat()}))
     pending = [p for p in pats if p.status == "pending" and p.filing_date < req.as_of]
     if pending:
         def grant(d, as_of=req.as_of.isoformat()):
@@ -182,7 +203,7 @@ def blocker_actions(req: PledgeRequest, base: dict) -> list[Action]:
                     p["status"], p["grant_date"] = "granted", as_of
         acts.append(Action("grant_pending", f"Obtain the grant of the pending application(s) {_ids(pending)} "
                                             f"(a milestone: CNIPA examination takes ~20 months)", grant,
-                           "no_granted_in_force" in codes))
+                           "no_granted_in_force" in codes, {"patents": [p.id for p in pending]}))
     return acts
 
 
@@ -197,7 +218,8 @@ def improvement_actions(req: PledgeRequest, base: dict, params: ModelParams) -> 
             acts.append(Action(f"join_{name}",
                                f"Join the {name} risk-sharing scheme (loss split {split}; only for firms "
                                f"registered in that city)",
-                               lambda d, name=name: d.__setitem__("sharing", {"scheme": name, "shares": None})))
+                               lambda d, name=name: d.__setitem__("sharing", {"scheme": name, "shares": None}),
+                               params={"scheme": name, "shares": dict(shares)}))
     shares = dict(SCHEMES[sharing.scheme]) if sharing.scheme != "custom" else dict(sharing.shares or {})
     bank = shares.get("bank", 0.0)
     if bank > 0 and shares.get("guarantor", 0.0) == 0:
@@ -210,7 +232,7 @@ def improvement_actions(req: PledgeRequest, base: dict, params: ModelParams) -> 
             new["bank"] = round(1.0 - sum(v for k, v in new.items() if k != "bank"), 6)  # sums to 1
             d["sharing"] = {"scheme": "custom", "shares": new}
         acts.append(Action("add_guarantee", f"Add a guarantee agency covering {round(g * 100):d}% of the bank's "
-                                            f"share of any loss", guarantee))
+                                            f"share of any loss", guarantee, params={"share": g}))
     missing = [p for p in req.patents if p.kind == "invention" and p.status in ("granted", "pending")
                and not set(FAMILY_OFFICES) <= set(p.jurisdictions)]
     if missing:
@@ -220,7 +242,8 @@ def improvement_actions(req: PledgeRequest, base: dict, params: ModelParams) -> 
                     p["jurisdictions"] = list(p["jurisdictions"]) + [j for j in FAMILY_OFFICES
                                                                      if j not in p["jurisdictions"]]
         acts.append(Action("extend_family", f"Extend family coverage to {' and '.join(FAMILY_OFFICES)} for "
-                                            f"{_ids(missing)}", family))
+                                            f"{_ids(missing)}", family,
+                           params={"offices": list(FAMILY_OFFICES), "patents": [p.id for p in missing]}))
     stage = req.product.stage
     if stage != "approved":
         nxt = STAGES[STAGES.index(stage) + 1]
@@ -230,14 +253,15 @@ def improvement_actions(req: PledgeRequest, base: dict, params: ModelParams) -> 
             if nxt == "approved":
                 d["product"]["launch_year"] = year
         acts.append(Action("next_stage", f"Reach the next stage: {stage} → {nxt}"
-                                         + (" (launch next year)" if nxt == "approved" else ""), advance))
+                                         + (" (launch next year)" if nxt == "approved" else ""), advance,
+                           params={"from": stage, "to": nxt, "launch_next_year": nxt == "approved"}))
     if req.applicant.annual_burn > 0:
         burn = req.applicant.annual_burn
 
         def equity(d, burn=burn):
             d["applicant"]["cash"] = d["applicant"]["cash"] + burn
-        acts.append(Action("raise_equity", f"Raise equity of one year of burn (CNY {burn / 1e6:,.1f}m more cash)",
-                           equity))
+        acts.append(Action("raise_equity", f"Raise equity of one year of burn ({cny(burn)} more cash)",
+                           equity, params={"amount": burn}))
     return acts
 
 
@@ -331,6 +355,7 @@ def ltv_range(req: PledgeRequest, base: dict, run: Callable[[PledgeRequest], dic
     loans = np.array([float(a["recommendation"]["risk_supported_max_loan"]) for _, a in runs])
     p10, p50, p90 = np.percentile(ltv, [10, 50, 90])
     l10, l50, l90 = np.percentile(loans, [10, 50, 90])
+    lo, hi = float(loans.min()), float(loans.max())
     if basis == "scenarios":
         text = (f"risk-supported LTV (max_loan / appraised value) of the case and {len(variants)} built-in "
                 f"stress scenarios, same seed")
@@ -340,7 +365,9 @@ def ltv_range(req: PledgeRequest, base: dict, run: Callable[[PledgeRequest], dic
                 f"{HAIRCUT[0]:.2f}-{HAIRCUT[1]:.2f}, discount rate {DISCOUNT[0]:.2f}-{DISCOUNT[1]:.2f}; same seed")
     return {"p10": float(p10), "p50": float(p50), "p90": float(p90), "basis": text, "kind": basis,
             "runs": len(runs), "blocked": bool(blockers_of(base)),
-            "max_loan": {"p10": float(l10), "p50": float(l50), "p90": float(l90)},
+            "max_loan": {"p10": float(l10), "p50": float(l50), "p90": float(l90), "min": lo, "max": hi,
+                         # one amount under every variant (e.g. 0 when no amount meets the loss limit)
+                         "degenerate": round(hi - lo, 2) == 0},
             "points": [{"label": label, "ltv": float(a["recommendation"]["risk_supported_ltv"]),
                         "max_loan": float(a["recommendation"]["risk_supported_max_loan"])}
                        for label, a in runs]}
@@ -366,12 +393,50 @@ def request_changes(before: PledgeRequest, after: PledgeRequest) -> dict:
     return out
 
 
+def binding_of(assessment: dict, req: PledgeRequest) -> str:
+    """What sets the amount: ``knockout``, ``no_value``, ``max_ltv`` (policy cap) or ``expected_loss``.
+
+    The recommendation's ``binding_constraint`` when the engine gives one, else read off the figures:
+    the cap binds when the risk-supported amount equals max LTV x appraised value.
+    """
+    rec = assessment["recommendation"]
+    if blockers_of(assessment):
+        return "knockout"
+    if rec.get("binding_constraint"):
+        return str(rec["binding_constraint"])
+    value = float(assessment["valuation"]["appraised_value"])
+    if value <= 0:
+        return "no_value"
+    cap = req.policy.max_ltv * value
+    loan = float(rec["risk_supported_max_loan"])
+    return "max_ltv" if loan > 0 and loan >= cap * (1 - CAP_REL_TOL) else "expected_loss"
+
+
+def no_effect_reason(after: dict, after_req: PledgeRequest) -> str:
+    """Why an action left the amount and the decision as they were (a code of ``NO_EFFECT``)."""
+    binding = binding_of(after, after_req)
+    if binding == "knockout":
+        return "blockers_remain"
+    if float(after["recommendation"]["risk_supported_max_loan"]) <= 0:
+        return "no_lendable_amount"
+    if binding == "max_ltv":
+        return "policy_cap"
+    return "unchanged"
+
+
 def _action_row(act: Action, before: dict, after: dict, measured_on: str, before_req: PledgeRequest,
                 after_req: PledgeRequest, requested: float) -> dict:
     b, a = financeable(before), financeable(after)
-    return {"action": act.key, "description": act.description, "max_loan_before": b, "max_loan_after": a,
+    decision_before, decision_after = before["recommendation"]["decision"], after["recommendation"]["decision"]
+    # "changes the amount" means by at least a fen: the API rounds money to the fen
+    effect = ("amount" if round(a - b, 2) != 0 else "decision" if decision_after != decision_before else "none")
+    return {"action": act.key, "description": act.description, "params": act.params,
+            "max_loan_before": b, "max_loan_after": a,
             "gain": a - b, "ltv_after": float(after["recommendation"]["ltv"]),
-            "decision_after": after["recommendation"]["decision"],
+            "decision_before": decision_before, "decision_after": decision_after,
+            "effect": effect, "no_effect": None if effect != "none" else no_effect_reason(after, after_req),
+            # what "approve with conditions" at an unchanged amount asks for: a guarantee of this share
+            "guarantee_after": after["recommendation"].get("required_guarantee_share"),
             "covers_request_after": a >= requested - 1e-6,
             "blockers_after": [k["code"] for k in blockers_of(after)], "measured_on": measured_on,
             "changes": request_changes(before_req, after_req)}
@@ -409,7 +474,8 @@ def readiness(req: PledgeRequest, posterior: PipelinePosterior | None = None, *,
                 for f in fs:
                     f.mutate(d)
             combo = Action("clear_all_blockers", "Do all of: " + "; ".join(
-                a.description[0].lower() + a.description[1:] for a in blocking_fixes), all_fixes, True)
+                a.description[0].lower() + a.description[1:] for a in blocking_fixes), all_fixes, True,
+                           {"actions": [a.key for a in blocking_fixes]})
             cleared_req = _update(req, combo.mutate)
             cleared = run(cleared_req)
             rows.append(_action_row(combo, base, cleared, "case", req, cleared_req, requested))
@@ -428,15 +494,22 @@ def readiness(req: PledgeRequest, posterior: PipelinePosterior | None = None, *,
         rows.append(_action_row(act, reference, run(after_req), measured_on, reference_req, after_req,
                                 requested))
     rows += evidence_actions(reference_req, reference, run, measured_on, requested)  # GB/T 42748 (issue 18)
-    # by gain; ties (often 0: capped by max_ltv, or nothing lendable yet) by the decision they reach
-    rows.sort(key=lambda r: (-round(r["gain"], 2), -DECISION_POINTS.get(r["decision_after"], 0.0), r["action"]))
+    # actions with an effect first, by gain; ties (often 0: the decision changes but not the amount)
+    # by the decision they reach; then the actions with no effect
+    rows.sort(key=lambda r: (r["effect"] == "none", -round(r["gain"], 2),
+                             -DECISION_POINTS.get(r["decision_after"], 0.0), r["action"]))
     for i, r in enumerate(rows, 1):
         r["rank"] = i
 
     step("ltv range")
     rng = ltv_range(req, base, run, ltv_basis, ltv_points)
     score, parts = readiness_score(base, requested)
+    value = float(base["valuation"]["appraised_value"])
     return {
+        "binding": binding_of(base, req),
+        "limits": {"max_ltv": req.policy.max_ltv, "cap_amount": req.policy.max_ltv * value,
+                   "max_expected_loss": req.policy.max_expected_loss,
+                   "bank_expected_loss_rate": float(base["credit"]["bank_expected_loss_rate"])},
         "readiness_score": score,
         "readiness_components": parts,
         "blockers": blockers,

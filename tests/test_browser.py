@@ -104,7 +104,7 @@ def test_example_assessed_with_ltv_charts_and_report(page, live_server, tmp_path
     assert page.inner_text("#recommendation").strip() != ""
     score = float(page.get_attribute("#readiness-score", "data-score"))
     assert 0 <= score <= 100
-    assert page.locator("#actions tbody tr").count() >= 1
+    assert page.locator("#actions li.action").count() + page.locator("#no-effect li").count() >= 1
     # at least the value distribution and the cash-flow fan chart, drawn (non-empty inline SVG)
     for chart in ("#chart-value svg", "#chart-fan svg"):
         box = page.locator(chart).bounding_box()
@@ -130,7 +130,7 @@ def test_blocker_example_lists_the_fix(page):
     codes = page.eval_on_selector_all("#blockers li.blocker", "ls => ls.map(l => l.dataset.code)")
     assert set(codes) == {"existing_pledge", "fees_unpaid"}
     assert "release" in page.inner_text('#blockers li[data-code="existing_pledge"] .fix').lower()
-    assert page.locator('#actions tr[data-action="clear_all_blockers"]').count() == 1
+    assert page.locator('#actions li[data-action="clear_all_blockers"]').count() == 1
 
 
 def test_invalid_form_shows_the_error_next_to_the_field(page):
@@ -159,3 +159,69 @@ def test_patent_rows_can_be_added_and_removed(page):
     page.locator("fieldset.patent").nth(0).locator(".remove-patent").click()
     assert page.locator("fieldset.patent").count() == n
     assert page.get_attribute("#patents-0-id", "name") == "patents[0].id"
+
+
+# --- issue 14: both languages, no code identifiers, a phone-width layout, screenshots -------------------
+SHOTS_ENV = "IPLEDGE_SCREENSHOTS"   # a directory to keep the screenshots in (else the test's tmp_path)
+
+
+def shot(page, tmp_path, name: str) -> Path:
+    target = Path(os.environ.get(SHOTS_ENV) or tmp_path) / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target), full_page=True)
+    assert target.stat().st_size > 10_000
+    return target
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_both_languages_show_results_without_code_identifiers(browser, live_server, tmp_path, lang):
+    from i18n_helpers import code_identifiers
+
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(live_server + "/?lang=en")
+        page.click(f'.lang-switch a[data-lang="{lang}"]')   # the switch on the page
+        page.wait_for_load_state()
+        assert page.get_attribute("html", "lang") == {"zh": "zh-CN", "en": "en"}[lang]
+        for example in ("existing_pledge_generic", "oncology_antibody_phase2"):
+            page.click(f'button[data-example="{example}"]')
+            set_paths(page)
+            page.click("#assess")
+            page.locator("#results #ltv").wait_for(state="visible")
+            page.wait_for_function("document.getElementById('status').textContent.length > 0 && "
+                                   "!document.getElementById('assess').disabled")
+            text = page.inner_text("#results")
+            assert code_identifiers(text, lang) == [], (example, lang, code_identifiers(text, lang))
+            if lang == "zh":
+                assert "建议" in text and "否决项" in text
+            shot(page, tmp_path, f"self_assessment_{lang}_{example}.png")
+        assert code_identifiers(page.inner_text("form"), lang) == []
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_phone_width_has_no_horizontal_scroll(browser, live_server, tmp_path, lang):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(f"{live_server}/?lang={lang}")
+        page.click('button[data-example="existing_pledge_generic"]')
+        set_paths(page)
+        page.click("#assess")
+        page.locator("#results #ltv").wait_for(state="visible")
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        widths = page.evaluate("({doc: document.documentElement.scrollWidth, body: document.body.scrollWidth, "
+                               "view: window.innerWidth})")
+        assert widths["view"] == 390, widths
+        assert widths["doc"] <= 390 and widths["body"] <= 390, f"page wider than the phone: {widths}"
+        wide = page.evaluate("""Array.from(document.querySelectorAll('#results *')).filter(e => {
+            const r = e.getBoundingClientRect(); return r.right > window.innerWidth + 1 && !e.closest('.table-wrap');
+          }).map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 5)""")
+        assert wide == [], f"elements overflow 390 px: {wide}"
+        shot(page, tmp_path, f"self_assessment_{lang}_390px.png")
+    finally:
+        ctx.close()

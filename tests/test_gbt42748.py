@@ -461,9 +461,9 @@ def test_page_results_and_html_report_show_the_coverage_once_in_both_languages(r
 
 def test_pdf_report_shows_the_coverage_in_both_languages(ready, tmp_path):
     from api.report import report_pdf
-    from api.report_gbt42748 import cjk_font
+    from api.fonts import font_file
 
-    if cjk_font() is None or shutil.which("pdftotext") is None:
+    if font_file("Noto Sans CJK SC") is None or shutil.which("pdftotext") is None:
         pytest.skip("needs a CJK font (fonts-noto-cjk) and pdftotext to read the PDF back")
     req, r = ready
     f = tmp_path / "r.pdf"

@@ -294,3 +294,36 @@ def test_report_cli_bad_input_is_one_line_exit_2(cli, tmp_path, args):
     res = cli("report", *args)
     assert res.exit_code == 2
     assert res.output.startswith("error: ") and len(res.output.strip().splitlines()) == 1
+
+
+# --- issue 14: only actions with an effect are listed; the rest say why --------------------------------
+def test_actions_carry_their_effect_and_the_reason_of_no_effect(tcm, pledged):
+    from risk.readiness import NO_EFFECT
+
+    for req, result in (tcm, pledged):
+        seen_none = False
+        for a in result["actions"]:
+            changed_amount = round(a["max_loan_after"] - a["max_loan_before"], 2) != 0
+            changed_decision = a["decision_after"] != a["decision_before"]
+            want = "amount" if changed_amount else "decision" if changed_decision else "none"
+            assert a["effect"] == want, (a["action"], a["effect"], want)
+            if want == "none":
+                seen_none = True
+                assert a["no_effect"] in NO_EFFECT, a
+            else:
+                assert a["no_effect"] is None and not seen_none, "actions with an effect come first"
+    # tcm is approved at the policy cap: joining a city scheme cannot raise the amount, and says so
+    joins = [a for a in tcm[1]["actions"] if a["action"].startswith("join_")]
+    assert joins and all(a["effect"] == "none" and a["no_effect"] == "policy_cap" for a in joins), joins
+    # paying the fees alone leaves the other blocker: no effect, because a blocking item remains
+    pay = next(a for a in pledged[1]["actions"] if a["action"] == "pay_fees")
+    assert pay["effect"] == "none" and pay["no_effect"] == "blockers_remain"
+
+
+def test_max_loan_range_varies_with_the_inputs_or_says_it_is_degenerate(tcm):
+    ml = tcm[1]["ltv_range"]["max_loan"]
+    assert ml["p10"] < ml["p90"] and not ml["degenerate"], ml   # at the cap, the amount moves with the value
+    r = readiness(small("oncology_antibody_phase2"), POST, ltv_points=4)
+    ml = r["ltv_range"]["max_loan"]
+    assert ml["degenerate"] == (round(ml["max"] - ml["min"], 2) == 0)
+    assert r["binding"] in ("expected_loss", "max_ltv", "knockout", "no_value")

@@ -14,20 +14,29 @@ import json
 from flask import Blueprint, Response, current_app, request, url_for
 
 from api.auth import current_principal
+from api.i18n import COOKIE, HTML_LANG, current_lang, init_babel, normalise
+from api.labels import N_
 from api.bodies import parse_pledge, read_json
 from api.examples import example_request
 from api.openapi import operation
 from api.problems import Problem
+from api.responses import READINESS_MONEY, round_money
 from api.service import loaded_posterior
 from api.routes import bp, json_response
 from valuation.schema import (CLAIM_TYPES, INVALIDATION, MODALITIES, PATENT_KINDS, PATENT_STATUSES,
-                              SHARING_SCHEMES, STAGES, THERAPEUTIC_AREAS, VBP_EXPOSURE, PledgeRequest)
+                              SHARING_SCHEMES, STAGES, THERAPEUTIC_AREAS, VBP_EXPOSURE, PledgeRequest,
+                              Simulation)
 
-PAGE_DEFAULT_PATHS = 5000
+PAGE_DEFAULT_PATHS = Simulation().paths  # the schema default, as the API and the CLI: the same figures
 PAGE_MAX_PATHS = 20000  # unauthenticated page: bound the work one anonymous request can ask for
 LTV_BASES = ("inputs", "scenarios")
+UI_STRINGS = {"assessing": N_("Assessing… (each action is a full re-run of the Monte Carlo)"), "done": N_("Done."),
+              "error": N_("Error"), "failed": N_("The request failed:"),
+              "fix_fields": N_("Please correct the highlighted fields."), "generating": N_("generating…"),
+              "loaded": N_("Loaded:")}
 
 page = Blueprint("page", __name__)
+page.record_once(lambda state: init_babel(state.app))  # the page's language: ?lang=, cookie, Accept-Language
 
 
 def run_readiness(req: PledgeRequest, ltv_basis: str = "inputs") -> dict:
@@ -69,7 +78,7 @@ def create_readiness():
     current_principal()
     basis = _ltv_basis()
     req = parse_pledge(read_json())
-    return json_response(json.dumps(run_readiness(req, basis), ensure_ascii=False))
+    return json_response(json.dumps(round_money(run_readiness(req, basis), READINESS_MONEY), ensure_ascii=False))
 
 
 # --- the self-assessment page (no key; nothing stored) ---------------------------------------------
@@ -91,21 +100,32 @@ def _page_request() -> PledgeRequest:
 @page.get("/")
 @public
 def self_assessment_page():
+    from api.labels import CASES
     from api.report import bundled_cases, env
+    from api.i18n import gettext, label
     from scenarios.loader import builtin_names
 
+    lang = current_lang()
     cases = bundled_cases()
+    titles = {k: label("case", k, lang) if k in CASES else v["title"] for k, v in cases.items()}
     enums = {"areas": THERAPEUTIC_AREAS, "modalities": MODALITIES, "stages": STAGES, "kinds": PATENT_KINDS,
              "statuses": PATENT_STATUSES, "claim_types": CLAIM_TYPES, "invalidation": INVALIDATION,
              "vbp": VBP_EXPOSURE, "schemes": [s for s in SHARING_SCHEMES if s != "custom"],
              "scenarios": builtin_names()}
     examples_json = json.dumps({k: v["request"] for k, v in cases.items()}).replace("</", "<\\/")
-    html = env().get_template("self_assessment.html").render(
-        examples=cases, examples_json=examples_json, enums=enums, today=dt.date.today().isoformat(),
+    ui = {k: gettext(lang, m) for k, m in UI_STRINGS.items()}
+    html = env(lang).get_template("self_assessment.html").render(
+        examples=cases, titles=titles, examples_json=examples_json, enums=enums, today=dt.date.today().isoformat(),
+        ui_json=json.dumps(ui, ensure_ascii=False).replace("</", "<\\/"),
         default_paths=current_app.config.get("IPLEDGE_PAGE_PATHS", PAGE_DEFAULT_PATHS),
         max_paths=current_app.config.get("IPLEDGE_PAGE_MAX_PATHS", PAGE_MAX_PATHS),
         static=lambda f: url_for("static", filename=f))
-    return Response(html, mimetype="text/html")
+    resp = Response(html, mimetype="text/html")
+    if normalise(request.args.get("lang")):  # the switch on the page: remembered for the next visit
+        resp.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax")
+    resp.headers["Content-Language"] = HTML_LANG[lang]
+    resp.headers["Vary"] = "Accept-Language, Cookie"
+    return resp
 
 
 @page.post("/self-assessment")
@@ -114,9 +134,12 @@ def self_assessment():
     from api.charts import readiness_svgs
     from api.report import results_html
 
-    result = run_readiness(_page_request())
+    lang = current_lang()
+    req = _page_request()
+    result = run_readiness(req)
     rec = result["assessment"]["recommendation"]
-    body = {"html": results_html(result, readiness_svgs(result)), "readiness_score": result["readiness_score"],
+    html = results_html(result, readiness_svgs(result, lang), lang=lang, req=req.model_dump(mode="json"))
+    body = {"html": html, "lang": lang, "readiness_score": result["readiness_score"],
             "decision": rec["decision"], "ltv": rec["ltv"], "max_loan": rec["max_loan"],
             "blockers": result["blockers"], "ltv_range": result["ltv_range"], "actions": result["actions"]}
     return json_response(json.dumps(body, ensure_ascii=False))
@@ -131,10 +154,16 @@ def self_assessment_report(fmt: str):
         raise Problem(404, detail="the report is available as report.html or report.pdf")
     req = _page_request()
     result = run_readiness(req)
+    lang = current_lang()
     if fmt == "html":
-        resp = Response(report_html(result, req), mimetype="text/html")
+        resp = Response(report_html(result, req, lang), mimetype="text/html")
     else:
-        resp = Response(report_pdf(result, req), mimetype="application/pdf")
+        from api.fonts import GlyphError
+
+        try:
+            resp = Response(report_pdf(result, req, lang), mimetype="application/pdf")
+        except GlyphError as e:  # the input has a character no installed font draws: say which
+            raise Problem(422, "validation-error", str(e)) from None
     resp.headers["Content-Disposition"] = f'attachment; filename="readiness-report.{fmt}"'
     resp.headers["Cache-Control"] = "no-store"
     return resp

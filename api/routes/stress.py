@@ -28,6 +28,7 @@ from api.auth import current_principal
 from api.bodies import idempotency_key, read_json
 from api.openapi import operation
 from api.problems import Problem
+from api.responses import STRESS_ROW_MONEY, round_money
 from api.service import loaded_posterior
 from api.routes import bp, json_response, result_response
 
@@ -147,7 +148,7 @@ def stress_assessment(assessment_id: str):
         raise _invalid("scenarios", str(e)) from None
     for r in rows:
         r["assessment_id"] = assessment_id
-    return json_response(_dumps(rows))
+    return json_response(_dumps(round_money(rows, STRESS_ROW_MONEY)))
 
 
 # ------------------------------------------------------------------------------------------ portfolio jobs

@@ -11,6 +11,9 @@
   var statusEl = document.getElementById("status");
   var formError = document.getElementById("form-error");
   var EXAMPLES = JSON.parse(document.getElementById("examples-data").textContent);
+  var T = JSON.parse(document.getElementById("i18n-data").textContent);   // UI strings in the page's language
+  var LANG = form.dataset.lang || "en";
+  function withLang(url) { return url + (url.indexOf("?") < 0 ? "?" : "&") + "lang=" + encodeURIComponent(LANG); }
   var lastRequest = null;
 
   function renumber() {
@@ -123,7 +126,7 @@
         if (slot) { slot.appendChild(msg); } else { unplaced.push(err.field + ": " + err.message); }
       }
     });
-    formError.textContent = "Please correct the highlighted fields." + (unplaced.length ? " " + unplaced.join("; ") : "");
+    formError.textContent = T.fix_fields + (unplaced.length ? " " + unplaced.join("; ") : "");
     formError.hidden = false;
     var first = form.querySelector("[aria-invalid='true']");
     if (first) {
@@ -141,15 +144,15 @@
     clearErrors();
     var req = readForm(), btn = document.getElementById("assess");
     btn.disabled = true;
-    statusEl.textContent = "Assessing… (each action is a full re-run of the Monte Carlo)";
-    post(form.dataset.endpoint || "self-assessment", req).then(function (resp) {
+    statusEl.textContent = T.assessing;
+    post(withLang(form.dataset.endpoint || "self-assessment"), req).then(function (resp) {
       return resp.json().then(function (body) { return {resp: resp, body: body}; });
     }).then(function (r) {
       if (r.resp.ok) {
         lastRequest = req;
         results.innerHTML = r.body.html;
         results.hidden = false;
-        statusEl.textContent = "Done.";
+        statusEl.textContent = T.done;
         wireDownloads();
         results.scrollIntoView({behavior: "smooth", block: "start"});
       } else if (r.body && r.body.errors) {
@@ -157,12 +160,12 @@
         showErrors(r.body.errors);
       } else {
         statusEl.textContent = "";
-        formError.textContent = (r.body && (r.body.detail || r.body.title)) || ("Error " + r.resp.status);
+        formError.textContent = (r.body && (r.body.detail || r.body.title)) || (T.error + " " + r.resp.status);
         formError.hidden = false;
       }
     }).catch(function (e) {
       statusEl.textContent = "";
-      formError.textContent = "The request failed: " + e; formError.hidden = false;
+      formError.textContent = T.failed + " " + e; formError.hidden = false;
     }).then(function () { btn.disabled = false; });
   });
 
@@ -172,8 +175,8 @@
         ev.preventDefault();
         if (!lastRequest) { return; }
         var fmt = a.dataset.format;
-        a.textContent = fmt.toUpperCase() + " (generating…)";
-        post("self-assessment/report." + fmt, lastRequest).then(function (resp) {
+        a.textContent = fmt.toUpperCase() + " (" + T.generating + ")";
+        post(withLang("self-assessment/report." + fmt), lastRequest).then(function (resp) {
           if (!resp.ok) { throw new Error("HTTP " + resp.status); }
           return resp.blob();
         }).then(function (blob) {
@@ -182,7 +185,7 @@
           document.body.appendChild(tmp); tmp.click(); tmp.remove();
           setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
           a.textContent = fmt.toUpperCase();
-        }).catch(function (e) { a.textContent = fmt.toUpperCase() + " (failed: " + e.message + ")"; });
+        }).catch(function (e) { a.textContent = fmt.toUpperCase() + " (" + T.failed + " " + e.message + ")"; });
       });
     });
   }
@@ -191,11 +194,9 @@
     b.addEventListener("click", function () {
       var ex = EXAMPLES[b.dataset.example];
       if (!ex) { return; }
-      var paths = form.elements.namedItem("simulation.paths").value;
+      // the example's own paths and seed, as the API and the CLI run it: the same figures everywhere
       loadRequest(ex);
-      // keep the page's path count (the examples ask for 10 000; the page default is lighter)
-      if (paths) { setValue("simulation.paths", paths); }
-      statusEl.textContent = "Loaded: " + b.textContent.trim();
+      statusEl.textContent = T.loaded + " " + b.textContent.trim();
     });
   });
   document.getElementById("add-patent").addEventListener("click", function () { addPatent(null); });

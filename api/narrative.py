@@ -1,0 +1,215 @@
+"""What the page and the reports say about a result, in the reader's language, from structured data.
+
+The engine writes the recommendation's ``reasons`` and ``conditions`` and the knock-outs' ``message`` /
+``fix`` as English sentences with codes in them ("Knock-out (existing_pledge)", "from phase2"); the API
+keeps them. The page and the reports, in both languages, render the same statements here from the
+numbers and codes of the response (decision, binding limit, PD, LGD, rates, knock-out codes and
+patents) through the message catalogue, so no code and (in zh) no English sentence reaches a reader.
+Each reason mirrors one reason of :func:`risk.decision.recommend`; English knock-out messages and fixes
+are the engine's own (they name no code). The checks table is the recommendation's ``checks`` when the
+engine gives them, else the four tests the decision rests on, derived from the same figures.
+"""
+from __future__ import annotations
+
+from api import i18n
+from api.labels import ACTION_DETAILS, KNOCKOUT_TEXT, N_
+from risk.params import DEFAULT_PARAMS
+from valuation import fmt
+
+
+def _t(lang: str, msgid: str, /, **params) -> str:
+    return i18n.gettext(lang, msgid, **params)
+
+
+def patents_text(ids, lang: str) -> str:
+    ids = list(ids or [])
+    return i18n.join(ids, lang) if ids else _t(lang, N_("the pledged patents"))
+
+
+# --- knock-outs ----------------------------------------------------------------------------------
+def blocker_view(b: dict, lang: str) -> dict:
+    """{code, title, message, fix, patents} of a blocker for display."""
+    title = i18n.label("knockout", b["code"], lang)
+    if lang == "en" or b["code"] not in KNOCKOUT_TEXT:
+        return {"code": b["code"], "title": title, "message": b["message"], "fix": b["fix"],
+                "patents": b.get("patents", [])}
+    message, fix = KNOCKOUT_TEXT[b["code"]]
+    return {"code": b["code"], "title": title, "patents": b.get("patents", []),
+            "message": _t(lang, message, patents=patents_text(b.get("patents"), lang)), "fix": _t(lang, fix)}
+
+
+# --- actions -------------------------------------------------------------------------------------
+def action_detail(x: dict, lang: str) -> str:
+    """What the action does, in ``lang``, from its code and ``params``."""
+    key, p = x["action"], x.get("params") or {}
+    if not p:  # an action without params (none today): the engine's English text, nothing in zh
+        return x["description"] if lang == "en" else ""
+    money, pct = (lambda v: fmt.money(v, lang)), (lambda v, d=0: fmt.percent(v, d, lang))
+    pats = patents_text(p.get("patents"), lang)
+    if key.startswith("join_"):
+        split = i18n.join([f"{i18n.label('party', k, lang)} {pct(v)}" for k, v in (p.get("shares") or {}).items()],
+                          lang)
+        return _t(lang, ACTION_DETAILS["join"], split=split)
+    if key == "clear_all_blockers":
+        return _t(lang, ACTION_DETAILS[key], actions=i18n.join(
+            [i18n.label("action", a, lang) for a in p.get("actions", [])], lang))
+    if key == "shorten_term":
+        return _t(lang, ACTION_DETAILS[key], years=fmt.number(p["years"], 1, lang), end=fmt.date(p["end"], lang))
+    if key == "add_guarantee":
+        return _t(lang, ACTION_DETAILS[key], share=pct(p["share"]))
+    if key == "extend_family":
+        return _t(lang, ACTION_DETAILS[key], offices=i18n.join(p.get("offices", []), lang), patents=pats)
+    if key == "next_stage":
+        msg = ACTION_DETAILS["next_stage_launch" if p.get("launch_next_year") else "next_stage"]
+        return _t(lang, msg, **{"from": i18n.label("stage", p["from"], lang), "to": i18n.label("stage", p["to"], lang)})
+    if key == "raise_equity":
+        return _t(lang, ACTION_DETAILS[key], amount=money(p["amount"]))
+    if key in ACTION_DETAILS:
+        return _t(lang, ACTION_DETAILS[key], patents=pats)
+    return ""
+
+
+def action_views(result: dict, lang: str) -> tuple[list[dict], list[dict]]:
+    """(actions that change the amount or the decision, ranked by gain; the rest, each with why)."""
+    rows = []
+    for x in result["actions"]:
+        effect = x.get("effect") or ("amount" if round(x["gain"], 2) != 0 else "none")
+        rows.append({**x, "effect": effect, "title": i18n.label("action", x["action"], lang),
+                     "detail": action_detail(x, lang),
+                     "measured_on_text": (None if x.get("measured_on", "case") == "case"
+                                          else i18n.label("action", x["measured_on"], lang)),
+                     "why": (i18n.label("no_effect", x.get("no_effect") or "unchanged", lang)
+                             if effect == "none" else None)})
+    return [r for r in rows if r["effect"] != "none"], [r for r in rows if r["effect"] == "none"]
+
+
+# --- recommendation ------------------------------------------------------------------------------
+def _reasons(a: dict, result: dict, lang: str) -> list[str]:
+    rec, v, c, p = a["recommendation"], a["valuation"], a["credit"], a["pipeline"]
+    money, pct = (lambda x: fmt.money(x, lang)), (lambda x, d=1: fmt.percent(x, d, lang))
+    requested = result["requested_amount"]
+    limit = result["limits"]["max_expected_loss"]
+    binding = result.get("binding")
+    value = float(v["appraised_value"])
+    out = []
+    for b in result["blockers"]:
+        out.append(_t(lang, N_("Blocking item (%(title)s): %(message)s"), title=i18n.label("knockout", b["code"], lang),
+                      message=blocker_view(b, lang)["message"]))
+    if p["stage"] != "approved":
+        out.append(_t(lang, N_("Probability of approval from %(stage)s: %(p)s (90%% HDI %(lo)s–%(hi)s); "
+                               "%(zero)s of simulated paths leave the IP worth nothing."),
+                      stage=i18n.label("stage", p["stage"], lang), p=pct(p["p_approval"]["mean"]),
+                      lo=pct(p["p_approval"]["hdi_90"][0]), hi=pct(p["p_approval"]["hdi_90"][1]),
+                      zero=pct(v["prob_zero"])))
+    out.append(_t(lang, N_("Appraised IP value %(value)s (p5 %(p5)s, p95 %(p95)s); the requested %(req)s is an "
+                           "LTV of %(ltv)s."), value=money(value), p5=money(v["p5"]), p95=money(v["p95"]),
+                  req=money(requested), ltv=pct(rec["requested_ltv"]) if rec.get("requested_ltv") else "-"))
+    out.append(_t(lang, N_("At the requested amount: PD %(pd)s over %(term)s years, LGD %(lgd)s, bank "
+                           "expected-loss rate %(rate)s against a limit of %(limit)s."),
+                  pd=pct(c["pd"]), term=fmt.number(c.get("maturity_years", 0), 1, lang), lgd=pct(c["lgd"]),
+                  rate=pct(c["bank_expected_loss_rate"], 2), limit=pct(limit, 2)))
+    supported = float(rec["risk_supported_max_loan"])
+    if binding == "knockout":
+        out.append(_t(lang, N_("Once the blocking items are cleared, the risk model supports up to %(amount)s "
+                               "(LTV %(ltv)s)."), amount=money(supported), ltv=pct(rec["risk_supported_ltv"])))
+    elif binding == "max_ltv":
+        out.append(_t(lang, N_("The maximum loan %(amount)s is set by the policy cap of %(cap)s of the appraised "
+                               "value, not by expected loss."), amount=money(supported),
+                      cap=pct(result["limits"]["max_ltv"], 0)))
+    elif binding == "expected_loss" and supported <= 0:
+        out.append(_t(lang, N_("No amount keeps the bank's expected-loss rate within %(limit)s: on the paths where "
+                               "the borrower defaults the collateral is worth little or nothing."),
+                      limit=pct(limit, 2)))
+    elif binding == "expected_loss":
+        out.append(_t(lang, N_("The maximum loan %(amount)s (LTV %(ltv)s) is the largest amount whose bank "
+                               "expected-loss rate stays within %(limit)s."), amount=money(supported),
+                      ltv=pct(supported / value) if value > 0 else "-", limit=pct(limit, 2)))
+    if rec["decision"] == "decline" and binding != "knockout":
+        out.append(_t(lang, N_("No amount of at least %(min)s of the request and no guarantee of at most %(g)s "
+                               "brings the bank's expected-loss rate within %(limit)s."),
+                      min=pct(DEFAULT_PARAMS.min_offer_fraction, 0), g=pct(DEFAULT_PARAMS.max_guarantee_share, 0),
+                      limit=pct(limit, 2)))
+    return out
+
+
+def _conditions(a: dict, result: dict, req: dict | None, lang: str) -> list[str]:
+    rec = a["recommendation"]
+    money, pct = (lambda x: fmt.money(x, lang)), (lambda x, d=1: fmt.percent(x, d, lang))
+    if result["blockers"]:
+        return [blocker_view(b, lang)["fix"] for b in result["blockers"]]
+    if rec["decision"] == "approve":
+        granted = [p["id"] for p in (req or {}).get("patents", []) if p.get("status") == "granted"]
+        return [_t(lang, N_("Register the pledge of %(patents)s with CNIPA before drawdown."),
+                   patents=patents_text(granted, lang)),
+                _t(lang, N_("Re-appraise the collateral yearly and at each clinical or VBP event."))]
+    out = []
+    if rec["decision"] == "approve_with_conditions":
+        value = float(a["valuation"]["appraised_value"])
+        if rec["max_loan"] >= DEFAULT_PARAMS.min_offer_fraction * result["requested_amount"] and rec["max_loan"] > 0:
+            out.append(_t(lang, N_("Reduce the amount to %(amount)s (LTV %(ltv)s)."), amount=money(rec["max_loan"]),
+                          ltv=pct(rec["max_loan"] / value) if value > 0 else "-"))
+        g = rec.get("required_guarantee_share")
+        if g:
+            out.append(_t(lang, N_("Or keep %(amount)s with a guarantee covering at least %(share)s of the bank's "
+                                   "loss."), amount=money(result["requested_amount"]), share=pct(g, 0)))
+    return out
+
+
+def recommendation_view(result: dict, req: dict | None, lang: str) -> dict:
+    """{decision, reasons, conditions, checks} as the reader sees them."""
+    a = result["assessment"]
+    rec = a["recommendation"]
+    reasons, conditions = _reasons(a, result, lang), _conditions(a, result, req, lang)
+    return {"decision": i18n.label("decision", rec["decision"], lang), "reasons": reasons,
+            "conditions": conditions, "checks": checks_view(result, lang),
+            "binding": i18n.label("binding", result.get("binding"), lang)}
+
+
+CHECKS = {"knockouts": N_("Blocking items"), "expected_loss": N_("Bank expected-loss rate at the requested amount"),
+          "max_ltv": N_("Requested LTV"), "amount": N_("Requested amount vs maximum loan"),
+          "p_approval": N_("Probability of approval")}
+
+
+def _fmt_any(x, unit: str | None, lang: str) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, bool):
+        return _t(lang, N_("yes")) if x else _t(lang, N_("no"))
+    if not isinstance(x, (int, float)):
+        return str(x)
+    if unit in ("cny", "money") or (unit is None and abs(x) >= 1000):
+        return fmt.money(x, lang)
+    if unit in ("share", "rate", "ratio", "percent") or (unit is None and abs(x) <= 1.5):
+        return fmt.percent(x, 2 if abs(x) < 0.1 else 1, lang)
+    return fmt.number(x, 2, lang)
+
+
+def checks_view(result: dict, lang: str) -> list[dict]:
+    """[{name, value, threshold, ok}] of the tests behind the decision, formatted for ``lang``."""
+    a = result["assessment"]
+    rec = a["recommendation"]
+    given = rec.get("checks")
+    if given:
+        out = []
+        for ch in given:
+            unit = ch.get("unit")
+            ok = ch.get("passed", ch.get("ok"))
+            out.append({"name": _t(lang, CHECKS[ch["name"]]) if ch.get("name") in CHECKS
+                        else str(ch.get("name", "")).replace("_", " "),
+                        "value": _fmt_any(ch.get("value"), unit, lang),
+                        "threshold": _fmt_any(ch.get("threshold"), unit, lang), "ok": ok})
+        return out
+    money, pct = (lambda x: fmt.money(x, lang)), (lambda x, d=1: fmt.percent(x, d, lang))
+    requested, limits = result["requested_amount"], result["limits"]
+    n_ko = len(result["blockers"])
+    rl = rec.get("requested_ltv")
+    return [
+        {"name": _t(lang, CHECKS["knockouts"]), "value": fmt.number(n_ko, 0, lang), "threshold": "0", "ok": n_ko == 0},
+        {"name": _t(lang, CHECKS["expected_loss"]), "value": pct(limits["bank_expected_loss_rate"], 2),
+         "threshold": "≤ " + pct(limits["max_expected_loss"], 2),
+         "ok": limits["bank_expected_loss_rate"] <= limits["max_expected_loss"] + 1e-12},
+        {"name": _t(lang, CHECKS["max_ltv"]), "value": pct(rl) if rl is not None else "-",
+         "threshold": "≤ " + pct(limits["max_ltv"], 0), "ok": rl is not None and rl <= limits["max_ltv"] + 1e-12},
+        {"name": _t(lang, CHECKS["amount"]), "value": money(requested),
+         "threshold": "≤ " + money(rec["max_loan"]), "ok": requested <= rec["max_loan"] + 1e-6},
+    ]
