@@ -83,6 +83,11 @@ SOURCES: dict[str, str] = {
     "ltv_se_limit": "numerical: above 1 percentage point of LTV standard error the assessment re-runs "
                     "with 4x the paths, up to IPLEDGE_MAX_PATHS (issue 11)",
     "se_batches": "numerical: batch means over 20 batches of paths for the standard errors",
+    "q_during_delay": "assumption (stress only, with extra_delay_years > 0): while a stressed trial delay runs, "
+                      "until the delayed readout, a borrower short of runway raises with the odds after a "
+                      "failure (0.20): investors read a two-year slip of the lead trial (slow enrolment, a "
+                      "protocol change) as bad news, and the stress must not be eased by moving the binary "
+                      "readout past maturity (issue 11)",
 }
 
 
@@ -139,6 +144,7 @@ class ModelParams:
     search_abs_tol: float = 10_000.0
     ltv_se_limit: float = 0.01
     se_batches: int = 20
+    q_during_delay: float = 0.20         # stress: odds while a stressed trial delay runs (SOURCES)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
