@@ -463,4 +463,4 @@ def test_a_programme_abandoned_today_counts_as_a_failure_for_the_financing_odds(
     pd_ = run_credit(sim, req, [req.loan.amount]).defaulted[0].mean()
     sim.failure_time = np.zeros(sim.n)
     failed_today = run_credit(sim, req, [req.loan.amount]).defaulted[0].mean()
-    check("PD, abandoned vs failed today", float(pd_), float(failed_today), 0.0, name=req.product.name)
+    check("PD, abandoned vs failed today", float(pd_), float(failed_today), 0.0, case="oncology_antibody_phase2")
