@@ -9,9 +9,9 @@ Financing ahead of need: when ``n_k`` is under the runway target ``R = runway_ta
 period's financing uniform is below ``q^frac_k`` (a constant hazard within the year) and then holds
 ``max(n_k, R)`` (a round tops runway up to R; its size is the gap, never a reset). q follows the latest
 pipeline news: ``q_after_failure`` from the year of a failure (or of the holder abandoning the
-programme, risk.development) on, at most ``q_during_delay`` while a stressed trial delay runs, ``q_after_success`` in a year with a
-phase success, ``q_base`` otherwise. The firm defaults when ``n_k < 0`` after the attempt: its cash no
-longer covers what it owes (at maturity, the repayment itself).
+programme, risk.development) on, at most ``q_during_delay`` while a stressed trial delay runs,
+``q_after_success`` in a year with a phase success, ``q_base`` otherwise. The firm defaults when
+``n_k < 0`` after the attempt: its cash no longer covers what it owes (at maturity, the repayment itself).
 
 Why this shape: post-financing cash ``max(n, R)`` on success and ``n`` on failure are both
 non-decreasing in ``n``, and ``n`` is non-decreasing in cash and non-increasing in A and the rate, so on
