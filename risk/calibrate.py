@@ -148,10 +148,14 @@ def calibrate(book: CalibrationBook | str | Path = DEFAULT_BOOK, seed: int | Non
     lo, hi = Q_BRACKET[0], params.q_after_success
     goal = 0.5 * (target["base"][0] + target["base"][1])
     r_lo, r_hi = base.rate(q_base=lo)[0], base.rate(q_base=hi)[0]
+    if goal < r_hi <= target["base"][1]:
+        # the band's middle is out of reach below q_after_success (news never lowers the odds): take the
+        # in-band rate nearest to it, at the bracket's upper end
+        goal, lo = r_hi, hi
     if not r_hi <= goal <= r_lo:
         raise CalibrationError(f"no q_base in [{lo}, {hi}] gives the target {goal:.4f}: the book's default "
                                f"rate runs from {r_hi:.4f} to {r_lo:.4f}")
-    for _ in range(BISECTION_STEPS):          # rate falls as q_base rises
+    for _ in range(BISECTION_STEPS if lo < hi else 0):          # rate falls as q_base rises
         mid = 0.5 * (lo + hi)
         if base.rate(q_base=mid)[0] > goal:
             lo = mid

@@ -8,9 +8,10 @@ Financing ahead of need: when ``n_k`` is under the runway target ``R = runway_ta
 (net burn = annual_burn − annual_revenue × margin, ≥ 0) the firm tries to raise; it succeeds when the
 period's financing uniform is below ``q^frac_k`` (a constant hazard within the year) and then holds
 ``max(n_k, R)`` (a round tops runway up to R; its size is the gap, never a reset). q follows the latest
-pipeline news: ``q_after_failure`` from the year of a failure on, ``q_after_success`` in a year with a
-phase success, ``q_base`` otherwise. The firm defaults when ``n_k < 0`` after the attempt: its cash no
-longer covers what it owes (at maturity, the repayment itself).
+pipeline news: ``q_after_failure`` from the year of a failure (or of the holder abandoning the
+programme, risk.development) on, at most ``q_during_delay`` while a stressed trial delay runs,
+``q_after_success`` in a year with a phase success, ``q_base`` otherwise. The firm defaults when
+``n_k < 0`` after the attempt: its cash no longer covers what it owes (at maturity, the repayment itself).
 
 Why this shape: post-financing cash ``max(n, R)`` on success and ``n`` on failure are both
 non-decreasing in ``n``, and ``n`` is non-decreasing in cash and non-increasing in A and the rate, so on
@@ -114,6 +115,7 @@ def run_credit(sim: SimResult, req: PledgeRequest, amounts, u_fin: np.ndarray | 
     loss = np.zeros((A.size, n))
     ead = np.zeros((A.size, n))
     dperiod = np.zeros((A.size, n), np.int64)
+    failed_at, delay_until = news_times(sim)
     for k in range(Tm):
         t, f = k + 1, float(sched.frac[k])
         t_end = k + f
@@ -122,8 +124,10 @@ def run_credit(sim: SimResult, req: PledgeRequest, amounts, u_fin: np.ndarray | 
         net += op[None, :] - A[:, None] * sched.interest[k]
         # a failure weighs on every later round (the lead asset is gone), a success only that year
         success = sim.success_events[:, k] if k < sim.success_events.shape[1] else np.zeros(n, bool)
-        q = np.where(sim.failure_time <= t_end, p.q_after_failure,
+        q = np.where(failed_at <= t_end, p.q_after_failure,
                      np.where(success, p.q_after_success, p.q_base))
+        if delay_until is not None:
+            q = np.where(delay_until > k, np.minimum(q, p.q_during_delay), q)
         if f < 1.0:
             q = q ** f                       # a part-year: the same annual hazard of not closing a round
         short = alive & (net < target)
@@ -133,12 +137,36 @@ def run_credit(sim: SimResult, req: PledgeRequest, amounts, u_fin: np.ndarray | 
         if new.any():
             exposure = A[:, None] * (sched.balance[k] + sched.interest[k])
             coll = sim.collateral[:, min(t, sim.collateral.shape[1] - 1)] * (1.0 - haircut)
+            coll = np.where(failed_at <= t_end, 0.0, coll)     # a failed or dropped programme is worth 0
             lost = np.maximum(exposure - coll[None, :], 0.0)
             np.copyto(loss, lost, where=new)
             np.copyto(ead, exposure, where=new)
             dperiod[new] = t
             alive &= ~new
     return CreditRun(A, loss, ~alive, ead, dperiod)
+
+
+def news_times(sim: SimResult) -> tuple[np.ndarray, np.ndarray | None]:
+    """When investors see the lead asset go, and until when a stressed trial delay runs.
+
+    A programme the holder abandons (risk.development: the remaining trials cost more than they are
+    worth) is lost to investors as surely as a failed trial, so the failure time is the earlier of the
+    two. Under a stressed delay (``extra_delay_years`` > 0) the delay postpones good news only: a trial
+    that fails is known to fail on its undelayed timetable (interim futility, or the sponsor stopping
+    it), and until the delayed readout (the end of the current stage) the odds are at most
+    ``q_during_delay`` (the delay itself is bad news). Without both the stress eases wherever it moves
+    a failing readout past maturity (issue 11). From the failure on, the collateral is worth 0."""
+    dev = getattr(sim, "development", None)
+    failed = sim.failure_time
+    delay = None
+    if sim.params.extra_delay_years > 0 and sim.completion_times.shape[1] > 0:
+        # the delay postpones good news only: a trial that fails is known to fail on its own timetable
+        # (a futility analysis, or the sponsor stopping it); every readout moved by the same delay
+        failed = np.maximum(failed - sim.params.extra_delay_years, 0.0)
+        delay = sim.completion_times[:, 0]
+    if dev is not None:
+        failed = np.minimum(failed, dev.abandon_time)
+    return failed, delay
 
 
 def financing_draws(sim: SimResult, periods: int) -> np.ndarray:

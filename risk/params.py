@@ -32,10 +32,12 @@ SOURCES: dict[str, str] = {
     "patent_resolution_years": "pending grant and invalidation outcomes become known after 2 years "
                                "(CNIPA 2020: invention pendency 20 months, invalidation 5.9 months)",
     "q_base": "probability a borrower short of runway raises money (a round or a refinancing) in a year: "
-              "0.8411, calibrated by `ipledge calibrate` (risk/calibrate.py; book scenarios/books/korea_ip_book.yaml, "
-              "seed 7, 4,000 paths per segment) so the book's one-year default rate is 1.31%, the middle of "
-              "Korea's 1.05-1.56% IP-loan NPL band 2020-2023 (KIPO via newsis 2024-11-05, lending.md); under "
-              "funding_winter the book defaults at 6.95% (>= 2.55%, H1 2024). Design value before: 0.6 (DESIGN §9)",
+              "0.85, calibrated by `ipledge calibrate` (risk/calibrate.py; book scenarios/books/korea_ip_book.yaml, "
+              "seed 7, 4,000 paths per segment) on the merged sim-2 engine: the book's one-year default rate is "
+              "1.41%, inside Korea's 1.05-1.56% IP-loan NPL band 2020-2023 (KIPO via newsis 2024-11-05, "
+              "lending.md); the band's middle (1.31%) would need odds above q_after_success, so the fit takes the "
+              "in-band rate nearest to it at q_base = q_after_success. Under funding_winter the book defaults "
+              "at 7.28% (>= 2.55%, H1 2024). Before: 0.8411 on sim-1 valuations (issue 11), design value 0.6 (DESIGN §9)",
     "q_after_success": "0.85 in a year with a phase success (DESIGN §9)",
     "q_after_failure": "0.20 after a pipeline failure, in its year and every later year (DESIGN §9)",
     "raise_years_of_burn": "assumption: a successful round covers the deficit plus one year of burn",
@@ -83,6 +85,11 @@ SOURCES: dict[str, str] = {
     "ltv_se_limit": "numerical: above 1 percentage point of LTV standard error the assessment re-runs "
                     "with 4x the paths, up to IPLEDGE_MAX_PATHS (issue 11)",
     "se_batches": "numerical: batch means over 20 batches of paths for the standard errors",
+    "q_during_delay": "assumption (stress only, with extra_delay_years > 0): while a stressed trial delay runs, "
+                      "until the delayed readout, a borrower short of runway raises with the odds after a "
+                      "failure (0.20): investors read a two-year slip of the lead trial (slow enrolment, a "
+                      "protocol change) as bad news, and the stress must not be eased by moving the binary "
+                      "readout past maturity (issue 11)",
 }
 
 
@@ -104,7 +111,7 @@ class ModelParams:
     invalidation_probability: dict[str, float] = field(
         default_factory=lambda: {"invention": 0.253, "utility_model": 0.392, "design": 0.46})
     patent_resolution_years: int = 2
-    q_base: float = 0.8411              # calibrated: see SOURCES['q_base']
+    q_base: float = 0.85                # calibrated: see SOURCES['q_base']
     q_after_success: float = 0.85
     q_after_failure: float = 0.20
     raise_years_of_burn: float = 1.0
@@ -139,6 +146,7 @@ class ModelParams:
     search_abs_tol: float = 10_000.0
     ltv_se_limit: float = 0.01
     se_batches: int = 20
+    q_during_delay: float = 0.20         # stress: odds while a stressed trial delay runs (SOURCES)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

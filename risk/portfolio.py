@@ -16,7 +16,7 @@ Factor model (one latent standard normal per path and factor, Z_f, Z_v, Z_r; pos
   cash-short borrower raises money in year k is ``u = Φ(√ρ_f Z_f + √(1-ρ_f) ε_k)`` with ε_k the loan's
   own normal. A borrower raises iff ``u < q``, so on a path with climate Z_f every borrower's q becomes
   ``q(Z_f) = Φ((Φ⁻¹(q) - √ρ_f Z_f) / √(1-ρ_f))``: in a funding winter (Z_f = 2.33, ρ_f = 0.3) the
-  calibrated base q of 0.84 falls to 0.37 for every borrower at once. Z_f holds for the whole life of the loans.
+  calibrated base q of 0.85 falls to 0.39 for every borrower at once. Z_f holds for the whole life of the loans.
 - **VBP policy wave**: the VBP timing uniform ``u = Φ(-(√ρ_v Z_v + √(1-ρ_v) η))`` (small u = early event
   by inversion of the geometric law in simulate) and the cut ``Beta⁻¹(Φ(√ρ_v Z_v + √(1-ρ_v) η'))``:
   on a wave path every exposed product is hit earlier and harder. ``vbp_exposure: none`` products

@@ -42,6 +42,10 @@ GOLDEN_SCORES = {
     "tcm_formulation": (78.4, 52.6, 73.9), "medical_consumable_utility": (64.8, 51.1, 54.3),
     "small_molecule_phase1": (92.4, 78.3, 46.4), "pending_only": (47.4, 63.2, 34.6),
     "biologic_phase3_coowned": (91.1, 70.6, 71.2), "existing_pledge_generic": (72.9, 55.3, 69.4),
+    # issue 11's cases, scored by the scorecards before the crosswalk (branch issue-11)
+    "antibody_phase1_cashpoor": (92.1, 69.9, 49.3), "car_t_phase2": (92.0, 76.8, 53.5),
+    "generic_small_molecule_marketed": (90.5, 56.0, 71.8), "oncology_biologic_phase3_cashrich": (94.5, 83.4, 69.9),
+    "tcm_utility_model": (65.2, 49.3, 64.8),
 }
 FULL_EVIDENCE = {
     "design_around": "costly", "freedom_to_operate": "clear", "technical_problem": "unmet_need",

@@ -23,10 +23,13 @@ def test_loan_walk_drawdown_to_recovery(api_app, api_client, api_key_factory):
     _, key = api_key_factory()
     _, other = api_key_factory()
     a = assess(api_client, key, case_request("biologic_phase3_coowned"))
-    loan = book(api_client, key, a["id"], 2.0e8, reference="IPL-1")
+    # booked inside the 30% default LTV cap (CNY 100m on a value of about 400m), so the LTV alert is news
+    # on the failure and not already raised at booking
+    loan = book(api_client, key, a["id"], 1.0e8, reference="IPL-1")
     lid, v0 = loan["id"], loan["latest_valuation"]
-    assert v0["reason"] == "booking" and v0["seq"] == 0 and v0["balance"] == 2.0e8
-    assert v0["collateral_value"] > 0 and v0["ltv"] == pytest.approx(2.0e8 / v0["collateral_value"], rel=1e-12)
+    assert v0["reason"] == "booking" and v0["seq"] == 0 and v0["balance"] == 1.0e8
+    assert v0["collateral_value"] > 0 and v0["ltv"] == pytest.approx(1.0e8 / v0["collateral_value"], rel=1e-12)
+    assert v0["ltv"] <= 0.30 and "ltv_above" not in {al["trigger"] for al in loan.get("alerts", [])}, v0
     assert loan["monitoring"]["sources"]["value_drop"] == "assumption"
 
     # phase failure: the collateral is worth nothing, the borrower's odds fall, a knock-out appears
@@ -74,12 +77,16 @@ def test_loan_walk_drawdown_to_recovery(api_app, api_client, api_key_factory):
     assert first not in still_open and len(still_open) == len(out["alerts"]) - 1
 
     # default, then a recovery through the guarantee
-    d = event(api_client, key, lid, {"type": "default", "date": "2026-11-25"})["valuation"]
+    d_out = event(api_client, key, lid, {"type": "default", "date": "2026-11-25"})
+    d = d_out["valuation"]
     assert d["status"] == "defaulted" and d["pd"] == 1.0
-    assert d["expected_loss"] == pytest.approx(2.0e8, rel=1e-12)      # collateral worth 0: the whole balance
-    rec = event(api_client, key, lid, {"type": "recovery", "date": "2026-11-28", "amount": 5.0e7,
-                                       "channel": "guarantee"})["valuation"]
-    assert rec["balance"] == 1.5e8 and rec["expected_loss"] == pytest.approx(1.5e8, rel=1e-12)
+    assert d["expected_loss"] == pytest.approx(1.0e8, rel=1e-12)      # collateral worth 0: the whole balance
+    # PD 1 on default: a rise of more than 10 points when the failure left it lower (it was 0.77 at 100m)
+    assert {al["trigger"] for al in d_out["alerts"]} <= {"pd_up"}, d_out["alerts"]
+    rec_out = event(api_client, key, lid, {"type": "recovery", "date": "2026-11-28", "amount": 5.0e7,
+                                           "channel": "guarantee"})
+    rec = rec_out["valuation"]
+    assert rec["balance"] == 5.0e7 and rec["expected_loss"] == pytest.approx(5.0e7, rel=1e-12)
     _check_drivers(rec)
 
     detail = api_client.get(f"/v1/loans/{lid}", headers=auth(key)).get_json()
@@ -98,7 +105,8 @@ def test_loan_walk_drawdown_to_recovery(api_app, api_client, api_key_factory):
     actions = [t["action"] for t in trail]
     assert actions.count("loan.create") == 1 and actions.count("loan.event") == 3
     assert actions.count("loan.revalue") == 4 and actions.count("alert.ack") == 1
-    assert actions.count("alert.raise") == len(out["alerts"]) + len(loan.get("alerts", []))
+    raised = len(loan.get("alerts", [])) + len(out["alerts"]) + len(d_out["alerts"]) + len(rec_out["alerts"])
+    assert actions.count("alert.raise") == raised
     assert {t["key_id"] for t in trail} == {key.split("_")[1]}
     assert len({t["tenant_id"] for t in trail}) == 1
 

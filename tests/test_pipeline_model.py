@@ -297,10 +297,9 @@ def test_drift_reaches_value_and_pd(post):
     from risk.assess import assess
     from tests.risk_helpers import case
 
-    # trials paid: with the default cost to complete the holder abandons this asset at every drift level
-    # (value 0 both ways), which would hide the drift from the value
+    # trials paid: under the default trial costs the asset is abandoned today (value 0 at any drift)
     req = case("oncology_antibody_phase2", simulation={"paths": 4000},
-               product={"development_cost": {"phase2": 0.0, "phase3": 0.0, "filed": 0.0}})
+               product={"development_cost": {"phase2": 0.0, "phase3": 0.0}})
     lo, hi = (assess(req, posterior=_shifted(post, d)) for d in (-0.5, 0.5))
     assert lo["pipeline"]["simulated_p_approval"] < hi["pipeline"]["simulated_p_approval"]
     assert lo["valuation"]["appraised_value"] < hi["valuation"]["appraised_value"], (
