@@ -331,7 +331,11 @@ def ltv_search(sim: SimResult, req: PledgeRequest, bank_weight: float | None = N
                          binding, caps, len(tried))
 
     if U < params.search_abs_tol:
-        return result(0.0, cap_name)
+        # a cap of ~0 (no collateral value, or no capacity): when a risk limit fails even at the smallest
+        # amount it would set the max loan to 0 without the cap too, and it is what a committee must read
+        evaluate([params.search_abs_tol])
+        ok, _ = tried[params.search_abs_tol]
+        return result(0.0, cap_name if ok else worst_of(tried, lim, params.search_abs_tol))
     A_req = float(req.loan.amount)
     evaluate([A_req, U] if A_req < U else [U])
     if tried[U][0]:

@@ -257,6 +257,18 @@ def test_recommendation_names_its_binding_limit_and_lists_every_check():
         "recommendation"]["binding_constraint"] == "knockout"
 
 
+def test_an_asset_worth_nothing_names_the_risk_limit_that_fails_at_any_amount():
+    """Value 0 makes the LTV cap 0, but a committee must read the limit that would refuse the loan
+    without the cap too: here the one-year PD and the EL limits fail even at CNY 10,000."""
+    from risk.assess import assess
+
+    rec = assess(case("small_molecule_phase1", simulation={"paths": 2000, "seed": 7}))["recommendation"]
+    assert rec["max_loan"] == 0
+    failing = {c["limit"] for c in rec["checks"] if not c["passed"]} - {"policy_ltv_cap"}
+    assert rec["binding_constraint"] in failing, (
+        f"binding {rec['binding_constraint']!r}, risk limits failing at the request {sorted(failing)}")
+
+
 def test_no_approval_breaks_a_limit_of_any_party():
     """Every bundled case: an approval passes every check; a conditional approval's amount passes them."""
     from risk.assess import assess
