@@ -105,3 +105,7 @@ main.add_command(report)
 from api.cli_model import model  # noqa: E402
 
 main.add_command(model)
+
+from api.cli_audit import audit  # noqa: E402
+
+main.add_command(audit)

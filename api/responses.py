@@ -181,3 +181,4 @@ class Problem(_Out):
     detail: str
     instance: str | None = None
     errors: list[FieldError] | None = None
+    request_id: str | None = Field(default=None, description="X-Request-Id of the request (quote it to support)")

@@ -35,8 +35,11 @@ def run_readiness(req: PledgeRequest, ltv_basis: str = "inputs") -> dict:
     from api.service import to_json_ready
     from risk.readiness import readiness
 
+    from api.limits import READINESS_RUNS, heavy_work
+
     try:
-        return to_json_ready(readiness(req, loaded_posterior(), ltv_basis=ltv_basis))
+        with heavy_work(req.simulation.paths, READINESS_RUNS):  # priced and admitted (issue 15)
+            return to_json_ready(readiness(req, loaded_posterior(), ltv_basis=ltv_basis))
     except ValueError as e:
         if req.scenario is None:
             raise
