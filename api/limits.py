@@ -178,11 +178,12 @@ class Budgets:
     def storage(self) -> Storage:
         return self.limiter.storage
 
-    def charge(self, scope: str, who: str, cost: int, limit: str, *, status: int = 429) -> None:
+    def charge(self, scope: str, who: str, cost: int, limit: str, *, status: int = 429, take: bool = True) -> None:
         """Take ``cost`` from the ``limit`` budget of ``scope``/``who``; a problem when it would not fit.
 
-        A request whose cost is larger than the whole budget is refused outright (422 would hide that
-        it is the server's price: the detail says so)."""
+        ``take=False`` only checks (before queueing for a slot: a refused request costs nothing). A
+        request whose cost is larger than the whole budget is refused outright (with a detail saying
+        it is this server's price)."""
         item = parse(limit)
         strategy = self.limiter.limiter
         ids = (self.prefix, scope, who)
@@ -190,7 +191,7 @@ class Budgets:
             raise _problem(status, "work-budget-exceeded",
                            f"this request costs {cost:,} path-runs, more than the whole {scope} budget "
                            f"({limit}); use fewer paths", 60)
-        if not strategy.test(item, *ids, cost=cost) or not strategy.hit(item, *ids, cost=cost):
+        if not strategy.test(item, *ids, cost=cost) or (take and not strategy.hit(item, *ids, cost=cost)):
             reset = strategy.get_window_stats(item, *ids).reset_time - time.time()
             raise _problem(status, "work-budget-exceeded",
                            f"simulation budget of the {scope} exhausted ({limit}, this request costs "
@@ -208,7 +209,7 @@ class Budgets:
         if st.incr(key, SLOT_TTL_S, 1) > cap:
             st.incr(key, SLOT_TTL_S, -1)
             if queue <= 0:
-                raise _problem(status, "too-many-in-flight",
+                raise _problem(status, "too-many-in-flight" if status == 429 else "queue-full",
                                f"{cap} heavy request(s) of this {scope} are already running; retry shortly", 2)
             if st.incr(qkey, SLOT_TTL_S, 1) > queue:
                 st.incr(qkey, SLOT_TTL_S, -1)
@@ -246,14 +247,18 @@ def heavy_work(paths: int, runs: int = 1):
     cost = int(paths) * int(runs)
     p = g.get("principal")
     if p is not None:
-        b.charge("tenant", str(p.tenant_id), cost, cfg["IPLEDGE_WORK_LIMIT"])
-        with b.slot("tenant", str(p.tenant_id), int(cfg["IPLEDGE_TENANT_CONCURRENCY"])):
-            yield
-        return
-    b.charge("address", _client(), cost, cfg["IPLEDGE_PAGE_WORK_LIMIT"])
-    b.charge("page", "all", cost, cfg["IPLEDGE_PAGE_GLOBAL_WORK_LIMIT"], status=503)
-    with b.slot("page", "all", int(cfg["IPLEDGE_PAGE_CONCURRENCY"]), queue=int(cfg["IPLEDGE_PAGE_QUEUE"]),
-                wait_s=float(cfg["IPLEDGE_PAGE_QUEUE_WAIT_S"]), status=503):
+        charges = [("tenant", str(p.tenant_id), cfg["IPLEDGE_WORK_LIMIT"], 429)]
+        slot = b.slot("tenant", str(p.tenant_id), int(cfg["IPLEDGE_TENANT_CONCURRENCY"]))
+    else:
+        charges = [("address", _client(), cfg["IPLEDGE_PAGE_WORK_LIMIT"], 429),
+                   ("page", "all", cfg["IPLEDGE_PAGE_GLOBAL_WORK_LIMIT"], 503)]
+        slot = b.slot("page", "all", int(cfg["IPLEDGE_PAGE_CONCURRENCY"]), queue=int(cfg["IPLEDGE_PAGE_QUEUE"]),
+                      wait_s=float(cfg["IPLEDGE_PAGE_QUEUE_WAIT_S"]), status=503)
+    for scope, who, limit, status in charges:  # fail fast, before taking or waiting for a slot
+        b.charge(scope, who, cost, limit, status=status, take=False)
+    with slot:
+        for scope, who, limit, status in charges:  # admitted: now the work is paid for
+            b.charge(scope, who, cost, limit, status=status)
         yield
 
 

@@ -116,7 +116,11 @@ class IpledgeGunicorn(BaseApplication):
 
     def load(self):
         from api.app import create_app
+        from api.requestlog import configure_logging
 
+        # in the worker: request ids and redaction on every handler (app, waitress, gunicorn.error)
+        configure_logging(os.environ.get("IPLEDGE_LOG_LEVEL", "info"),
+                          access=os.environ.get("IPLEDGE_ACCESS_LOG", "-") != "")
         return create_app(self.app_config)
 
 
