@@ -46,7 +46,7 @@ from limits import parse
 from limits.storage import Storage
 
 #: engine runs of one readiness request: base + blocker fixes + improvements + LTV design points
-#: (risk.readiness.LTV_DESIGN_POINTS = 16); an upper bound measured on the bundled cases (max 27)
+#: (risk.readiness.LTV_DESIGN_POINTS = 16); an upper bound: 19-26 counted on the 8 bundled cases
 READINESS_RUNS = 28
 SLOT_TTL_S = 600  # a slot counter of a crashed worker decays after this
 

@@ -182,13 +182,16 @@ def gunicorn_options(host: str, port: int, workers: int = WORKERS) -> dict:
 
 
 def run_server(host: str = "127.0.0.1", port: int = 8000, workers: int | None = None) -> None:
-    from api.store import Store
+    from api.store import Store, database_url
 
     workers = workers or int(os.environ.get("IPLEDGE_WORKERS", str(WORKERS)))
-    store = Store()  # same resolution as the workers: DATABASE_URL / IPLEDGE_DB / ./instance/ipledge.db
+    schema = os.environ.get("IPLEDGE_DB_SCHEMA") or None
+    # PostgreSQL with two roles (README): migrate as the owner, serve as the application role
+    owner_url = os.environ.get("IPLEDGE_MIGRATION_DATABASE_URL")
+    store = Store(owner_url or None, schema=schema)  # else as the workers: DATABASE_URL / IPLEDGE_DB / ./instance
     store.migrate()  # once, in the master, before the workers start
-    url = store.url
     store.dispose()
+    url = database_url() if owner_url else store.url
     # Workers must use the same database even if the working directory changes.
     app_config = {"DATABASE_URL": url}
     print(curl_example(host, port, url), flush=True)
