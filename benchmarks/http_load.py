@@ -123,11 +123,15 @@ def run_http_load(duration_s: float = 30, concurrency: int = 8, pg_url: str | No
                "IPLEDGE_RATE_LIMIT": "100000000 per minute", "IPLEDGE_ACCESS_LOG": "",
                "IPLEDGE_WORK_LIMIT": "1000000000000 per minute", "IPLEDGE_TENANT_CONCURRENCY": str(concurrency),
                "IPLEDGE_LIMITS_DB": str(tmp / "limits.db"), "IPLEDGE_LOG_LEVEL": "warning"}
+        server_url = None
         if pg_url:
             pg_url = database_url(pg_url)
             schema = _pg_schema(pg_url, create=True)
-            env.update(DATABASE_URL=pg_url, IPLEDGE_DB_SCHEMA=schema)
-        store = Store(pg_url or f"sqlite:///{db}", schema=schema)
+            # the schema in the URL (libpq options): master and workers of any version use it
+            sep = "&" if "?" in pg_url else "?"
+            server_url = f"{pg_url}{sep}options=-csearch_path%3D{schema}"
+            env.update(DATABASE_URL=server_url)
+        store = Store(server_url or f"sqlite:///{db}")
         store.migrate()
         _, key = store.create_key("load-benchmark")
         store.dispose()
