@@ -48,7 +48,7 @@ from limits.storage import Storage
 #: engine runs of one readiness request: base + blocker fixes + improvements + LTV design points
 #: (risk.readiness.LTV_DESIGN_POINTS = 16); an upper bound: 19-26 counted on the 8 bundled cases
 READINESS_RUNS = 28
-SLOT_TTL_S = 600  # a slot counter of a crashed worker decays after this
+SLOT_EPOCH_S = 600  # in-flight counters per epoch (see Budgets._take); a crashed worker's count decays too
 
 
 class LimitStoreUnavailable(Exception):
@@ -197,40 +197,54 @@ class Budgets:
                            f"simulation budget of the {scope} exhausted ({limit}, this request costs "
                            f"{cost:,} path-runs); retry after the Retry-After delay", reset)
 
+    def _take(self, name: str, amount: int) -> tuple[str, int]:
+        """Add ``amount`` to an in-flight counter; returns (the key written, the count now in flight).
+
+        ``limits`` counters expire a fixed time after creation, so one key held across that instant
+        would lose its count. Counters are therefore per epoch (SLOT_EPOCH_S) and live two epochs:
+        a request releases the key it took, and the count in flight is this epoch's plus the
+        previous one's (exact while no request outlives an epoch)."""
+        e = int(time.time() // SLOT_EPOCH_S)
+        cur, prev = f"{name}/{e}", f"{name}/{e - 1}"
+        return cur, self.storage.incr(cur, 2 * SLOT_EPOCH_S, amount) + self.storage.get(prev)
+
+    def _give(self, key: str, amount: int = 1) -> None:
+        self.storage.incr(key, 2 * SLOT_EPOCH_S, -amount)
+
     @contextlib.contextmanager
     def slot(self, scope: str, who: str, cap: int, *, queue: int = 0, wait_s: float = 0.0, status: int = 429):
         """Hold one of ``cap`` in-flight slots of ``scope``/``who`` for the block (shared by all workers).
 
         With ``queue`` > 0 up to that many requests wait (at most ``wait_s``) for a slot; when the
         queue is full, or the wait runs out, the answer is ``status`` with Retry-After."""
-        key = f"{self.prefix}/slot/{scope}/{who}"
-        qkey = f"{self.prefix}/queue/{scope}/{who}"
-        st = self.storage
-        if st.incr(key, SLOT_TTL_S, 1) > cap:
-            st.incr(key, SLOT_TTL_S, -1)
+        name = f"{self.prefix}/slot/{scope}/{who}"
+        held, n = self._take(name, 1)
+        if n > cap:
+            self._give(held)
             if queue <= 0:
                 raise _problem(status, "too-many-in-flight" if status == 429 else "queue-full",
                                f"{cap} heavy request(s) of this {scope} are already running; retry shortly", 2)
-            if st.incr(qkey, SLOT_TTL_S, 1) > queue:
-                st.incr(qkey, SLOT_TTL_S, -1)
-                raise _problem(status, "queue-full", f"the {scope} queue is full ({queue} waiting); retry later",
-                               max(2.0, wait_s))
+            qkey, waiting = self._take(f"{self.prefix}/queue/{scope}/{who}", 1)
             try:
+                if waiting > queue:
+                    raise _problem(status, "queue-full", f"the {scope} queue is full ({queue} waiting); retry later",
+                                   max(2.0, wait_s))
                 deadline = time.monotonic() + wait_s
                 while True:
                     time.sleep(0.05)
-                    if st.incr(key, SLOT_TTL_S, 1) <= cap:
+                    held, n = self._take(name, 1)
+                    if n <= cap:
                         break
-                    st.incr(key, SLOT_TTL_S, -1)
+                    self._give(held)
                     if time.monotonic() > deadline:
                         raise _problem(status, "queue-timeout", f"no {scope} capacity within {wait_s:.0f} s; "
                                                                 "retry later", max(2.0, wait_s))
             finally:
-                st.incr(qkey, SLOT_TTL_S, -1)
+                self._give(qkey)
         try:
             yield
         finally:
-            st.incr(key, SLOT_TTL_S, -1)
+            self._give(held)
 
 
 def budgets() -> Budgets:

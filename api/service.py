@@ -70,6 +70,12 @@ def check_idempotency(store: Store, principal: Principal, endpoint: str, key: st
     return idem, store.find_idempotent(principal, *idem)  # IdempotencyMismatch -> 422 (api.problems)
 
 
+def parsed(req) -> dict:
+    """What an Idempotency-Key is bound to: the fields the client set, as parsed (defaults it left out
+    are not part of it, so a request without ``as_of`` retried after midnight is still the same)."""
+    return req.model_dump(mode="json", exclude_unset=True)
+
+
 def normalise_numbers(obj):
     """Integral floats as ints, recursively (JSON does not distinguish 2e7 from 20000000)."""
     if isinstance(obj, float) and obj.is_integer() and abs(obj) < 2**63:
@@ -92,7 +98,7 @@ def create_assessment(store: Store, principal: Principal, raw: object, idem_key:
     from api.limits import heavy_work
 
     req = parse_pledge(raw)
-    idem, prior = check_idempotency(store, principal, "POST /v1/assessments", idem_key, req.model_dump(mode="json"))
+    idem, prior = check_idempotency(store, principal, "POST /v1/assessments", idem_key, parsed(req))
     if prior is not None:
         return result_from_stored(prior)
     assessment_id = new_id()
@@ -116,7 +122,7 @@ def value_request(store: Store, principal: Principal, raw: object, idem_key: str
     from valuation.scorecard import score_request
 
     req = parse_pledge(raw)
-    idem, prior = check_idempotency(store, principal, "POST /v1/valuations", idem_key, req.model_dump(mode="json"))
+    idem, prior = check_idempotency(store, principal, "POST /v1/valuations", idem_key, parsed(req))
     if prior is not None:
         return result_from_stored(prior)
     body = json.dumps(to_json_ready(score_request(req)), ensure_ascii=False)

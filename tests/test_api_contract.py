@@ -9,22 +9,14 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from api_helpers import auth, isolated_store
-from api.examples import example_request
+from api_helpers import auth, isolated_store, pledge
 from api.responses import AssessmentList, AssessmentResponse, Problem, Scores
 
 PATHS = 1000
 
 
 def body(**changes) -> dict:
-    b = example_request(paths=PATHS)
-    for dotted, value in changes.items():
-        node = b
-        parts = dotted.split("__")
-        for p in parts[:-1]:
-            node = node[int(p)] if p.isdigit() else node[p]
-        node[parts[-1]] = value
-    return b
+    return pledge(PATHS, **changes)
 
 
 

@@ -12,21 +12,13 @@ import uuid
 
 import pytest
 
-from api_helpers import auth, problem
-from api.examples import example_request
+from api_helpers import auth, pledge, problem
 
 PATHS = 1000
 
 
 def body(**changes) -> dict:
-    b = example_request(paths=PATHS)
-    for dotted, value in changes.items():
-        node = b
-        parts = dotted.split("__")
-        for p in parts[:-1]:
-            node = node[int(p)] if p.isdigit() else node[p]
-        node[parts[-1]] = value
-    return b
+    return pledge(PATHS, **changes)
 
 
 def _app(tmp_path, **config):

@@ -272,3 +272,36 @@ def test_rows_before_the_chain_are_counted_not_broken(api_db_config, tmp_path):
                          n_loans=1, paths=1000, engine="local")
         rep = verify(store)
         assert rep.ok and rep.unchained == 1 and rep.heads["old-bank"]["seq"] == 1, rep.breaks
+
+
+@pytest.mark.pg
+def test_postgresql_server_runs_as_the_app_role(trail):
+    """What the README says: migrate as the owner, serve as ipledge_app; everything the API does works."""
+    from api import create_app
+
+    store, ids, _ = trail
+    if store.backend != "postgresql":
+        pytest.skip("PostgreSQL roles")
+    app = create_app({"DATABASE_URL": store.url, "IPLEDGE_DB_SCHEMA": store.schema, "TESTING": True,
+                      "RATELIMIT_STORAGE_URI": "memory://", "IPLEDGE_RATE_LIMIT": "100000 per minute"})
+    app_store = app.extensions["ipledge_store"]
+
+    def as_app(dbapi, _rec):
+        dbapi.execute("SET ROLE ipledge_app")
+        dbapi.commit()
+
+    sa.event.listen(app_store.engine, "connect", as_app)
+    app_store.engine.dispose()
+    try:
+        with app_store.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT current_user")).scalar() == "ipledge_app"
+        app_store.migrate()  # at head: nothing to do, and allowed
+        key_id, key = app_store.create_key("bank-app-role")
+        c = app.test_client()
+        r = c.post("/v1/assessments", json=example_request(paths=PATHS), headers=auth(key))
+        assert r.status_code == 201, r.get_data(as_text=True)
+        assert c.get(f"/v1/assessments/{r.get_json()['id']}", headers=auth(key)).status_code == 200
+        assert app_store.revoke_key(key_id)
+        assert verify(store).ok
+    finally:
+        app_store.dispose()
