@@ -26,15 +26,21 @@ HEALTH_BUDGET_S = 1.0   # the issue's bound for /v1/health with 200 half-open co
 READ_TIMEOUT_S = 2      # the server's idle/read timeout in this test (production: 10 s)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def server(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("srv")
     db = tmp / "srv.db"
-    store = Store(f"sqlite:///{db}")
+    url = f"sqlite:///{db}"
+    if request.param == "postgresql":
+        # the run's schema, named in the URL so the master (migrations) and the workers both use it
+        pg, schema = request.getfixturevalue("postgres_url"), request.getfixturevalue("pg_schema")
+        url = f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}"
+    store = Store(url)
     store.migrate()
-    keys = {t: store.create_key(t)[1] for t in ("bank-a", "bank-b", "bank-log")}
+    keys = {t: store.create_key(f"{t}-{request.param}")[1] for t in ("bank-a", "bank-b", "bank-log")}
     store.dispose()
-    env = {"IPLEDGE_DB": str(db), "DATABASE_URL": "", "REDIS_URL": "", "IPLEDGE_READ_TIMEOUT": str(READ_TIMEOUT_S),
+    env = {"IPLEDGE_DB": str(db), "DATABASE_URL": url if request.param == "postgresql" else "", "REDIS_URL": "",
+           "IPLEDGE_LIMITS_DB": str(tmp / "limits.db"), "IPLEDGE_READ_TIMEOUT": str(READ_TIMEOUT_S),
            "IPLEDGE_RATE_LIMIT": "100000 per minute", "IPLEDGE_TENANT_CONCURRENCY": "1",
            "IPLEDGE_SERVER": "", "IPLEDGE_ACCESS_LOG": "-", "IPLEDGE_LOG_LEVEL": "info"}
     log = tmp / "server.log"
