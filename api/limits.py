@@ -48,6 +48,7 @@ from limits.storage import Storage
 #: engine runs of one readiness request: base + blocker fixes + improvements + LTV design points
 #: (risk.readiness.LTV_DESIGN_POINTS = 16); an upper bound: 19-26 counted on the 8 bundled cases
 READINESS_RUNS = 28
+BURST_S = 30  # a tenant refused for its in-flight cap runs in the background this long
 SLOT_EPOCH_S = 600  # in-flight counters per epoch (see Budgets._take); a crashed worker's count decays too
 
 
@@ -87,7 +88,29 @@ class FileStorage(Storage):
             self._local.conn, self._local.pid = conn, os.getpid()
         return conn
 
+    @contextlib.contextmanager
+    def _locked(self):
+        """Writers queue on an flock, not in SQLite's sleeping busy handler (see api.store)."""
+        import fcntl
+
+        if self.path == ":memory:":
+            yield
+            return
+        fh = getattr(self._local, "lock", None)
+        if fh is None or getattr(self._local, "lock_pid", None) != os.getpid():
+            fh = self._local.lock = open(self.path + ".lock", "a")
+            self._local.lock_pid = os.getpid()
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
     def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        with self._locked():
+            return self._incr(key, expiry, amount)
+
+    def _incr(self, key: str, expiry: float, amount: int) -> int:
         now = time.time()
         row = self._db().execute(
             "INSERT INTO counters (key, value, expires) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
@@ -222,6 +245,8 @@ class Budgets:
         if n > cap:
             self._give(held)
             if queue <= 0:
+                if scope == "tenant":  # it asks for more than its share: its admitted work yields the CPU
+                    self.storage.incr(f"{self.prefix}/bursting/{who}", BURST_S, 1)
                 raise _problem(status, "too-many-in-flight" if status == 429 else "queue-full",
                                f"{cap} heavy request(s) of this {scope} are already running; retry shortly", 2)
             qkey, waiting = self._take(f"{self.prefix}/queue/{scope}/{who}", 1)
@@ -256,7 +281,8 @@ def heavy_work(paths: int, runs: int = 1):
     """Price and admit one request's simulation work: the tenant's work budget, then its in-flight cap.
 
     On the public page (no principal) the per-address and global page budgets and the global slot
-    with its bounded queue apply instead."""
+    with its bounded queue apply instead. Yields whether the work should run in the background
+    (``api.compute.call(..., background=...)``)."""
     cfg, b = current_app.config, budgets()
     cost = int(paths) * int(runs)
     p = g.get("principal")
@@ -270,10 +296,12 @@ def heavy_work(paths: int, runs: int = 1):
                       wait_s=float(cfg["IPLEDGE_PAGE_QUEUE_WAIT_S"]), status=503)
     for scope, who, limit, status in charges:  # fail fast, before taking or waiting for a slot
         b.charge(scope, who, cost, limit, status=status, take=False)
+    # background (api.compute, nice +10): the public page, and a tenant refused for its cap lately
+    background = p is None or b.storage.get(f"{b.prefix}/bursting/{p.tenant_id}") > 0
     with slot:
         for scope, who, limit, status in charges:  # admitted: now the work is paid for
             b.charge(scope, who, cost, limit, status=status)
-        yield
+        yield background
 
 
 def check_auth_failures() -> None:

@@ -28,6 +28,7 @@ THREADS = 8             # per worker; requests reach a thread only once fully re
 READ_TIMEOUT_S = 10     # a connection silent this long (mid-header, mid-body or idle) is closed
 CONNECTION_LIMIT = 1000  # open connections per worker before it stops accepting
 MAX_HEADER_BYTES = 32 * 1024  # request line + headers; beyond: 431 problem+json
+SWITCH_INTERVAL_S = 0.001  # GIL switch interval in the workers (Python's default 0.005), see WaitressWorker
 
 
 def _problem_error_task():
@@ -83,11 +84,18 @@ def _worker_class():
         def run(self):
             from waitress import wasyncore
 
+            # A thread waiting for the GIL after an I/O call waits up to one switch interval behind
+            # a thread simulating: 5 ms by default, paid on every database round trip of a light
+            # request while another tenant's assessment runs in this worker (the convoy effect).
+            sys.setswitchinterval(float(os.environ.get("IPLEDGE_SWITCH_INTERVAL", str(SWITCH_INTERVAL_S))))
             socks = [getattr(s, "sock", s) for s in self.sockets]
             for s in socks:
                 s.setblocking(False)
             threads = int(os.environ.get("IPLEDGE_THREADS", str(THREADS)))
             timeout = float(os.environ.get("IPLEDGE_READ_TIMEOUT", str(READ_TIMEOUT_S)))
+            from api import compute
+
+            compute.start()  # the engine in processes of this worker (api.compute)
             srv = waitress_server(self.wsgi, socks, threads=threads, read_timeout=timeout)
             while self.alive:
                 self.notify()
@@ -99,6 +107,7 @@ def _worker_class():
                 if hasattr(s, "accepting"):
                     s.accepting = False
             srv.task_dispatcher.shutdown(timeout=self.cfg.graceful_timeout)
+            compute.stop()
 
     return WaitressWorker
 

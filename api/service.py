@@ -10,6 +10,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from api import compute
 from api.bodies import parse_pledge
 from api.problems import Problem
 from api.store import IdempotencyMismatch, Principal, Store, StoredResponse, canonical_hash, new_id
@@ -104,8 +105,9 @@ def create_assessment(store: Store, principal: Principal, raw: object, idem_key:
     assessment_id = new_id()
     created_at = dt.datetime.now(dt.timezone.utc)
     try:
-        with heavy_work(req.simulation.paths):
-            response = assess(req, assessment_id=assessment_id, created_at=created_at)
+        with heavy_work(req.simulation.paths) as background:
+            response = compute.call(assess, req, assessment_id=assessment_id, created_at=created_at,
+                                    background=background)
     except ValueError as e:
         if req.scenario is None:
             raise

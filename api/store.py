@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -71,11 +72,51 @@ def make_engine(url: str, schema: str | None = None) -> sa.Engine:
             cur.execute("PRAGMA recursive_triggers=ON")
             cur.close()
 
+        if db and db != ":memory:":
+            serialise_sqlite_writes(engine, db + ".write.lock")
         return engine
     connect_args = {}
     if schema:
         connect_args["options"] = f"-csearch_path={schema}"
     return sa.create_engine(u, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True)
+
+
+_WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.I)
+
+
+def serialise_sqlite_writes(engine: sa.Engine, lock_path: str) -> None:
+    """Writers of one SQLite file queue on an flock (kernel-woken) before their first write.
+
+    SQLite's own busy handler retries a locked database by sleeping 1, 2, 5 ... 100 ms, so a
+    request that meets another worker's commit (an fsync) can wait several times that commit
+    (issue 15: one tenant's burst must not multiply another's latency). The lock is taken before
+    the transaction's first INSERT/UPDATE/DELETE and released when the connection returns to
+    the pool, i.e. after its COMMIT or ROLLBACK."""
+    import fcntl
+
+    def _take(conn, cursor, statement, parameters, context, executemany):
+        info = conn.connection.info
+        if info.get("write_locked") or not _WRITE.match(statement):
+            return
+        fh = info.get("write_lock_file")
+        if fh is None or fh.closed:
+            fh = info["write_lock_file"] = open(lock_path, "a")
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        info["write_locked"] = True
+
+    def _release(record) -> None:
+        if record is not None and record.info.pop("write_locked", False):
+            fcntl.flock(record.info["write_lock_file"], fcntl.LOCK_UN)
+
+    def _on_checkin(dbapi_connection, connection_record):
+        _release(connection_record)
+
+    def _on_reset(dbapi_connection, connection_record, reset_state):
+        _release(connection_record)
+
+    event.listen(engine, "before_cursor_execute", _take)
+    event.listen(engine.pool, "checkin", _on_checkin)
+    event.listen(engine.pool, "reset", _on_reset)
 
 
 # --------------------------------------------------------------------------------------------

@@ -141,12 +141,14 @@ def stress_assessment(assessment_id: str):
         if name not in known:  # built-ins only over HTTP (no file paths)
             raise _invalid(f"scenarios[{i}]", f"unknown scenario '{name}'; built-ins: {', '.join(sorted(known))}")
     req = PledgeRequest.model_validate(data)
+    from api import compute
     from api.limits import heavy_work
 
     n_runs = 1 + (len(known) if body.all else len(set(body.scenarios or [])))
     try:
-        with heavy_work(req.simulation.paths, n_runs):
-            rows = stress_rows(req, body.scenarios or [], loaded_posterior(), all_=body.all)
+        loaded_posterior()  # 503 when this worker has no model
+        with heavy_work(req.simulation.paths, n_runs) as background:
+            rows = compute.call(stress_rows, req, body.scenarios or [], None, all_=body.all, background=background)
     except ScenarioError as e:
         raise _invalid("scenarios", str(e)) from None
     for r in rows:
