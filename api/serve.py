@@ -11,7 +11,8 @@ that stop mid-header took both workers down. :class:`WaitressWorker` keeps gunic
 reads and buffers the whole request (headers and body, bounded) before a thread is taken. An idle
 or stalled connection costs a socket, not a thread, and is closed after ``READ_TIMEOUT_S`` without a
 byte (headers, body, and idle keep-alive alike); at most ``CONNECTION_LIMIT`` per worker. Waitress's
-own 400/413/431 answers are rewritten as problem+json (:class:`ProblemErrorTask`).
+own 400/413/431 answers are rewritten as problem+json (:class:`ProblemErrorTask`). Each worker also
+starts its engine processes (:mod:`api.compute`), so simulations never hold the worker's GIL.
 """
 from __future__ import annotations
 
