@@ -11,8 +11,9 @@ key                         environment                             default
 ==========================  ======================================  =====================================
 DATABASE_URL                DATABASE_URL / IPLEDGE_DB (sqlite path)  sqlite ./instance/ipledge.db (WAL)
 IPLEDGE_DB_SCHEMA           IPLEDGE_DB_SCHEMA                       (PostgreSQL search_path; tests)
-RATELIMIT_STORAGE_URI       REDIS_URL                               memory://
-IPLEDGE_RATE_LIMIT          IPLEDGE_RATE_LIMIT                      120 per minute (per API key)
+RATELIMIT_STORAGE_URI       REDIS_URL / IPLEDGE_LIMITS_DB           ipledge-file://<database>.limits (shared)
+IPLEDGE_RATE_LIMIT          IPLEDGE_RATE_LIMIT                      120 per minute (per tenant)
+IPLEDGE_WORK_LIMIT ...      see api/limits.py                       simulation work, concurrency, page budget
 IPLEDGE_PAGE_RATE_LIMIT     IPLEDGE_PAGE_RATE_LIMIT                 20 per minute (page POSTs, per client address)
 IPLEDGE_PAGE_PATHS          (config only)                           5000 paths per page assessment
 IPLEDGE_PAGE_MAX_PATHS      (config only)                           20000 paths at most on the page
@@ -83,8 +84,17 @@ def default_config() -> dict:
     return {
         "DATABASE_URL": env.get("DATABASE_URL"),
         "IPLEDGE_DB_SCHEMA": env.get("IPLEDGE_DB_SCHEMA"),
-        "RATELIMIT_STORAGE_URI": redis_url if redis_url else "memory://",
+        "RATELIMIT_STORAGE_URI": redis_url or None,  # None: the embedded file store (api.limits)
         "IPLEDGE_RATE_LIMIT": env.get("IPLEDGE_RATE_LIMIT", "120 per minute"),
+        "IPLEDGE_WORK_LIMIT": env.get("IPLEDGE_WORK_LIMIT", "60000000 per minute"),
+        "IPLEDGE_TENANT_CONCURRENCY": int(env.get("IPLEDGE_TENANT_CONCURRENCY", "2")),
+        "IPLEDGE_PAGE_WORK_LIMIT": env.get("IPLEDGE_PAGE_WORK_LIMIT", "2000000 per minute"),
+        "IPLEDGE_PAGE_GLOBAL_WORK_LIMIT": env.get("IPLEDGE_PAGE_GLOBAL_WORK_LIMIT", "6000000 per minute"),
+        "IPLEDGE_PAGE_CONCURRENCY": int(env.get("IPLEDGE_PAGE_CONCURRENCY", "1")),
+        "IPLEDGE_PAGE_QUEUE": int(env.get("IPLEDGE_PAGE_QUEUE", "2")),
+        "IPLEDGE_PAGE_QUEUE_WAIT_S": float(env.get("IPLEDGE_PAGE_QUEUE_WAIT_S", "10")),
+        "IPLEDGE_AUTH_FAIL_LIMIT": env.get("IPLEDGE_AUTH_FAIL_LIMIT", "30 per minute"),
+        "IPLEDGE_PORTFOLIO_QUEUE": int(env.get("IPLEDGE_PORTFOLIO_QUEUE", "4")),
         # the page needs no key and one submission runs ~25 assessments: bound it per client address
         "IPLEDGE_PAGE_RATE_LIMIT": env.get("IPLEDGE_PAGE_RATE_LIMIT", "20 per minute"),
         "IPLEDGE_MAX_PATHS": int(env.get("IPLEDGE_MAX_PATHS", "200000")),
@@ -102,9 +112,15 @@ def create_app(config: dict | None = None) -> Flask:
     from api.routes import bp
     from api.store import Store
 
+    from api.limits import default_storage_uri
+    from api.requestlog import RequestLog
+
     app = Flask("api", static_folder="static", static_url_path="/static")
     app.config.update(default_config())
     app.config.update(config or {})
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = default_storage_uri(app.config["DATABASE_URL"])
+    app.wsgi_app = RequestLog(app.wsgi_app)  # request id + redacted access log around everything
 
     store = Store(app.config["DATABASE_URL"], schema=app.config.get("IPLEDGE_DB_SCHEMA"))
     if app.config["IPLEDGE_MIGRATE"]:

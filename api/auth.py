@@ -1,7 +1,8 @@
 """Bearer API keys. A key belongs to one tenant (institution); only its SHA-256 is stored.
 
 Authentication runs as an app-level ``before_request`` registered before the rate limiter, so the
-limiter can count per key. Views mark themselves public through :func:`api.openapi.operation`
+limiter can count per tenant. Failed authentications are counted per client address and an address
+past ``IPLEDGE_AUTH_FAIL_LIMIT`` gets 429 before its key is even looked at. Views mark themselves public through :func:`api.openapi.operation`
 (``auth=False``); every other /v1 view needs a valid, unrevoked key (401 otherwise).
 """
 from __future__ import annotations
@@ -19,22 +20,29 @@ def _is_public() -> bool:
     return view is None or getattr(view, "_ipledge_public", False) or request.endpoint == "static"
 
 
+def _refuse(detail: str):
+    from api.limits import record_auth_failure
+
+    record_auth_failure()  # failed authentications are limited per client address
+    return Problem(401, "unauthorized", detail, title="Authentication required", headers=CHALLENGE)
+
+
 def authenticate() -> None:
+    from api.limits import check_auth_failures
+
     g.principal = None
     if _is_public():
         return
+    check_auth_failures()  # an address that keeps guessing is refused before any key is looked at
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
-        raise Problem(401, "unauthorized", "send `Authorization: Bearer <API key>`",
-                      title="Authentication required", headers=CHALLENGE)
+        raise _refuse("send `Authorization: Bearer <API key>`")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Problem(401, "unauthorized", "the Authorization header must be `Bearer <API key>`",
-                      title="Authentication required", headers=CHALLENGE)
+        raise _refuse("the Authorization header must be `Bearer <API key>`")
     principal = current_app.extensions["ipledge_store"].authenticate(token.strip())
     if principal is None:
-        raise Problem(401, "unauthorized", "unknown or revoked API key", title="Authentication required",
-                      headers=CHALLENGE)
+        raise _refuse("unknown or revoked API key")
     g.principal = principal
 
 

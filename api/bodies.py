@@ -91,6 +91,14 @@ def parse_pledge(obj: object) -> PledgeRequest:
         req = PledgeRequest.model_validate(obj)
     except ValidationError as e:
         raise Problem(422, "validation-error", errors=field_errors(e)) from None
+    if req.scenario is not None:  # over HTTP only built-in scenarios (no file paths), on every endpoint
+        from scenarios.loader import builtin_names
+
+        known = builtin_names()
+        if req.scenario not in known:
+            raise Problem(422, "validation-error", errors=[{
+                "field": "scenario", "message": f"unknown scenario {req.scenario!r}; built-ins: "
+                                                f"{', '.join(sorted(known))}", "type": "value_error"}])
     max_paths = int(current_app.config["IPLEDGE_MAX_PATHS"])
     if req.simulation.paths > max_paths:
         raise Problem(422, "validation-error", errors=[{

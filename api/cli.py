@@ -115,3 +115,7 @@ main.add_command(book)
 from api.cli_calibrate import calibrate  # noqa: E402
 
 main.add_command(calibrate)
+
+from api.cli_audit import audit  # noqa: E402
+
+main.add_command(audit)

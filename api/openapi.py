@@ -70,8 +70,10 @@ _ERROR_TEXT = {
     413: "Request body larger than 1 MB",
     415: "Body is not application/json",
     422: "Validation failed; `errors` lists the field paths",
-    429: "Rate limit of the API key exceeded; see Retry-After",
-    503: "The pipeline model is not loaded",
+    429: "A limit of the tenant (requests, simulation work, heavy requests in flight, unfinished jobs) or of "
+         "the client address (failed authentications) was reached; see Retry-After",
+    503: "A dependency (database, rate-limit store, model) is unavailable, or a shared queue is full; "
+         "see Retry-After",
 }
 
 
@@ -149,7 +151,7 @@ def build_spec(version: str = "0") -> dict:
             responses[str(status)] = _problem_response(_ERROR_TEXT.get(status, "Error"))
             if status == 429:
                 responses["429"]["headers"] = {"Retry-After": {
-                    "description": "Seconds until the key's window resets", "schema": {"type": "integer"}}}
+                    "description": "Seconds until the limit's window resets", "schema": {"type": "integer"}}}
         if op.idempotent_post:
             for status in [s for s in responses if s.startswith("2")]:
                 responses[status]["headers"] = {"Idempotent-Replayed": {

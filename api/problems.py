@@ -13,9 +13,10 @@ from http import HTTPStatus
 
 from flask import Flask, Response, request
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from api.requestlog import current_request_id
 from valuation.errors import field_errors
 
 PROBLEM_JSON = "application/problem+json"
@@ -60,6 +61,7 @@ def problem_response(status: int, *, slug: str | None = None, title: str | None 
     }
     try:
         body["instance"] = request.path
+        body["request_id"] = request.environ.get("ipledge.request_id") or current_request_id.get()
     except RuntimeError:  # outside a request
         pass
     if errors is not None:
@@ -91,6 +93,14 @@ def register_error_handlers(app: Flask) -> None:
         for k, v in e.headers.items():
             resp.headers[k] = v
         return resp
+
+    from api.store import IdempotencyMismatch
+
+    @app.errorhandler(IdempotencyMismatch)
+    def _idempotency_reused(e):
+        # also when two different bodies race on one key: the loser learns it here, never as a 500
+        return problem_response(422, slug="idempotency-key-reused", title="Idempotency-Key reused",
+                                detail="this Idempotency-Key was already used with a different request body")
 
     @app.errorhandler(ValidationError)
     def _validation(e: ValidationError):
@@ -126,11 +136,35 @@ def register_error_handlers(app: Flask) -> None:
                                 detail="the database is unavailable; nothing was stored; retry later",
                                 headers={"Retry-After": "5"})
 
+    @app.errorhandler(DBAPIError)
+    def _database_error(e: DBAPIError):
+        # Permission denied, a dropped connection, a read-only database: the operator must act, the
+        # client can only retry. Anything else from the driver is a bug: 500 (logged, no parameters).
+        if not dependency_failure(e):
+            return _unexpected(e)
+        log.error("database refused %s %s: %s (sqlstate %s)", request.method, request.path,
+                  type(getattr(e, "orig", e)).__name__, getattr(getattr(e, "orig", None), "sqlstate", "-"))
+        return problem_response(503, slug="database-unavailable", title="Service unavailable",
+                                detail="the database refused the operation; nothing was stored; retry later",
+                                headers={"Retry-After": "5"})
+
+    for exc in limit_store_errors():
+        @app.errorhandler(exc)
+        def _limit_store_down(e):
+            log.error("rate-limit store unavailable on %s %s: %s", request.method, request.path, type(e).__name__)
+            return problem_response(503, slug="limit-store-unavailable", title="Service unavailable",
+                                    detail="the rate-limit store (Redis) is unavailable; nothing was done; "
+                                           "retry later", headers={"Retry-After": "5"})
+
     @app.after_request
     def _api_headers(resp):
         if request.path.startswith("/v1/") and resp.mimetype in ("application/json", PROBLEM_JSON):
             resp.headers.setdefault("Cache-Control", "no-store")  # credit data: never cached by proxies
-            resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if resp.mimetype == "text/html":
+            resp.headers.setdefault("Content-Security-Policy", content_security_policy())
+            resp.headers.setdefault("X-Frame-Options", "DENY")
+            resp.headers.setdefault("Referrer-Policy", "no-referrer")
         return resp
 
     @app.errorhandler(Exception)
@@ -138,6 +172,66 @@ def register_error_handlers(app: Flask) -> None:
         # Logged with the traceback on the server; the client gets a plain 500 and nothing internal.
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(500, detail="internal error; the request was not completed")
+
+
+def content_security_policy() -> str:
+    """Same-origin scripts only (an inline script needs this request's nonce); styles may be inline
+    (the report embeds its CSS, the meters set a width); images from the page or data: URIs."""
+    from flask import g
+
+    nonce = g.get("csp_nonce")
+    script = "'self'" + (f" 'nonce-{nonce}'" if nonce else "")
+    return ("default-src 'self'; " f"script-src {script}; " "style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            "frame-ancestors 'none'")
+
+
+def csp_nonce() -> str:
+    """A nonce for this response's inline script (put in the CSP by the after-request hook)."""
+    import secrets
+
+    from flask import g
+
+    if g.get("csp_nonce") is None:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+#: SQLSTATE classes of a database the client can only wait for: connection (08), resources (53),
+#: operator intervention (57), permission denied (42501), read-only transaction (25006)
+_DEPENDENCY_SQLSTATES = ("08", "53", "57", "42501", "25006")
+
+
+def dependency_failure(e: Exception) -> bool:
+    """True when a database error is the database's state, not the request (→ 503 + Retry-After)."""
+    from sqlalchemy.exc import InterfaceError, OperationalError as SaOperational
+
+    if isinstance(e, (SaOperational, InterfaceError)) or getattr(e, "connection_invalidated", False):
+        return True
+    orig = getattr(e, "orig", None)
+    state = getattr(orig, "sqlstate", None) or ""
+    if any(state.startswith(p) for p in _DEPENDENCY_SQLSTATES):
+        return True
+    text = str(orig or "").lower()
+    return "readonly database" in text or "permission denied" in text
+
+
+def limit_store_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions of an unreachable rate-limit store (Redis when configured, the embedded file store)."""
+    out: list[type[BaseException]] = []
+    try:
+        import redis.exceptions
+
+        out.append(redis.exceptions.RedisError)
+    except ImportError:  # pragma: no cover - the redis extra is not installed
+        pass
+    from limits.errors import StorageError
+
+    out.append(StorageError)
+    from api.limits import LimitStoreUnavailable
+
+    out.append(LimitStoreUnavailable)
+    return tuple(out)
 
 
 def _retry_after_seconds() -> int | None:

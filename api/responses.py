@@ -306,6 +306,7 @@ class Problem(_Out):
     detail: str
     instance: str | None = None
     errors: list[FieldError] | None = None
+    request_id: str | None = Field(default=None, description="X-Request-Id of the request (quote it to support)")
 
 
 # -- loans, alerts, book, replay (issue 17) ----------------------------------------------------

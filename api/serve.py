@@ -1,8 +1,18 @@
-"""Production serving: gunicorn (2 workers) through its Python API.
+"""Production serving: gunicorn (2 workers) through its Python API, each worker a waitress front.
 
 The master migrates the database once, prints a ready-to-paste curl example and forks the workers;
 each worker builds the app itself (``preload_app`` off), so the pipeline posterior is loaded once per
 worker at start-up and never per request.
+
+Slow or idle clients (issue 15): gunicorn's gthread worker hands a connection to a thread as soon as
+its first byte arrives, and the thread then blocks reading the rest of the headers, so 8 connections
+that stop mid-header took both workers down. :class:`WaitressWorker` keeps gunicorn's master
+(pre-fork, restarts, signals, worker timeout) but serves each worker with waitress, whose event loop
+reads and buffers the whole request (headers and body, bounded) before a thread is taken. An idle
+or stalled connection costs a socket, not a thread, and is closed after ``READ_TIMEOUT_S`` without a
+byte (headers, body, and idle keep-alive alike); at most ``CONNECTION_LIMIT`` per worker. Waitress's
+own 400/413/431 answers are rewritten as problem+json (:class:`ProblemErrorTask`). Each worker also
+starts its engine processes (:mod:`api.compute`), so simulations never hold the worker's GIL.
 """
 from __future__ import annotations
 
@@ -15,6 +25,92 @@ from pathlib import Path
 from gunicorn.app.base import BaseApplication
 
 WORKERS = 2
+THREADS = 8             # per worker; requests reach a thread only once fully read
+READ_TIMEOUT_S = 10     # a connection silent this long (mid-header, mid-body or idle) is closed
+CONNECTION_LIMIT = 1000  # open connections per worker before it stops accepting
+MAX_HEADER_BYTES = 32 * 1024  # request line + headers; beyond: 431 problem+json
+SWITCH_INTERVAL_S = 0.001  # GIL switch interval in the workers (Python's default 0.005), see WaitressWorker
+
+
+def _problem_error_task():
+    """waitress's ErrorTask answering problem+json instead of text/plain (its 400, 413, 431)."""
+    import json as _json
+
+    from waitress.task import ErrorTask
+
+    class ProblemErrorTask(ErrorTask):
+        def execute(self):
+            e = self.request.error
+            body = _json.dumps({"type": "about:blank", "title": e.reason, "status": e.code,
+                                "detail": str(e.body)[:200] or e.reason}).encode()
+            self.status = f"{e.code} {e.reason}"
+            self.response_headers.extend([("Content-Type", "application/problem+json"),
+                                          ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")])
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
+
+    return ProblemErrorTask
+
+
+def waitress_server(app, sockets: list, threads: int = THREADS, read_timeout: float = READ_TIMEOUT_S,
+                    max_body: int | None = None, map_: dict | None = None):
+    """A waitress server on already-bound listening ``sockets`` (not started: drive its loop yourself)."""
+    from waitress.channel import HTTPChannel
+    from waitress.server import BaseWSGIServer, create_server
+
+    from api.app import MAX_BODY
+
+    class ProblemChannel(HTTPChannel):
+        error_task_class = _problem_error_task()
+
+    srv = create_server(app, map=map_ if map_ is not None else {}, sockets=sockets, threads=threads,
+                        channel_timeout=read_timeout, cleanup_interval=max(1, int(read_timeout // 4)),
+                        connection_limit=CONNECTION_LIMIT, asyncore_use_poll=True,
+                        max_request_header_size=MAX_HEADER_BYTES,
+                        max_request_body_size=max_body or MAX_BODY + 1024, ident="ipledge",
+                        expose_tracebacks=False, clear_untrusted_proxy_headers=True)
+    for s in list(srv._map.values()) + [srv]:
+        if isinstance(s, BaseWSGIServer):
+            s.channel_class = ProblemChannel
+    return srv
+
+
+def _worker_class():
+    from gunicorn.workers.base import Worker
+
+    class WaitressWorker(Worker):
+        """A gunicorn worker whose HTTP front is waitress (buffers whole requests before a thread)."""
+
+        def run(self):
+            from waitress import wasyncore
+
+            # A thread waiting for the GIL after an I/O call waits up to one switch interval behind
+            # a thread simulating: 5 ms by default, paid on every database round trip of a light
+            # request while another tenant's assessment runs in this worker (the convoy effect).
+            sys.setswitchinterval(float(os.environ.get("IPLEDGE_SWITCH_INTERVAL", str(SWITCH_INTERVAL_S))))
+            socks = [getattr(s, "sock", s) for s in self.sockets]
+            for s in socks:
+                s.setblocking(False)
+            threads = int(os.environ.get("IPLEDGE_THREADS", str(THREADS)))
+            timeout = float(os.environ.get("IPLEDGE_READ_TIMEOUT", str(READ_TIMEOUT_S)))
+            from api import compute
+
+            compute.start()  # the engine in processes of this worker (api.compute)
+            srv = waitress_server(self.wsgi, socks, threads=threads, read_timeout=timeout)
+            while self.alive:
+                self.notify()
+                if self.ppid != os.getppid():
+                    self.log.info("Parent changed, shutting down: %s", self)
+                    break
+                wasyncore.loop(timeout=1.0, map=srv._map, use_poll=True, count=1)
+            for s in list(srv._map.values()):  # stop accepting; let running requests finish
+                if hasattr(s, "accepting"):
+                    s.accepting = False
+            srv.task_dispatcher.shutdown(timeout=self.cfg.graceful_timeout)
+            compute.stop()
+
+    return WaitressWorker
 
 
 class IpledgeGunicorn(BaseApplication):
@@ -30,7 +126,11 @@ class IpledgeGunicorn(BaseApplication):
 
     def load(self):
         from api.app import create_app
+        from api.requestlog import configure_logging
 
+        # in the worker: request ids and redaction on every handler (app, waitress, gunicorn.error)
+        configure_logging(os.environ.get("IPLEDGE_LOG_LEVEL", "info"),
+                          access=os.environ.get("IPLEDGE_ACCESS_LOG", "-") != "")
         return create_app(self.app_config)
 
 
@@ -76,13 +176,14 @@ def gunicorn_options(host: str, port: int, workers: int = WORKERS) -> dict:
     return {
         "bind": _bind(host, port),
         "workers": workers,
-        "worker_class": "gthread",  # a slow assessment does not block health checks in the same worker
+        # waitress front per worker (see the module docstring); IPLEDGE_SERVER=gthread for the old one
+        "worker_class": "gthread" if os.environ.get("IPLEDGE_SERVER") == "gthread" else _worker_class(),
         "threads": int(os.environ.get("IPLEDGE_THREADS", "4")),
         "timeout": 120,
         "graceful_timeout": 30,
         "keepalive": 5,
         "preload_app": False,  # each worker creates the app → posterior loaded once per worker
-        "accesslog": os.environ.get("IPLEDGE_ACCESS_LOG", "-") or None,
+        "accesslog": None,  # the app writes its own, redacted, access log (api.requestlog)
         "errorlog": "-",
         "loglevel": os.environ.get("IPLEDGE_LOG_LEVEL", "info"),
         "proc_name": "ipledge",
@@ -91,13 +192,16 @@ def gunicorn_options(host: str, port: int, workers: int = WORKERS) -> dict:
 
 
 def run_server(host: str = "127.0.0.1", port: int = 8000, workers: int | None = None) -> None:
-    from api.store import Store
+    from api.store import Store, database_url
 
     workers = workers or int(os.environ.get("IPLEDGE_WORKERS", str(WORKERS)))
-    store = Store()  # same resolution as the workers: DATABASE_URL / IPLEDGE_DB / ./instance/ipledge.db
+    schema = os.environ.get("IPLEDGE_DB_SCHEMA") or None
+    # PostgreSQL with two roles (README): migrate as the owner, serve as the application role
+    owner_url = os.environ.get("IPLEDGE_MIGRATION_DATABASE_URL")
+    store = Store(owner_url or None, schema=schema)  # else as the workers: DATABASE_URL / IPLEDGE_DB / ./instance
     store.migrate()  # once, in the master, before the workers start
-    url = store.url
     store.dispose()
+    url = database_url() if owner_url else store.url
     # Workers must use the same database even if the working directory changes.
     app_config = {"DATABASE_URL": url}
     print(curl_example(host, port, url), flush=True)

@@ -7,8 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from dataclasses import dataclass
 
+from api import compute
 from api.bodies import parse_pledge
 from api.problems import Problem
 from api.responses import round_money
@@ -64,39 +66,60 @@ def check_idempotency(store: Store, principal: Principal, endpoint: str, key: st
                 raw: object) -> tuple[tuple[str, str, str] | None, StoredResponse | None]:
     if key is None:
         return None, None
-    idem = (endpoint, key, canonical_hash(raw))
-    try:
-        return idem, store.find_idempotent(principal, *idem)
-    except IdempotencyMismatch:
-        raise Problem(422, "idempotency-key-reused",
-                      "this Idempotency-Key was already used with a different request body",
-                      title="Idempotency-Key reused") from None
+    # the hash is of the parsed request (callers pass it) with numbers normalised, so a retry that
+    # writes 20000000 for 20000000.0, reorders keys or spells out a default is the same request
+    idem = (endpoint, key, canonical_hash(normalise_numbers(raw)))
+    return idem, store.find_idempotent(principal, *idem)  # IdempotencyMismatch -> 422 (api.problems)
+
+
+def parsed(req) -> dict:
+    """What an Idempotency-Key is bound to: the fields the client set, as parsed (defaults it left out
+    are not part of it, so a request without ``as_of`` retried after midnight is still the same)."""
+    return req.model_dump(mode="json", exclude_unset=True)
+
+
+def normalise_numbers(obj):
+    """Integral floats as ints, recursively (JSON does not distinguish 2e7 from 20000000)."""
+    if isinstance(obj, float) and obj.is_integer() and abs(obj) < 2**63:
+        return int(obj)
+    if isinstance(obj, dict):
+        return {k: normalise_numbers(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [normalise_numbers(v) for v in obj]
+    return obj
 
 
 def result_from_stored(s: StoredResponse) -> Result:
     return Result(s.status_code, s.body, replayed=s.replayed, resource_id=s.resource_id)
 
 
-def assessment_document(req, *, assessment_id: str, created_at: dt.datetime, posterior=None) -> dict:
+def assessment_document(req, *, assessment_id: str, created_at: dt.datetime, posterior=None, runner=None) -> dict:
     """The stored document of an assessment; creation and replay (GET .../replay) compute it this one way."""
     from risk.assess import assess
 
+    # in the worker's engine process when there is one (api.compute); replay calls it in-process, the same way
+    run = runner or (lambda fn, *a, **k: fn(*a, **k))
     # round-trip through JSON: what is stored, returned and replayed are the same document
-    doc = to_json_ready(assess(req, assessment_id=assessment_id, created_at=created_at, posterior=posterior))
+    doc = to_json_ready(run(assess, req, assessment_id=assessment_id, created_at=created_at, posterior=posterior))
     round_money(doc)                 # amounts to the fen (api/responses.py ASSESSMENT_MONEY)
     return doc
 
 
 def create_assessment(store: Store, principal: Principal, raw: object, idem_key: str | None) -> Result:
     """Validate, assess, and commit the assessment + audit record (+ idempotency record) before returning."""
+    from api.limits import heavy_work
+
     req = parse_pledge(raw)
-    idem, prior = check_idempotency(store, principal, "POST /v1/assessments", idem_key, raw)
+    idem, prior = check_idempotency(store, principal, "POST /v1/assessments", idem_key, parsed(req))
     if prior is not None:
         return result_from_stored(prior)
     assessment_id = new_id()
     created_at = dt.datetime.now(dt.timezone.utc)
     try:
-        response = assessment_document(req, assessment_id=assessment_id, created_at=created_at)
+        with heavy_work(req.simulation.paths) as background:
+            response = assessment_document(
+                req, assessment_id=assessment_id, created_at=created_at,
+                runner=lambda fn, *a, **k: compute.call(fn, *a, background=background, **k))
     except ValueError as e:
         if req.scenario is None:
             raise
@@ -112,7 +135,7 @@ def value_request(store: Store, principal: Principal, raw: object, idem_key: str
     from valuation.scorecard import score_request
 
     req = parse_pledge(raw)
-    idem, prior = check_idempotency(store, principal, "POST /v1/valuations", idem_key, raw)
+    idem, prior = check_idempotency(store, principal, "POST /v1/valuations", idem_key, parsed(req))
     if prior is not None:
         return result_from_stored(prior)
     body = json.dumps(to_json_ready(score_request(req)), ensure_ascii=False)
@@ -157,7 +180,8 @@ def _encode_cursor(last_id: str) -> str:
 def list_assessments(store: Store, principal: Principal, limit_arg: str | None, cursor: str | None) -> Result:
     limit = 20
     if limit_arg is not None:
-        if not limit_arg.isdigit() or not 1 <= int(limit_arg) <= MAX_LIMIT:
+        # ASCII digits only: str.isdigit() accepts '²' and '①', which int() then refuses
+        if not re.fullmatch(r"[0-9]{1,4}", limit_arg) or not 1 <= int(limit_arg) <= MAX_LIMIT:
             raise Problem(422, "validation-error", errors=[{
                 "field": "limit", "message": f"must be an integer 1..{MAX_LIMIT}", "type": "value_error"}])
         limit = int(limit_arg)

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -55,7 +56,9 @@ def make_engine(url: str, schema: str | None = None) -> sa.Engine:
         db = u.database
         if db and db != ":memory:":
             Path(db).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(u, connect_args={"timeout": 30, "check_same_thread": False})
+        # hide_parameters: an error message never carries a borrower's name, amount or request JSON
+        engine = sa.create_engine(u, connect_args={"timeout": 30, "check_same_thread": False},
+                                  hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _rec):
@@ -64,13 +67,56 @@ def make_engine(url: str, schema: str | None = None) -> sa.Engine:
             cur.execute("PRAGMA synchronous=FULL")  # committed = on disk before the response
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # INSERT OR REPLACE deletes the old row; with recursive triggers that delete fires the
+            # append-only triggers, so REPLACE is refused like UPDATE and DELETE (issue 15)
+            cur.execute("PRAGMA recursive_triggers=ON")
             cur.close()
 
+        if db and db != ":memory:":
+            serialise_sqlite_writes(engine, db + ".write.lock")
         return engine
     connect_args = {}
     if schema:
         connect_args["options"] = f"-csearch_path={schema}"
-    return sa.create_engine(u, pool_pre_ping=True, connect_args=connect_args)
+    return sa.create_engine(u, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True)
+
+
+_WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.I)
+
+
+def serialise_sqlite_writes(engine: sa.Engine, lock_path: str) -> None:
+    """Writers of one SQLite file queue on an flock (kernel-woken) before their first write.
+
+    SQLite's own busy handler retries a locked database by sleeping 1, 2, 5 ... 100 ms, so a
+    request that meets another worker's commit (an fsync) can wait several times that commit
+    (issue 15: one tenant's burst must not multiply another's latency). The lock is taken before
+    the transaction's first INSERT/UPDATE/DELETE and released when the connection returns to
+    the pool, i.e. after its COMMIT or ROLLBACK."""
+    import fcntl
+
+    def _take(conn, cursor, statement, parameters, context, executemany):
+        info = conn.connection.info
+        if info.get("write_locked") or not _WRITE.match(statement):
+            return
+        fh = info.get("write_lock_file")
+        if fh is None or fh.closed:
+            fh = info["write_lock_file"] = open(lock_path, "a")
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        info["write_locked"] = True
+
+    def _release(record) -> None:
+        if record is not None and record.info.pop("write_locked", False):
+            fcntl.flock(record.info["write_lock_file"], fcntl.LOCK_UN)
+
+    def _on_checkin(dbapi_connection, connection_record):
+        _release(connection_record)
+
+    def _on_reset(dbapi_connection, connection_record, reset_state):
+        _release(connection_record)
+
+    event.listen(engine, "before_cursor_execute", _take)
+    event.listen(engine.pool, "checkin", _on_checkin)
+    event.listen(engine.pool, "reset", _on_reset)
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,6 +181,12 @@ class AuditRecord(Base):
     decision: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
     job_id: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)  # portfolio.submit rows
     loan_id: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)  # loan rows (0003_loans)
+    # hash chain per tenant (migration 0003; NULL on rows written before it): see append_audit
+    seq: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    request_hash: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    response_hash: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    row_hash: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
 
 
 JOB_STATUSES = ("queued", "running", "done", "failed")
@@ -227,6 +279,57 @@ def canonical_hash(obj) -> str:
     """SHA-256 of the canonical JSON of ``obj`` (sorted keys, no whitespace)."""
     data = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(data.encode()).hexdigest()
+
+
+def text_hash(text: str | None) -> str | None:
+    """SHA-256 of a stored text column exactly as stored (the audit chain's request/response hashes)."""
+    return None if text is None else hashlib.sha256(text.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Audit chain: each row's hash covers its fields and the previous row's hash of the same tenant
+
+GENESIS_HASH = "0" * 64
+#: fields covered by an audit row's hash (``at`` as its UTC ISO text)
+AUDIT_HASHED = ("tenant_id", "seq", "key_id", "at", "action", "assessment_id", "job_id", "input_hash",
+                "model_version", "seed", "decision", "request_hash", "response_hash", "prev_hash", "loan_id")
+_AUDIT_LOCK = 7366202  # pg_advisory_xact_lock(class, tenant_id): one chain writer per tenant
+
+
+def audit_row_hash(row) -> str:
+    """The chain hash of an audit row (an AuditRecord or a mapping with the AUDIT_HASHED fields)."""
+    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
+    doc = {k: get(k) for k in AUDIT_HASHED}
+    doc["at"] = _iso(doc["at"])
+    doc["seed"] = int(doc["seed"])
+    doc["tenant_id"], doc["seq"] = int(doc["tenant_id"]), int(doc["seq"])
+    return canonical_hash(doc)
+
+
+def append_audit(s: Session, *, tenant_id: int, key_id: str, action: str, input_hash: str, model_version: str,
+                 seed: int, decision: str | None = None, assessment_id: str | None = None,
+                 job_id: str | None = None, request_text: str | None = None, response_text: str | None = None,
+                 at: dt.datetime | None = None, loan_id: str | None = None) -> AuditRecord:
+    """Add the tenant's next audit row to the session's transaction, chained to the tenant's last row.
+
+    Every writer of audit rows must come through here. Pending rows are flushed first: on SQLite that
+    INSERT takes the write lock, on PostgreSQL a per-tenant advisory lock is taken, so the chain head
+    read next cannot change before this transaction commits (a unique (tenant_id, seq) index refuses
+    a fork if it ever did)."""
+    s.flush()
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(sa.text("SELECT pg_advisory_xact_lock(:c, :t)"), {"c": _AUDIT_LOCK, "t": int(tenant_id)})
+    head = s.execute(sa.select(AuditRecord.seq, AuditRecord.row_hash)
+                     .where(AuditRecord.tenant_id == tenant_id, AuditRecord.seq.is_not(None))
+                     .order_by(AuditRecord.seq.desc()).limit(1)).first()
+    rec = AuditRecord(tenant_id=tenant_id, key_id=key_id, at=at or _utcnow(), action=action,
+                      assessment_id=assessment_id, job_id=job_id, input_hash=input_hash,
+                      model_version=str(model_version), seed=int(seed), decision=decision, loan_id=loan_id,
+                      seq=(head.seq + 1) if head else 1, request_hash=text_hash(request_text),
+                      response_hash=text_hash(response_text), prev_hash=head.row_hash if head else GENESIS_HASH)
+    rec.row_hash = audit_row_hash(rec)
+    s.add(rec)
+    return rec
 
 
 # --------------------------------------------------------------------------------------------
@@ -376,8 +479,11 @@ class Store:
         return StoredResponse(rec.status_code, rec.response_json, rec.resource_id, replayed=True)
 
     def _commit_or_replay(self, s: Session, principal: Principal, idem: tuple[str, str, str] | None,
-                          status: int, body: str, resource_id: str | None) -> StoredResponse:
+                          status: int, body: str, resource_id: str | None,
+                          audit: dict | None = None) -> StoredResponse:
         try:
+            if audit is not None:
+                append_audit(s, **audit)
             s.commit()
         except IntegrityError:
             s.rollback()
@@ -415,23 +521,21 @@ class Store:
         input_hash = canonical_hash(request_obj)
         created = dt.datetime.fromisoformat(response["created_at"].replace("Z", "+00:00"))
         decision = response["recommendation"]["decision"]
+        request_text = json.dumps(request_obj, ensure_ascii=False, sort_keys=True)
         with self.Session() as s:
+            if idem is not None:  # first: a concurrent duplicate fails here, before the chain is read
+                s.add(self._idem_record(principal, idem, 201, body, response["id"], created))
             s.add(Assessment(
                 id=response["id"], tenant_id=principal.tenant_id, key_id=principal.key_id,
                 created_at=created, as_of=str(response["as_of"]), model_version=str(response["model_version"]),
                 seed=int(response["seed"]), scenario=response.get("scenario"), decision=decision,
                 applicant_name=request_obj["applicant"]["name"], loan_amount=float(request_obj["loan"]["amount"]),
-                input_hash=input_hash, request_json=json.dumps(request_obj, ensure_ascii=False, sort_keys=True),
-                response_json=body,
+                input_hash=input_hash, request_json=request_text, response_json=body,
             ))
-            s.add(AuditRecord(
-                tenant_id=principal.tenant_id, key_id=principal.key_id, at=_utcnow(), action="assessment.create",
+            return self._commit_or_replay(s, principal, idem, 201, body, response["id"], audit=dict(
+                tenant_id=principal.tenant_id, key_id=principal.key_id, action="assessment.create",
                 assessment_id=response["id"], input_hash=input_hash, model_version=str(response["model_version"]),
-                seed=int(response["seed"]), decision=decision,
-            ))
-            if idem is not None:
-                s.add(self._idem_record(principal, idem, 201, body, response["id"], created))
-            return self._commit_or_replay(s, principal, idem, 201, body, response["id"])
+                seed=int(response["seed"]), decision=decision, request_text=request_text, response_text=body))
 
     def get_assessment_request(self, principal: Principal, assessment_id: str) -> dict | None:
         """The stored request of the tenant's assessment, or None when absent or another tenant's (same answer)."""
@@ -478,15 +582,12 @@ class Store:
                            paths=int(paths), engine=engine)
         body = json.dumps(_job_view(job), ensure_ascii=False)
         with self.Session() as s:
-            s.add(job)
-            s.add(AuditRecord(
-                tenant_id=principal.tenant_id, key_id=principal.key_id, at=now, action=action,
-                assessment_id=None, job_id=job.id, input_hash=request_hash, model_version=str(model_version),
-                seed=int(seed), decision=None,
-            ))
             if idem is not None:
                 s.add(self._idem_record(principal, idem, 202, body, job.id, now))
-            return self._commit_or_replay(s, principal, idem, 202, body, job.id)
+            s.add(job)
+            return self._commit_or_replay(s, principal, idem, 202, body, job.id, audit=dict(
+                tenant_id=principal.tenant_id, key_id=principal.key_id, at=now, action=action,
+                job_id=job.id, input_hash=request_hash, model_version=str(model_version), seed=int(seed)))
 
     def _move_job(self, job_id: str, from_status: tuple[str, ...], **values) -> bool:
         with self.Session.begin() as s:
@@ -509,6 +610,15 @@ class Store:
         """-> failed with ``error``; False when already finished."""
         return self._move_job(job_id, ("queued", "running"), status="failed", error=str(error),
                               finished_at=_utcnow())
+
+    def count_unfinished_jobs(self, principal: Principal, max_age_s: float = 3600.0) -> int:
+        """The tenant's queued or running jobs submitted within ``max_age_s`` (older ones were lost with
+        their worker and no longer count against the queue bound)."""
+        since = _utcnow() - dt.timedelta(seconds=max_age_s)
+        with self.Session() as s:
+            return int(s.scalar(sa.select(sa.func.count()).select_from(PortfolioJob).where(
+                PortfolioJob.tenant_id == principal.tenant_id, PortfolioJob.status.in_(("queued", "running")),
+                PortfolioJob.created_at >= since)))
 
     def get_job(self, principal: Principal, job_id: str) -> dict | None:
         """The job's view (status, times, result or error), or None when absent or another tenant's."""

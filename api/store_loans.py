@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from api.store import (Assessment, AuditRecord, Base, Principal, Store, StoredResponse, Tenant, _iso, _utcnow,
-                       canonical_hash, new_id)
+                       append_audit, canonical_hash, new_id)
 
 ALERT_STATUSES = ("open", "acknowledged")
 
@@ -110,14 +110,15 @@ class ConcurrentUpdate(Exception):
     """Another request appended to the same loan at the same time (retry)."""
 
 
-def audit_row(principal: Principal, action: str, *, loan_id: str | None = None, assessment_id: str | None = None,
-              input_hash: str = "", model_version: str = "", seed: int = 0, decision: str | None = None,
-              job_id: str | None = None, at: dt.datetime | None = None) -> AuditRecord:
-    """The one place this module makes audit rows (so a change of the audit machinery lands here once)."""
-    return AuditRecord(tenant_id=principal.tenant_id, key_id=principal.key_id, at=at or _utcnow(), action=action,
-                       assessment_id=assessment_id, input_hash=input_hash or canonical_hash(None),
-                       model_version=model_version, seed=int(seed), decision=decision, job_id=job_id,
-                       loan_id=loan_id)
+def audit_row(s, principal: Principal, action: str, *, loan_id: str | None = None,
+              assessment_id: str | None = None, input_hash: str = "", model_version: str = "", seed: int = 0,
+              decision: str | None = None, job_id: str | None = None, at: dt.datetime | None = None) -> AuditRecord:
+    """The one place this module writes audit rows: the tenant's next link of the hash chain
+    (:func:`api.store.append_audit`), added to the session's transaction."""
+    return append_audit(s, tenant_id=principal.tenant_id, key_id=principal.key_id, at=at or _utcnow(),
+                        action=action, assessment_id=assessment_id, input_hash=input_hash or canonical_hash(None),
+                        model_version=model_version, seed=int(seed), decision=decision, job_id=job_id,
+                        loan_id=loan_id)
 
 
 @dataclass(frozen=True)
@@ -305,9 +306,9 @@ class LoanStore:
     def _add_valuation_and_alerts(self, s: Session, principal: Principal, loan: LoanRecord, row: LoanValuation,
                                   alerts: list[dict], input_hash: str, now: dt.datetime) -> list[Alert]:
         s.add(row)
-        s.add(audit_row(principal, "loan.revalue", loan_id=loan.id, assessment_id=loan.assessment_id,
+        audit_row(s, principal, "loan.revalue", loan_id=loan.id, assessment_id=loan.assessment_id,
                         input_hash=input_hash, model_version=row.model_version, seed=row.seed,
-                        decision=row.decision, at=now))
+                        decision=row.decision, at=now)
         out = []
         for a in alerts:
             al = Alert(id=new_id(now.timestamp()), tenant_id=principal.tenant_id, loan_id=loan.id,
@@ -315,9 +316,9 @@ class LoanStore:
                        numbers_json=json.dumps(a["numbers"], allow_nan=False), message=a["message"],
                        created_at=now)
             s.add(al)
-            s.add(audit_row(principal, "alert.raise", loan_id=loan.id, assessment_id=loan.assessment_id,
+            audit_row(s, principal, "alert.raise", loan_id=loan.id, assessment_id=loan.assessment_id,
                             input_hash=canonical_hash(a), model_version=row.model_version, seed=row.seed,
-                            decision=a["trigger"], at=now))
+                            decision=a["trigger"], at=now)
             out.append(al)
         return out
 
@@ -335,9 +336,9 @@ class LoanStore:
         with self.Session() as s:
             s.add(loan)
             s.flush()
-            s.add(audit_row(principal, "loan.create", loan_id=loan.id, assessment_id=assessment_id,
+            audit_row(s, principal, "loan.create", loan_id=loan.id, assessment_id=assessment_id,
                             input_hash=input_hash, model_version=row.model_version, seed=row.seed,
-                            decision=row.decision, at=now))
+                            decision=row.decision, at=now)
             added = self._add_valuation_and_alerts(s, principal, rec, row, alerts, input_hash, now)
             body = json.dumps(view(loan.id, row, added), ensure_ascii=False, allow_nan=False)
             if idem is not None:
@@ -355,9 +356,9 @@ class LoanStore:
         row = self._valuation_row(principal, loan.id, val_seq, "event", ev.id, seq + 1, reval, now)
         with self.Session() as s:
             s.add(ev)
-            s.add(audit_row(principal, "loan.event", loan_id=loan.id, assessment_id=loan.assessment_id,
+            audit_row(s, principal, "loan.event", loan_id=loan.id, assessment_id=loan.assessment_id,
                             input_hash=ihash, model_version=row.model_version, seed=row.seed,
-                            decision=event["type"], at=now))
+                            decision=event["type"], at=now)
             added = self._add_valuation_and_alerts(s, principal, loan, row, alerts, ihash, now)
             body = json.dumps(view(ev, row, added), ensure_ascii=False, allow_nan=False)
             if idem is not None:
@@ -405,9 +406,9 @@ class LoanStore:
                             .values(status="acknowledged", acknowledged_at=now, acknowledged_by=principal.key_id,
                                     ack_note=note).execution_options(synchronize_session=False))
             if res.rowcount == 1:
-                s.add(audit_row(principal, "alert.ack", loan_id=a.loan_id,
+                audit_row(s, principal, "alert.ack", loan_id=a.loan_id,
                                 input_hash=canonical_hash({"alert": alert_id, "note": note}),
-                                decision=a.trigger, at=now))
+                                decision=a.trigger, at=now)
             s.commit()
             done = res.rowcount == 1
             a = s.scalar(sa.select(Alert).where(Alert.id == alert_id).execution_options(populate_existing=True))
@@ -416,7 +417,7 @@ class LoanStore:
     # -- other audited reads -----------------------------------------------------------
     def audit(self, principal: Principal, action: str, **fields) -> None:
         with self.Session.begin() as s:
-            s.add(audit_row(principal, action, **fields))
+            audit_row(s, principal, action, **fields)
 
     def loan_audit(self, loan_id: str) -> list[dict]:
         with self.Session() as s:

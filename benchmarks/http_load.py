@@ -1,13 +1,16 @@
-"""HTTP load benchmark of the API (issue 5): gunicorn with 2 workers on a loopback port.
+"""HTTP load benchmark of the API (issues 5, 15): ``ipledge serve`` (gunicorn master, 2 workers) on loopback.
 
 Two phases of ``duration_s`` each at ``concurrency`` client threads (keep-alive connections):
 ``GET /v1/health`` and then ``POST /v1/assessments`` with the example pledge at 10,000 paths.
 Reports errors (any non-2xx or transport error; target 0), p50/p99 latency, requests per second, and
 the assessment throughput as a ratio to health on the same server. The database is a fresh SQLite
-file in a temporary directory; rate limiting is lifted for the run. Loopback only; loops are bounded
-by the deadline and by MAX_REQUESTS per phase.
+file in a temporary directory, or with ``--pg URL`` a throw-away schema of that PostgreSQL. Request,
+work and concurrency limits are lifted for the run (one key, as before), but every limit is still
+checked on its shared store, so their cost is in the figures. The 1-minute load average before and
+after is reported: the machine may be shared. Loopback only; loops are bounded by the deadline and
+by MAX_REQUESTS per phase.
 
-    python -m benchmarks.http_load [duration_s] [concurrency]
+    python -m benchmarks.http_load [duration_s] [concurrency] [--pg URL]
 """
 from __future__ import annotations
 
@@ -91,32 +94,61 @@ def _phase(port: int, method: str, path: str, body: bytes | None, headers: dict,
     }
 
 
-def run_http_load(duration_s: float = 30, concurrency: int = 8) -> dict:
+def _pg_schema(url: str, create: bool, name: str | None = None) -> str:
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = name or f"ipledge_load_{uuid.uuid4().hex[:10]}"
+    eng = sa.create_engine(url)
+    with eng.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{name}"' if create else f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+    eng.dispose()
+    return name
+
+
+def run_http_load(duration_s: float = 30, concurrency: int = 8, pg_url: str | None = None) -> dict:
     """Run both phases against a fresh server; returns the figures (see module docstring)."""
+    import os
+
     from api.examples import example_request
     from api.serve import WORKERS, ServerProcess
-    from api.store import Store
+    from api.store import Store, database_url
 
     tmp = Path(tempfile.mkdtemp(prefix="ipledge-load-"))
+    schema = None
     try:
         db = tmp / "load.db"
         env = {"IPLEDGE_DB": str(db), "DATABASE_URL": "", "REDIS_URL": "",
                "IPLEDGE_RATE_LIMIT": "100000000 per minute", "IPLEDGE_ACCESS_LOG": "",
-               "IPLEDGE_LOG_LEVEL": "warning"}
-        store = Store(f"sqlite:///{db}")
+               "IPLEDGE_WORK_LIMIT": "1000000000000 per minute", "IPLEDGE_TENANT_CONCURRENCY": str(concurrency),
+               "IPLEDGE_LIMITS_DB": str(tmp / "limits.db"), "IPLEDGE_LOG_LEVEL": "warning"}
+        server_url = None
+        if pg_url:
+            pg_url = database_url(pg_url)
+            schema = _pg_schema(pg_url, create=True)
+            # the schema in the URL (libpq options): master and workers of any version use it
+            sep = "&" if "?" in pg_url else "?"
+            server_url = f"{pg_url}{sep}options=-csearch_path%3D{schema}"
+            env.update(DATABASE_URL=server_url)
+        store = Store(server_url or f"sqlite:///{db}")
         store.migrate()
         _, key = store.create_key("load-benchmark")
         store.dispose()
         body = json.dumps(example_request(paths=PATHS)).encode()
         post_headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        load_before = os.getloadavg()[0]
         with ServerProcess(env, log_path=str(tmp / "server.log")) as srv:
             # warm-up: both workers import and run the engine once before timing
             _phase(srv.port, "POST", "/v1/assessments", body, post_headers, 2.0, 2, 201)
             health = _phase(srv.port, "GET", "/v1/health", None, {}, duration_s, concurrency, 200)
             assess = _phase(srv.port, "POST", "/v1/assessments", body, post_headers, duration_s, concurrency, 201)
         ratio = (assess["rps"] / health["rps"]) if assess["rps"] and health["rps"] else None
+        kind = os.environ.get("IPLEDGE_SERVER") or "waitress"
+        backend = "PostgreSQL" if pg_url else "SQLite (WAL, synchronous=FULL)"
         return {
-            "server": f"gunicorn, {WORKERS} workers (gthread), loopback, SQLite (WAL, synchronous=FULL)",
+            "server": f"gunicorn, {WORKERS} workers ({kind}), loopback, {backend}",
+            "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "duration_s_per_phase": duration_s,
             "concurrency": concurrency,
             "paths": PATHS,
@@ -130,10 +162,18 @@ def run_http_load(duration_s: float = 30, concurrency: int = 8) -> dict:
             "throughput_ratio_vs_health": round(ratio, 4) if ratio is not None else None,
         }
     finally:
+        if schema:
+            _pg_schema(pg_url, create=False, name=schema)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    d = float(sys.argv[1]) if len(sys.argv) > 1 else 30
-    c = int(sys.argv[2]) if len(sys.argv) > 2 else 8
-    print(json.dumps(run_http_load(d, c), indent=2))
+    args = sys.argv[1:]
+    pg = None
+    if "--pg" in args:
+        i = args.index("--pg")
+        pg = args[i + 1]
+        del args[i:i + 2]
+    d = float(args[0]) if len(args) > 0 else 30
+    c = int(args[1]) if len(args) > 1 else 8
+    print(json.dumps(run_http_load(d, c, pg), indent=2))

@@ -85,7 +85,7 @@ from risk.credit import SCHEMES
 from risk.decision import cny
 from risk.params import DEFAULT_PARAMS, ModelParams
 from risk.posterior import PipelinePosterior, load_posterior
-from valuation.schema import STAGES, PledgeRequest
+from valuation.schema import MONEY_MAX, STAGES, PledgeRequest
 from valuation.terms import DAYS_PER_YEAR
 
 CARDS = ("rights_certainty", "competitive_contribution", "revenue_potential")
@@ -331,7 +331,8 @@ def _input_variants(req: PledgeRequest, n: int) -> list[tuple[str, PledgeRequest
         disc = DISCOUNT[0] + c * (DISCOUNT[1] - DISCOUNT[0])
 
         def mutate(d, scale=scale, haircut=haircut, disc=disc):
-            d["product"]["peak_sales"] = {k: v * scale for k, v in d["product"]["peak_sales"].items()}
+            # capped at the schema's bound: a valid request at the maximum stays valid (issue 15)
+            d["product"]["peak_sales"] = {k: min(v * scale, MONEY_MAX) for k, v in d["product"]["peak_sales"].items()}
             d["policy"]["liquidation_haircut"] = haircut
             d["policy"]["discount_rate"] = disc
         out.append((f"peak×{scale:.2f}, haircut {haircut:.2f}, r {disc:.3f}", _update(req, mutate)))

@@ -5,6 +5,20 @@ import contextlib
 import uuid
 
 
+def pledge(paths: int, **changes) -> dict:
+    """The example request at ``paths`` with ``changes`` applied (``a__b__0__c=v`` sets a.b[0].c)."""
+    from api.examples import example_request
+
+    b = example_request(paths=paths)
+    for dotted, value in changes.items():
+        node = b
+        parts = dotted.split("__")
+        for p in parts[:-1]:
+            node = node[int(p)] if p.isdigit() else node[p]
+        node[parts[-1]] = value
+    return b
+
+
 def auth(key: str, **extra) -> dict:
     return {"Authorization": f"Bearer {key}", **extra}
 

@@ -88,7 +88,12 @@ def api_app(api_db_config):
     from api import create_app
 
     app = create_app({**api_db_config, "IPLEDGE_RATE_LIMIT": "100000 per minute",
-                      "RATELIMIT_STORAGE_URI": "memory://", "TESTING": True})
+                      "RATELIMIT_STORAGE_URI": "memory://", "TESTING": True,
+                      # issue 15's work budgets and concurrency caps: lifted too (tests/test_api_hardening.py)
+                      "IPLEDGE_WORK_LIMIT": "1000000000000 per minute", "IPLEDGE_TENANT_CONCURRENCY": 1000,
+                      "IPLEDGE_AUTH_FAIL_LIMIT": "100000 per minute", "IPLEDGE_PAGE_CONCURRENCY": 1000,
+                      "IPLEDGE_PAGE_WORK_LIMIT": "1000000000000 per minute",
+                      "IPLEDGE_PAGE_GLOBAL_WORK_LIMIT": "1000000000000 per minute"})
     yield app
     app.extensions["ipledge_store"].dispose()
 

@@ -38,7 +38,7 @@ def _post_loop(port: int, key: str, acked: list, stop: threading.Event, errors: 
 def test_acknowledged_assessments_survive_kill_9(tmp_path):
     db = tmp_path / "durable.db"
     env = {"IPLEDGE_DB": str(db), "DATABASE_URL": "", "IPLEDGE_RATE_LIMIT": "1000000 per minute",
-           "IPLEDGE_ACCESS_LOG": "", "REDIS_URL": ""}
+           "IPLEDGE_ACCESS_LOG": "", "REDIS_URL": "", "IPLEDGE_TENANT_CONCURRENCY": "100"}
     store = Store(f"sqlite:///{db}")
     store.migrate()
     _, key = store.create_key("durability")

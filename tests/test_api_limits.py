@@ -1,4 +1,4 @@
-"""Rate limit per API key (Flask-Limiter): memory storage, and Redis shared between workers."""
+"""Rate limit per tenant (Flask-Limiter): the embedded shared file store, memory storage, and Redis."""
 from __future__ import annotations
 
 import uuid
@@ -26,15 +26,18 @@ def _assert_429(r):
     assert 1 <= retry <= 61  # fixed one-minute window (reset time rounded up)
 
 
-def test_rate_limit_is_per_key_with_retry_after(tmp_path):
-    app = _app(tmp_path)
+def test_rate_limit_is_per_tenant_with_retry_after(tmp_path):
+    """One budget per tenant: a second key of the same tenant is not a new budget (issue 15, 7)."""
+    app = _app(tmp_path, RATELIMIT_STORAGE_URI="memory://")
     store = app.extensions["ipledge_store"]
     _, key_a = store.create_key("bank-a")
-    _, key_b = store.create_key("bank-a")  # same tenant, other key: its own budget
+    _, key_a2 = store.create_key("bank-a")  # same tenant, other key: the same budget
+    _, key_b = store.create_key("bank-b")
     c = app.test_client()
     assert [_get(c, key_a).status_code for _ in range(3)] == [200, 200, 200]
     _assert_429(_get(c, key_a))
-    assert _get(c, key_b).status_code == 200
+    _assert_429(_get(c, key_a2))
+    assert _get(c, key_b).status_code == 200, "another tenant has its own budget"
     # health is not limited and needs no key
     assert all(c.get("/v1/health").status_code == 200 for _ in range(10))
     # a 429 stores nothing either
@@ -65,9 +68,23 @@ def test_rate_limit_shared_through_redis(tmp_path, redis_url):
             w.extensions["ipledge_store"].dispose()
 
 
-def test_memory_storage_is_not_shared(tmp_path):
-    """Without Redis each worker counts alone (documents why REDIS_URL matters with 2 workers)."""
+def test_default_storage_is_shared_between_workers_without_redis(tmp_path, monkeypatch):
+    """Without Redis the default is the embedded counter file, so two workers share one budget."""
+    monkeypatch.delenv("REDIS_URL", raising=False)
     w1, w2 = _app(tmp_path), _app(tmp_path)
+    assert w1.config["RATELIMIT_STORAGE_URI"].startswith("ipledge-file://")
+    _, key = w1.extensions["ipledge_store"].create_key("bank-m")
+    c1, c2 = w1.test_client(), w2.test_client()
+    assert [_get(c, key).status_code for c in (c1, c2, c1)] == [200] * 3
+    _assert_429(_get(c2, key))
+    _assert_429(_get(c1, key))
+    for w in (w1, w2):
+        w.extensions["ipledge_store"].dispose()
+
+
+def test_memory_storage_is_not_shared(tmp_path):
+    """memory:// (tests only) counts per process: why it is not the default."""
+    w1, w2 = _app(tmp_path, RATELIMIT_STORAGE_URI="memory://"), _app(tmp_path, RATELIMIT_STORAGE_URI="memory://")
     _, key = w1.extensions["ipledge_store"].create_key("bank-m")
     c1, c2 = w1.test_client(), w2.test_client()
     assert [_get(c1, key).status_code for _ in range(3)] == [200] * 3
@@ -83,12 +100,15 @@ def test_redis_url_selects_redis_storage(monkeypatch, tmp_path):
 
     assert default_config()["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
     monkeypatch.delenv("REDIS_URL")
-    assert default_config()["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert default_config()["RATELIMIT_STORAGE_URI"] is None  # -> the embedded file store
+    app = _app(tmp_path)
+    assert app.config["RATELIMIT_STORAGE_URI"] == f"ipledge-file://{tmp_path / 'limits.db'}.limits"
+    app.extensions["ipledge_store"].dispose()
 
 
 def test_self_assessment_posts_are_limited_per_client_address(tmp_path):
     """The page needs no key and each submission runs dozens of assessments: bounded per address."""
-    app = _app(tmp_path, IPLEDGE_PAGE_RATE_LIMIT="2 per minute")
+    app = _app(tmp_path, IPLEDGE_PAGE_RATE_LIMIT="2 per minute", RATELIMIT_STORAGE_URI="memory://")
     c = app.test_client()
     post = lambda addr: c.post("/self-assessment", json={}, environ_base={"REMOTE_ADDR": addr})  # noqa: E731
     assert [post("10.0.0.1").status_code for _ in range(2)] == [422, 422]   # invalid body, still counted

@@ -9,6 +9,7 @@ string ``"5"`` is not a number, ``"true"`` is not a boolean) so a client's type 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import math
 from typing import Annotated, Literal
 
@@ -87,9 +88,36 @@ def _iso_date(v):
     raise ValueError("must be a date in the form YYYY-MM-DD")
 
 
+#: dates a pledge can carry: China's Patent Law took effect on 1985-04-01 (no earlier filing is in
+#: force), and nothing is planned past 2100; a year like 9999 is a typo, not a valuation date
+DATE_MIN, DATE_MAX = dt.date(1985, 1, 1), dt.date(2100, 12, 31)
+
+
+def _date_in_range(v: dt.date) -> dt.date:
+    if not DATE_MIN <= v <= DATE_MAX:
+        raise ValueError(f"must be between {DATE_MIN} and {DATE_MAX}")
+    return v
+
+
+#: C0 and C1 control characters, DEL, line/paragraph separators and bidirectional overrides: never
+#: in a name or an id (they are stored, printed on reports and sent on to other systems)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _printable(v: str) -> str:
+    m = _CONTROL.search(v)
+    if m:
+        raise ValueError(f"must not contain control characters (found U+{ord(m.group()):04X} at position "
+                         f"{m.start()})")
+    return v
+
+
 Number = Annotated[float, BeforeValidator(_number), AfterValidator(_finite)]
-Date = Annotated[dt.date, BeforeValidator(_iso_date)]
-Money = Annotated[Number, Field(ge=0, le=1e13)]
+Date = Annotated[dt.date, BeforeValidator(_iso_date), AfterValidator(_date_in_range)]
+#: free text of a request (names, ids): printable characters only
+Text = Annotated[str, AfterValidator(_printable)]
+MONEY_MAX = 1e13  #: CNY; the bound of every money field
+Money = Annotated[Number, Field(ge=0, le=MONEY_MAX)]
 Fraction = Annotated[Number, Field(ge=0, le=1)]
 
 
@@ -98,14 +126,14 @@ class _Model(BaseModel):
 
 
 class Applicant(_Model):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     cash: Money = Field(description="Cash and equivalents today, CNY")
     annual_burn: Money = Field(description="Operating cash outflow per year before revenue, CNY")
     annual_revenue: Money = Field(default=0.0, description="Revenue per year from other products, CNY")
 
 
 class Patent(_Model):
-    id: str = Field(min_length=1, max_length=64, description="Publication or application number")
+    id: Text = Field(min_length=1, max_length=64, description="Publication or application number")
     kind: Literal[PATENT_KINDS]  # type: ignore[valid-type]
     status: Literal[PATENT_STATUSES]  # type: ignore[valid-type]
     filing_date: Date
@@ -185,7 +213,7 @@ class PeakSales(_Model):
 
 
 class Product(_Model):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     therapeutic_area: TherapeuticArea
     modality: Modality
     stage: Stage

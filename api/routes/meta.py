@@ -5,6 +5,7 @@ import json
 from flask import current_app, render_template_string, url_for
 
 from api.openapi import build_spec, operation
+from api.problems import csp_nonce
 from api.routes import bp, json_response
 
 DOCS_HTML = """<!doctype html>
@@ -18,7 +19,7 @@ DOCS_HTML = """<!doctype html>
 <body>
   <div id="swagger-ui"></div>
   <script src="{{ js }}"></script>
-  <script>
+  <script nonce="{{ nonce }}">
     window.ui = SwaggerUIBundle({
       url: "{{ spec }}", dom_id: "#swagger-ui", deepLinking: true,
       validatorUrl: null, tryItOutEnabled: false, persistAuthorization: false
@@ -49,4 +50,5 @@ def docs():
         css=url_for("static", filename="swagger-ui/swagger-ui.css"),
         js=url_for("static", filename="swagger-ui/swagger-ui-bundle.js"),
         spec=url_for("v1.openapi_json"),
+        nonce=csp_nonce(),  # the inline script runs under the page's Content-Security-Policy
     )

@@ -44,8 +44,13 @@ def run_readiness(req: PledgeRequest, ltv_basis: str = "inputs") -> dict:
     from api.service import to_json_ready
     from risk.readiness import readiness
 
+    from api import compute
+    from api.limits import READINESS_RUNS, heavy_work
+
     try:
-        return to_json_ready(readiness(req, loaded_posterior(), ltv_basis=ltv_basis))
+        loaded_posterior()  # 503 when this worker has no model
+        with heavy_work(req.simulation.paths, READINESS_RUNS) as background:  # priced, admitted (issue 15)
+            return to_json_ready(compute.call(readiness, req, None, ltv_basis=ltv_basis, background=background))
     except ValueError as e:
         if req.scenario is None:
             raise

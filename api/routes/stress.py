@@ -142,8 +142,14 @@ def stress_assessment(assessment_id: str):
         if name not in known:  # built-ins only over HTTP (no file paths)
             raise _invalid(f"scenarios[{i}]", f"unknown scenario '{name}'; built-ins: {', '.join(sorted(known))}")
     req = PledgeRequest.model_validate(data)
+    from api import compute
+    from api.limits import heavy_work
+
+    n_runs = 1 + (len(known) if body.all else len(set(body.scenarios or [])))
     try:
-        rows = stress_rows(req, body.scenarios or [], loaded_posterior(), all_=body.all)
+        loaded_posterior()  # 503 when this worker has no model
+        with heavy_work(req.simulation.paths, n_runs) as background:
+            rows = compute.call(stress_rows, req, body.scenarios or [], None, all_=body.all, background=background)
     except ScenarioError as e:
         raise _invalid("scenarios", str(e)) from None
     for r in rows:
@@ -190,6 +196,24 @@ def _pool() -> ThreadPoolExecutor:
 
 
 _POOL_LOCK = threading.Lock()
+POOL_BACKLOG = 8  # jobs waiting in one worker's pool before new ones are refused (503)
+
+
+def _admit_job(store, principal, cells: int) -> None:
+    """Bounded queue: at most IPLEDGE_PORTFOLIO_QUEUE unfinished jobs per tenant (429), at most
+    POOL_BACKLOG waiting in this worker (503); the work (loans x paths) is charged to the tenant."""
+    from api.limits import budgets
+
+    cap = int(current_app.config.get("IPLEDGE_PORTFOLIO_QUEUE", 4))
+    if store.count_unfinished_jobs(principal) >= cap:
+        raise Problem(429, "job-queue-full", f"{cap} portfolio jobs of this tenant are queued or running; "
+                                             "retry when one has finished", title="Too many requests",
+                      headers={"Retry-After": "30"})
+    pool = current_app.extensions.get("ipledge_portfolio_pool")
+    if pool is not None and pool._work_queue.qsize() >= POOL_BACKLOG:
+        raise Problem(503, "job-queue-full", "the portfolio job queue of this server is full; retry later",
+                      title="Service busy", headers={"Retry-After": "30"})
+    budgets().charge("tenant", str(principal.tenant_id), cells, current_app.config["IPLEDGE_WORK_LIMIT"])
 JOB_PARAM = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
 PORTFOLIO_ENDPOINT = "POST /v1/portfolio/stress"
 
@@ -236,6 +260,7 @@ def submit_portfolio():
     if prior is not None:
         result = result_from_stored(prior)
         return result_response(result, location=f"/v1/portfolio/stress/{result.resource_id}")
+    _admit_job(store, principal, cells)
     posterior = loaded_posterior()
     scheduler = current_app.config.get("IPLEDGE_DASK_SCHEDULER")
     engine = "dask" if scheduler else "local"

@@ -6,14 +6,18 @@ acknowledgement itself is an append-only audit row. The new nullable ``audit_log
 audit row to its loan.
 
 Revision ID: 0003_loans
-Revises: 0002_portfolio_jobs   (re-chained after 0003_audit_chain at merge)
+Revises: 0003_audit_chain
 Create Date: 2026-12-01
 """
-from alembic import op
+import importlib
+
 import sqlalchemy as sa
+from alembic import op
+
+_audit_chain = importlib.import_module("api.migrations.versions.0003_audit_chain")
 
 revision = "0003_loans"
-down_revision = "0002_portfolio_jobs"
+down_revision = "0003_audit_chain"
 branch_labels = None
 depends_on = None
 
@@ -104,6 +108,11 @@ def upgrade() -> None:
         elif dialect == "postgresql":  # ipledge_append_only() comes from 0001_initial
             op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                        f"FOR EACH ROW EXECUTE FUNCTION ipledge_append_only()")
+            op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                       f"FOR EACH STATEMENT EXECUTE FUNCTION ipledge_append_only()")
+    # the application role (0003_audit_chain) gets no UPDATE/DELETE on the append-only tables
+    _audit_chain.grant_app_role({"loans": "SELECT, INSERT", "loan_events": "SELECT, INSERT",
+                                 "loan_valuations": "SELECT, INSERT", "alerts": "SELECT, INSERT, UPDATE"})
 
 
 def downgrade() -> None:
@@ -114,6 +123,7 @@ def downgrade() -> None:
                 op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb}")
         elif dialect == "postgresql":
             op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
     op.drop_column("audit_log", "loan_id")
     op.drop_index("ix_alerts_tenant_id_id", table_name="alerts")
     op.drop_table("alerts")
