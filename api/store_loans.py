@@ -13,6 +13,8 @@ nullable ``audit_log.loan_id`` column linking the row to its loan.
 """
 from __future__ import annotations
 
+import contextlib
+
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -119,6 +121,16 @@ def audit_row(s, principal: Principal, action: str, *, loan_id: str | None = Non
                         action=action, assessment_id=assessment_id, input_hash=input_hash or canonical_hash(None),
                         model_version=model_version, seed=int(seed), decision=decision, job_id=job_id,
                         loan_id=loan_id)
+
+
+@contextlib.contextmanager
+def _concurrent_writes():
+    """A unique (loan, seq) clash while the transaction is still being built — the audit chain flushes
+    pending rows before it reads its head — is the same lost race as one at commit: 409, retry."""
+    try:
+        yield
+    except IntegrityError:
+        raise ConcurrentUpdate() from None
 
 
 @dataclass(frozen=True)
@@ -354,7 +366,7 @@ class LoanStore:
                        body_json=json.dumps(event, ensure_ascii=False, allow_nan=False), created_at=now)
         ihash = canonical_hash(event)
         row = self._valuation_row(principal, loan.id, val_seq, "event", ev.id, seq + 1, reval, now)
-        with self.Session() as s:
+        with self.Session() as s, _concurrent_writes():
             s.add(ev)
             audit_row(s, principal, "loan.event", loan_id=loan.id, assessment_id=loan.assessment_id,
                             input_hash=ihash, model_version=row.model_version, seed=row.seed,
@@ -369,7 +381,7 @@ class LoanStore:
                         n_events: int, view, input_hash: str, idem=None) -> StoredResponse:
         now = _utcnow()
         row = self._valuation_row(principal, loan.id, val_seq, "on_demand", None, n_events, reval, now)
-        with self.Session() as s:
+        with self.Session() as s, _concurrent_writes():
             added = self._add_valuation_and_alerts(s, principal, loan, row, alerts, input_hash, now)
             body = json.dumps(view(row, added), ensure_ascii=False, allow_nan=False)
             if idem is not None:
