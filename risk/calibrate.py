@@ -105,6 +105,35 @@ def target_from(observed) -> dict:
             "funding_winter_min": KOREA_TARGET["funding_winter_min"]}
 
 
+#: spread of the prior on the annual default rate when a lender's own book updates it: coefficient of
+#: variation 0.5 (assumption: the Korean series moves by about a half between 2023 and H1 2024,
+#: 1.05 % -> 2.55 %, lending.md); see risk.book.prior_strength and docs/methodology.md §12
+BOOK_PRIOR_CV = 0.5
+
+
+def target_from_book(evidence: dict, cv: float = BOOK_PRIOR_CV) -> dict:
+    """The base band after a lender's recorded defaults (``calibrate --from-book``).
+
+    Beta-binomial: the Korean band's midpoint p0 is a prior with strength n0 = (1 - p0) / (p0 cv²) - 1
+    loan-years; ``evidence`` = {loan_years, defaults} (risk.book.default_evidence) gives the posterior
+    mean p1 = (n0 p0 + defaults) / (n0 + loan_years), and the band is the Korean band scaled by p1 / p0
+    (the same relative width). Few loan-years leave the band where it was."""
+    from risk.book import data_weight, posterior_mean, prior_strength
+
+    years, defaults = float(evidence.get("loan_years", 0.0)), float(evidence.get("defaults", 0))
+    if years < 0 or defaults < 0:
+        raise CalibrationError("book evidence needs loan_years >= 0 and defaults >= 0")
+    lo, hi = KOREA_TARGET["base"]
+    p0 = 0.5 * (lo + hi)
+    n0 = prior_strength(p0, cv)
+    p1 = posterior_mean(p0, n0, defaults, years)
+    k = p1 / p0
+    return {"base": [lo * k, min(1.0, hi * k)], "funding_winter_min": KOREA_TARGET["funding_winter_min"],
+            "book_update": {"prior_mean": p0, "prior_cv": cv, "prior_loan_years": n0, "loan_years": years,
+                            "defaults": defaults, "observed_rate": defaults / years if years > 0 else None,
+                            "data_weight": data_weight(years, n0), "posterior_mean": p1}}
+
+
 class _BookRuns:
     """Each segment simulated once (base or shocked); default rates for any financing parameters."""
 

@@ -476,3 +476,33 @@ def test_a_programme_abandoned_today_counts_as_a_failure_for_the_financing_odds(
     sim.failure_time = np.zeros(sim.n)
     failed_today = run_credit(sim, req, [req.loan.amount]).defaulted[0].mean()
     check("PD, abandoned vs failed today", float(pd_), float(failed_today), 0.0, case="oncology_antibody_phase2")
+
+
+def test_book_evidence_moves_the_target_band_by_its_beta_binomial_weight():
+    """Closed form: prior p0 = midpoint of the Korean band with cv 0.5, n0 = (1 - p0)/(p0 cv^2) - 1
+    loan-years; 40 defaults in 1,000 loan-years give (n0 p0 + 40)/(n0 + 1000)."""
+    from risk.calibrate import KOREA_TARGET, target_from_book
+
+    lo, hi = KOREA_TARGET["base"]
+    p0 = (lo + hi) / 2
+    n0 = (1 - p0) / (p0 * 0.25) - 1
+    t = target_from_book({"loan_years": 1000.0, "defaults": 40})
+    expected = (n0 * p0 + 40) / (n0 + 1000)
+    got = t["book_update"]["posterior_mean"]
+    assert got == pytest.approx(expected, rel=1e-12), (expected, got)
+    assert t["base"][0] == pytest.approx(lo * expected / p0, rel=1e-12)
+    assert t["base"][1] == pytest.approx(hi * expected / p0, rel=1e-12)
+    # no loan-years: the band stays Korea's
+    t0 = target_from_book({"loan_years": 0.0, "defaults": 0})
+    assert t0["base"] == pytest.approx([lo, hi], rel=1e-12) and t0["book_update"]["data_weight"] == 0.0
+
+
+def test_cli_calibrate_from_book_of_an_unknown_tenant_is_one_line_and_exit_2(tmp_path):
+    from click.testing import CliRunner
+
+    from api.cli import main
+
+    r = CliRunner().invoke(main, ["calibrate", "--from-book", "Nobody Bank", "--database-url",
+                                  f"sqlite:///{tmp_path / 'x.db'}"])
+    assert r.exit_code == 2, r.output
+    assert r.output.strip().count("\n") == 0 and "Nobody Bank" in r.output, r.output
