@@ -83,6 +83,20 @@ def _conflict() -> Problem:
                    title="Conflict")
 
 
+def _priced(paths: int, runs: int):
+    """A revaluation is simulation work: in an API request it is priced and admitted like an assessment
+    (tenant work budget and in-flight cap, api.limits.heavy_work); from the CLI it just runs."""
+    import contextlib
+
+    from flask import has_request_context
+
+    if not has_request_context():
+        return contextlib.nullcontext()
+    from api.limits import heavy_work
+
+    return heavy_work(int(paths), runs)
+
+
 def _booking(loan: LoanRecord) -> Booking:
     return Booking(float(loan.amount), dt.date.fromisoformat(loan.drawdown_date))
 
@@ -123,7 +137,8 @@ def book_loan(store: Store, principal: Principal, raw, idem_key: str | None, pos
         raise _one("drawdown_date", f"must not be after today ({today()})")
     monitoring = resolve(body.monitoring or Monitoring(), req.policy.max_ltv)
     booking = Booking(body.amount, body.drawdown_date)
-    reval = revalue(req, booking, [], body.drawdown_date, posterior)
+    with _priced(req.simulation.paths, 1):
+        reval = revalue(req, booking, [], body.drawdown_date, posterior)
     alerts = alerts_for(monitoring, reval.valuation.to_dict(), None)   # e.g. booked above the LTV limit
 
     def view(loan_id, row, added):
@@ -213,7 +228,8 @@ def add_event(store: Store, principal: Principal, loan_id: str, raw, idem_key: s
     except EventError as e:
         raise _invalid(e.errors) from None
     doc = ev.model_dump(mode="json", exclude_none=True)
-    reval = revalue(req, _booking(loan), events + [ev], ev.date, posterior, previous=prev)
+    with _priced(req.simulation.paths, 2):     # the passage of time, then the fact
+        reval = revalue(req, _booking(loan), events + [ev], ev.date, posterior, previous=prev)
     alerts = alerts_for(loan.monitoring, reval.valuation.to_dict(), prev["valuation"] if prev else None, doc)
 
     def view(ev_row, row, added):
@@ -242,7 +258,8 @@ def revalue_loan(store: Store, principal: Principal, loan_id: str, raw, idem_key
     if as_of > today():
         raise _one("as_of", f"must not be after today ({today()})")
     events = _events(ls, loan_id)
-    reval, prev = _revaluation(ls, loan, events, as_of, posterior)
+    with _priced(loan.request.get('simulation', {}).get('paths', 10_000), 2):
+        reval, prev = _revaluation(ls, loan, events, as_of, posterior)
     alerts = alerts_for(loan.monitoring, reval.valuation.to_dict(), prev["valuation"] if prev else None)
 
     def view(row, added):
