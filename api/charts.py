@@ -180,11 +180,13 @@ def action_gains(actions: list[dict], lang: str = "en") -> Figure | None:
     rows = [a for a in actions if a["gain"] > 0][:8]
     if not rows:
         return None
+    labels = [_wrap(narrative.action_title(r, lang), lang) for r in rows[::-1]]
+    lines = sum(t.count("\n") + 1 for t in labels)   # a wrapped title needs the height of its lines
     with matplotlib.rc_context(RC):
-        fig = _figure(5.6, 0.9 + 0.38 * len(rows))
+        fig = _figure(5.6, 0.9 + 0.2 * len(rows) + 0.17 * lines)
         ax = fig.add_subplot()
         rows = rows[::-1]
-        bars = ax.barh([_wrap(narrative.action_title(r, lang), lang) for r in rows], [r["gain"] for r in rows],
+        bars = ax.barh(labels, [r["gain"] for r in rows],
                        color=GREEN, height=0.6)
         for b, r in zip(bars, rows):
             ax.text(b.get_width(), b.get_y() + b.get_height() / 2, " +" + fmt.money(r["gain"], lang), va="center",

@@ -85,9 +85,14 @@ NO_EFFECT = {
     "policy_cap": N_("the amount is already at the policy cap on LTV; the action does not raise the "
                      "appraised value"),
     "no_lendable_amount": N_("the bank's expected-loss rate stays above its limit at every amount"),
-    "no_lendable_amount_at": N_("no amount meets the %(limit)s"),
-    "unchanged_at": N_("the amount and the decision stay the same; the amount is still set by the %(limit)s"),
     "unchanged": N_("the assessment gives the same amount and decision"),
+}
+
+#: the same reasons naming the limit that sets the amount after the action (its ``binding_after``)
+NO_EFFECT_AT = {
+    "no_lendable_amount": N_("no amount meets the %(limit)s"),
+    "no_value": N_("the IP has no appraised value, so nothing can be lent against it"),
+    "unchanged": N_("the amount and the decision stay the same; the amount is still set by the %(limit)s"),
 }
 
 KNOCKOUTS = {

@@ -12,7 +12,7 @@ engine gives them, else the four tests the decision rests on, derived from the s
 from __future__ import annotations
 
 from api import i18n
-from api.labels import ACTION_DETAILS, EVIDENCE_VALUE, INSURED, KNOCKOUT_TEXT, N_, NO_EFFECT, PROFILE_CONDITIONS
+from api.labels import ACTION_DETAILS, EVIDENCE_VALUE, INSURED, KNOCKOUT_TEXT, N_, NO_EFFECT_AT, PROFILE_CONDITIONS
 from risk.params import DEFAULT_PARAMS
 from valuation import fmt
 
@@ -103,10 +103,12 @@ def evidence_detail(p: dict, lang: str) -> str:
 def _why(x: dict, lang: str) -> str:
     """Why an action has no effect; the limit that still sets the amount where the engine names it."""
     code, binding = x.get("no_effect") or "unchanged", x.get("binding_after")
+    if code == "no_lendable_amount" and binding == "no_value":
+        return _t(lang, NO_EFFECT_AT["no_value"])
     if code == "no_lendable_amount" and binding and binding not in ("knockout", "no_value"):
-        return _t(lang, NO_EFFECT["no_lendable_amount_at"], limit=i18n.label("binding", binding, lang))
+        return _t(lang, NO_EFFECT_AT["no_lendable_amount"], limit=i18n.label("binding", binding, lang))
     if code == "unchanged" and binding and binding not in ("knockout", "no_value"):
-        return _t(lang, NO_EFFECT["unchanged_at"], limit=i18n.label("binding", binding, lang))
+        return _t(lang, NO_EFFECT_AT["unchanged"], limit=i18n.label("binding", binding, lang))
     return i18n.label("no_effect", code, lang)
 
 
