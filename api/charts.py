@@ -16,7 +16,7 @@ matplotlib.use("Agg")  # no display, thread-safe figure objects (never pyplot's 
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
-from api import i18n  # noqa: E402
+from api import i18n, narrative  # noqa: E402
 from api.labels import CARDS_SHORT, N_  # noqa: E402
 from valuation import fmt  # noqa: E402
 
@@ -166,16 +166,27 @@ def score_bars(scores: dict, lang: str = "en") -> Figure:
     return fig
 
 
+def _wrap(label: str, lang: str) -> str:
+    """A long action title on two or three lines, so the bars keep their width on a phone."""
+    import textwrap
+
+    if lang == "zh":
+        return "\n".join(label[i:i + 14] for i in range(0, len(label), 14))
+    return textwrap.fill(label, 26)
+
+
 def action_gains(actions: list[dict], lang: str = "en") -> Figure | None:
     """Gain in the financeable amount per action (only actions with a positive gain)."""
     rows = [a for a in actions if a["gain"] > 0][:8]
     if not rows:
         return None
+    labels = [_wrap(narrative.action_title(r, lang), lang) for r in rows[::-1]]
+    lines = sum(t.count("\n") + 1 for t in labels)   # a wrapped title needs the height of its lines
     with matplotlib.rc_context(RC):
-        fig = _figure(5.6, 0.9 + 0.38 * len(rows))
+        fig = _figure(5.6, 0.9 + 0.2 * len(rows) + 0.17 * lines)
         ax = fig.add_subplot()
         rows = rows[::-1]
-        bars = ax.barh([i18n.label("action", r["action"], lang) for r in rows], [r["gain"] for r in rows],
+        bars = ax.barh(labels, [r["gain"] for r in rows],
                        color=GREEN, height=0.6)
         for b, r in zip(bars, rows):
             ax.text(b.get_width(), b.get_y() + b.get_height() / 2, " +" + fmt.money(r["gain"], lang), va="center",

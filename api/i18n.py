@@ -61,7 +61,11 @@ def gettext(lang: str, message: str, /, **params) -> str:
 
 
 def label(kind: str, code, lang: str) -> str:
-    """The reader's name of ``code`` (table ``kind`` of :mod:`api.labels`) in ``lang``."""
+    """The reader's name of ``code`` (table ``kind`` of :mod:`api.labels`) in ``lang``; a party's limit
+    (``party:<name>`` of the engine's binding constraint and checks) names the party in ``lang``."""
+    if kind in ("binding", "limit") and str(code).startswith("party:"):
+        msgid = labels.BINDING_PARTY if kind == "binding" else labels.LIMIT_PARTY
+        return gettext(lang, msgid, party=label("party", str(code)[6:], lang))
     return translations(lang).gettext(labels.label_msgid(kind, code))
 
 

@@ -21,7 +21,18 @@ STAGES = {"preclinical": N_("preclinical"), "phase1": N_("phase I"), "phase2": N
 
 SCHEMES = {"none": N_("none (the bank bears the whole loss)"), "guangzhou_5311": N_("Guangzhou 5311 scheme"),
            "zhongshan": N_("Zhongshan scheme"), "zhuhai": N_("Zhuhai scheme"),
-           "custom": N_("custom loss sharing")}
+           "custom": N_("custom loss sharing"),
+           # issue 11 catalogue (risk/data/schemes.yaml)
+           "guangzhou_2023": N_("Guangzhou 2023 risk-compensation pool"),
+           "guangzhou_55": N_("Guangzhou 55 scheme (legacy)"),
+           "shenzhen": N_("Shenzhen SME risk-compensation pool")}
+
+#: conditions a bank profile's product terms attach to every loan (risk/data/bank_profiles.yaml ``conditions``)
+PROFILE_CONDITIONS = {"ccb": (N_("Joint guarantee of the owner (CCB product terms)."),)}
+
+#: bank policy profiles (risk/data/bank_profiles.yaml)
+PROFILES = {"custom": N_("the bank's own policy"), "ccb": N_("China Construction Bank patent pledge loan"),
+            "bocom": N_("Bank of Communications IP pledge loan")}
 
 PARTIES = {"bank": N_("bank"), "fund": N_("risk-compensation fund"), "guarantor": N_("guarantee agency"),
            "appraiser": N_("appraiser"), "insurer": N_("insurer"), "government": N_("government")}
@@ -36,6 +47,9 @@ ACTIONS = {
     "join_guangzhou_5311": N_("Join the Guangzhou 5311 scheme"),
     "join_zhongshan": N_("Join the Zhongshan scheme"),
     "join_zhuhai": N_("Join the Zhuhai scheme"),
+    "join_guangzhou_2023": N_("Join the Guangzhou 2023 risk-compensation pool"),
+    "join_guangzhou_55": N_("Join the Guangzhou 55 scheme"),
+    "join_shenzhen": N_("Join the Shenzhen SME risk-compensation pool"),
     "add_guarantee": N_("Add a guarantee agency"),
     "extend_family": N_("Extend the patent family to the US and Europe"),
     "next_stage": N_("Reach the next development stage"),
@@ -52,6 +66,12 @@ ACTION_DETAILS = {
     "grant_pending": N_("Obtain the grant of %(patents)s (a milestone: CNIPA examination takes about 20 months)."),
     "clear_all_blockers": N_("All of: %(actions)s."),
     "join": N_("Loss split %(split)s; only for firms registered in that city."),
+    "join_capped": N_("Loss split %(split)s; the fund pays at most %(cap)s per bad loan; only for firms "
+                      "registered in that city."),
+    # GB/T 42748 evidence (risk.readiness.evidence_actions): title and what the evidence would do
+    "add_evidence": N_("Add evidence: %(indicator)s (GB/T 42748 %(code)s)"),
+    "add_evidence_detail": N_("%(card)s %(before)s → %(best)s at the best documented level (%(best_level)s), "
+                              "%(worst)s at the worst (%(worst_level)s)."),
     "add_guarantee": N_("A guarantee agency covers %(share)s of the bank's share of any loss."),
     "extend_family": N_("Add %(offices)s to %(patents)s."),
     "next_stage": N_("From %(from)s to %(to)s."),
@@ -68,6 +88,13 @@ NO_EFFECT = {
     "unchanged": N_("the assessment gives the same amount and decision"),
 }
 
+#: the same reasons naming the limit that sets the amount after the action (its ``binding_after``)
+NO_EFFECT_AT = {
+    "no_lendable_amount": N_("no amount meets the %(limit)s"),
+    "no_value": N_("the IP has no appraised value, so nothing can be lent against it"),
+    "unchanged": N_("the amount and the decision stay the same; the amount is still set by the %(limit)s"),
+}
+
 KNOCKOUTS = {
     "no_granted_in_force": N_("No granted patent in force"),
     "expires_before_maturity": N_("Patents expire before the loan matures"),
@@ -76,6 +103,10 @@ KNOCKOUTS = {
     "fees_unpaid": N_("Annual fees unpaid"),
     "no_revenue_path": N_("No revenue path"),
     "no_exclusivity_at_launch": N_("No exclusivity at launch"),
+    # bank-profile rules (risk/profiles.py)
+    "profile_term": N_("Term longer than the bank profile allows"),
+    "profile_amount": N_("Amount above the bank profile's maximum"),
+    "profile_patent": N_("No patent meets the bank profile's rules"),
 }
 
 #: the problem and the fix of each knock-out, rendered from its code and patents (the engine's
@@ -121,6 +152,24 @@ INDICATORS = {
     "Development stage": N_("Development stage"), "Margin": N_("Margin"),
     "Reimbursement (NRDL)": N_("Reimbursement (NRDL)"), "VBP exposure": N_("VBP exposure"),
     "Exclusivity after launch": N_("Exclusivity after launch"),
+    # what a GB/T 42748 indicator rests on when the simulation derives it (valuation/gbt42748.py, E1)
+    "simulation": N_("the simulation"),
+    # rows the GB/T 42748 evidence adds to a card (valuation/evidence.py)
+    "Design-around difficulty (evidence)": N_("Design-around difficulty (evidence)"),
+    "Freedom to operate (evidence)": N_("Freedom to operate (evidence)"),
+    "Technical problem (evidence)": N_("Technical problem (evidence)"),
+    "Originality (evidence)": N_("Originality (evidence)"),
+    "Technical effect (evidence)": N_("Technical effect (evidence)"),
+    "Technical fields (evidence)": N_("Technical fields (evidence)"),
+    "Breadth of fields (evidence)": N_("Breadth of fields (evidence)"),
+    "Complementary technology (evidence)": N_("Complementary technology (evidence)"),
+    "Technology life cycle (evidence)": N_("Technology life cycle (evidence)"),
+    "Defensive value (evidence)": N_("Defensive value (evidence)"),
+    "Market share (evidence)": N_("Market share (evidence)"),
+    "Industrial-policy fit (evidence)": N_("Industrial-policy fit (evidence)"),
+    "Licences and transfers (evidence)": N_("Licences and transfers (evidence)"),
+    "Financing and insurance history (evidence)": N_("Financing and insurance history (evidence)"),
+    "Litigation and arbitration record (evidence)": N_("Litigation and arbitration record (evidence)"),
 }
 
 AREAS = {"hematology": N_("hematology"), "metabolic": N_("metabolic"), "infectious_disease": N_("infectious disease"),
@@ -146,8 +195,58 @@ SCENARIOS = {"": N_("(none)"), "adverse": N_("adverse"), "funding_winter": N_("f
              "patent_invalidation": N_("patent invalidation"), "phase_failure": N_("phase failure"),
              "rate_shock_300bp": N_("rate shock +300 bp"), "severely_adverse": N_("severely adverse"),
              "trial_delay_2y": N_("trial delay of two years"), "vbp_price_cut": N_("VBP price cut")}
-BINDING = {"max_ltv": N_("policy cap on LTV"), "expected_loss": N_("bank expected-loss limit"),
+#: what sets the amount: the engine's recommendation.binding_constraint (issue 11), "party:<name>" through
+#: BINDING_PARTY; max_ltv / expected_loss are the pre-issue-11 names, kept for stored results
+BINDING = {"bank_el": N_("bank expected-loss limit"),
+           "total_el": N_("limit on the expected loss of all parties together"),
+           "pd": N_("limit on the one-year probability of default"),
+           "scheme_cap": N_("bank expected-loss limit once the fund's compensation cap binds"),
+           "policy_ltv_cap": N_("policy cap on LTV"), "borrower_capacity": N_("borrower's repayment capacity"),
+           "profile_max_amount": N_("bank profile's maximum amount"),
+           "max_ltv": N_("policy cap on LTV"), "expected_loss": N_("bank expected-loss limit"),
            "knockout": N_("blocking items"), "no_value": N_("no appraised value")}
+BINDING_PARTY = N_("%(party)s's expected-loss limit")
+
+#: the rows of recommendation.checks (risk.credit.checks_at), "party:<name>" through LIMIT_PARTY
+LIMITS = {"bank_el": N_("Bank expected-loss rate"), "total_el": N_("Expected-loss rate of all parties together"),
+          "pd": N_("One-year probability of default"),
+          "scheme_cap": N_("Bank expected-loss rate once the fund's cap binds"),
+          "policy_ltv_cap": N_("LTV against the policy cap"),
+          "borrower_capacity": N_("Amount against the borrower's repayment capacity"),
+          "profile_max_amount": N_("Amount against the bank profile's maximum"),
+          "knockout": N_("Blocking items")}
+LIMIT_PARTY = N_("Expected-loss rate of the %(party)s on its share")
+
+#: GB/T 42748 crosswalk (valuation/gbt42748.py): statuses and dimensions
+GBT_STATUS = {"evidenced": N_("evidenced"), "derived": N_("derived"), "missing": N_("missing")}
+GBT_DIMENSION = {"legal": N_("legal value"), "technical": N_("technical value"), "economic": N_("economic value")}
+
+#: levels of the GB/T 42748 evidence vocabularies (valuation/schema.py), least to most favourable
+EVIDENCE_LEVELS = {
+    "easy": N_("easy to design around"), "costly": N_("costly to design around"),
+    "not_found": N_("no design-around found"),
+    "blocked": N_("blocked by third-party rights"), "licensed": N_("licensed"), "clear": N_("clear to operate"),
+    "incremental": N_("incremental"), "improves_standard_of_care": N_("improves the standard of care"),
+    "unmet_need": N_("addresses an unmet need"),
+    "me_too": N_("me-too"), "fast_follower": N_("fast follower"), "best_in_class": N_("best in class"),
+    "first_in_class": N_("first in class"),
+    "none_shown": N_("none shown"), "preclinical": N_("preclinical"), "clinical_efficacy": N_("clinical efficacy"),
+    "clinical_superiority": N_("clinical superiority"),
+    "third_party_controlled": N_("controlled by a third party"), "available": N_("available"),
+    "none_needed": N_("none needed"),
+    "decline": N_("declining"), "emerging": N_("emerging"), "mature": N_("mature"), "growth": N_("growing"),
+    "none_known": N_("none known"), "cross_licence_leverage": N_("cross-licence leverage"),
+    "deterred_entry": N_("has deterred entry"),
+    "restricted": N_("restricted"), "neutral": N_("neutral"), "encouraged": N_("encouraged"),
+    "national_priority": N_("national priority"),
+    "lost": N_("lost"), "settled": N_("settled"), "none": N_("none"), "won": N_("won"),
+}
+#: evidence levels that are numbers or records: msgid per evidence field
+EVIDENCE_VALUE = {"technical_fields": N_("%(n)s IPC subclass(es)"), "ipc_sections": N_("%(n)s IPC section(s)"),
+                  "market_share": N_("%(n)s of its segment"),
+                  "licences_and_transfers": N_("%(n)s recorded contract(s)"),
+                  "financing": N_("%(repaid)s IP loan(s) repaid, %(defaults)s in default, %(insurance)s")}
+INSURED = {True: N_("insured"), False: N_("no IP insurance")}
 
 #: the bundled examples' button titles (their YAML comments are English)
 CASES = {"anaesthetic_injectable": N_("Marketed anaesthetic injectable"),
@@ -157,13 +256,20 @@ CASES = {"anaesthetic_injectable": N_("Marketed anaesthetic injectable"),
          "oncology_antibody_phase2": N_("Phase II oncology antibody"),
          "pending_only": N_("Applications only, none granted"),
          "small_molecule_phase1": N_("Phase I small molecule, no revenue"),
-         "tcm_formulation": N_("TCM formulation patent")}
+         "tcm_formulation": N_("TCM formulation patent"),
+         "antibody_phase1_cashpoor": N_("Phase I antibody, little cash"),
+         "car_t_phase2": N_("Phase II CAR-T"),
+         "generic_small_molecule_marketed": N_("Marketed generic small molecule"),
+         "oncology_biologic_phase3_cashrich": N_("Phase III oncology biologic, cash-rich"),
+         "tcm_utility_model": N_("TCM product on a utility model")}
 
 TABLES = {"decision": DECISIONS, "stage": STAGES, "scheme": SCHEMES, "party": PARTIES, "action": ACTIONS,
           "no_effect": NO_EFFECT, "knockout": KNOCKOUTS, "card": CARDS, "card_short": CARDS_SHORT,
           "indicator": INDICATORS, "area": AREAS, "modality": MODALITIES, "kind": PATENT_KINDS,
           "status": PATENT_STATUSES, "claim_type": CLAIM_TYPES, "invalidation": INVALIDATION, "vbp": VBP,
-          "repayment": REPAYMENT, "scenario": SCENARIOS, "binding": BINDING, "case": CASES}
+          "repayment": REPAYMENT, "scenario": SCENARIOS, "binding": BINDING, "case": CASES,
+          "profile": PROFILES, "limit": LIMITS, "gbt_status": GBT_STATUS, "gbt_dimension": GBT_DIMENSION,
+          "evidence_level": EVIDENCE_LEVELS}
 
 
 def label_msgid(kind: str, code) -> str:
@@ -172,6 +278,8 @@ def label_msgid(kind: str, code) -> str:
     code = "" if code is None else str(code)
     if code in table:
         return table[code]
+    if kind in ("binding", "limit") and code.startswith("party:"):
+        return code[6:].replace("_", " ")   # callers format BINDING_PARTY / LIMIT_PARTY (api.narrative)
     if kind == "action" and code.startswith("join_"):
         return ACTIONS.get(code, code[5:].replace("_", " "))
     return code.replace("_", " ")
@@ -185,6 +293,8 @@ VALUE_PATTERNS = (
     (r"(\d+) co-owners?", N_("%(a)s co-owner(s)")),
     (r"exclusive licence out, (\d+) co-owners?", N_("exclusive licence out, %(a)s co-owner(s)")),
     (r"unpaid on (\d+)", N_("unpaid on %(a)s")),
+    (r"pledge x(\d+)", N_("pledged ×%(a)s")),
+    (r"exclusive licence x(\d+)", N_("exclusive licence out ×%(a)s")),
     (r"pending on (\d+)", N_("pending on %(a)s")),
     (r"sole owner", N_("sole owner")), (r"all paid", N_("all paid")), (r"none", N_("none")),
     (r"own and unlicensed", N_("own and unlicensed")), (r"exclusive licence out", N_("exclusive licence out")),

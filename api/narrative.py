@@ -12,7 +12,7 @@ engine gives them, else the four tests the decision rests on, derived from the s
 from __future__ import annotations
 
 from api import i18n
-from api.labels import ACTION_DETAILS, KNOCKOUT_TEXT, N_
+from api.labels import ACTION_DETAILS, EVIDENCE_VALUE, INSURED, KNOCKOUT_TEXT, N_, NO_EFFECT_AT, PROFILE_CONDITIONS
 from risk.params import DEFAULT_PARAMS
 from valuation import fmt
 
@@ -49,7 +49,11 @@ def action_detail(x: dict, lang: str) -> str:
     if key.startswith("join_"):
         split = i18n.join([f"{i18n.label('party', k, lang)} {pct(v)}" for k, v in (p.get("shares") or {}).items()],
                           lang)
+        if p.get("loan_cap"):
+            return _t(lang, ACTION_DETAILS["join_capped"], split=split, cap=money(p["loan_cap"]))
         return _t(lang, ACTION_DETAILS["join"], split=split)
+    if key.startswith("add_evidence_"):
+        return evidence_detail(p, lang)
     if key == "clear_all_blockers":
         return _t(lang, ACTION_DETAILS[key], actions=i18n.join(
             [i18n.label("action", a, lang) for a in p.get("actions", [])], lang))
@@ -69,17 +73,62 @@ def action_detail(x: dict, lang: str) -> str:
     return ""
 
 
+def evidence_level(field: str, level, lang: str) -> str:
+    """A GB/T 42748 evidence level (a vocabulary code, a count, a share or a financing record) in ``lang``."""
+    if isinstance(level, dict):   # FinancingRecord: ip_loans_repaid, ip_loan_defaults, ip_insurance
+        return _t(lang, EVIDENCE_VALUE["financing"], repaid=fmt.number(level.get("ip_loans_repaid", 0), 0, lang),
+                  defaults=fmt.number(level.get("ip_loan_defaults", 0), 0, lang),
+                  insurance=_t(lang, INSURED[bool(level.get("ip_insurance", False))]))
+    if field == "market_share":
+        return _t(lang, EVIDENCE_VALUE[field], n=fmt.percent(level, 0, lang))
+    if field in EVIDENCE_VALUE:
+        return _t(lang, EVIDENCE_VALUE[field], n=fmt.number(level, 0, lang))
+    return i18n.label("evidence_level", level, lang)
+
+
+def evidence_title(p: dict, lang: str) -> str:
+    """"Add evidence: <indicator> (GB/T 42748 <code>)", the indicator named in the reader's language."""
+    return _t(lang, ACTION_DETAILS["add_evidence"], code=p["code"],
+              indicator=p["name_zh"] if lang == "zh" else p["name_en"])
+
+
+def evidence_detail(p: dict, lang: str) -> str:
+    num = (lambda v: fmt.number(v, 1, lang))
+    return _t(lang, ACTION_DETAILS["add_evidence_detail"], card=i18n.label("card_short", p["card"], lang),
+              before=num(p["before"]), best=num(p["best"]), worst=num(p["worst"]),
+              best_level=evidence_level(p["field"], p["best_level"], lang),
+              worst_level=evidence_level(p["field"], p["worst_level"], lang))
+
+
+def _why(x: dict, lang: str) -> str:
+    """Why an action has no effect; the limit that still sets the amount where the engine names it."""
+    code, binding = x.get("no_effect") or "unchanged", x.get("binding_after")
+    if code == "no_lendable_amount" and binding == "no_value":
+        return _t(lang, NO_EFFECT_AT["no_value"])
+    if code == "no_lendable_amount" and binding and binding not in ("knockout", "no_value"):
+        return _t(lang, NO_EFFECT_AT["no_lendable_amount"], limit=i18n.label("binding", binding, lang))
+    if code == "unchanged" and binding and binding not in ("knockout", "no_value"):
+        return _t(lang, NO_EFFECT_AT["unchanged"], limit=i18n.label("binding", binding, lang))
+    return i18n.label("no_effect", code, lang)
+
+
+def action_title(x: dict, lang: str) -> str:
+    """An action row's title in ``lang`` (evidence actions name their GB/T indicator)."""
+    if x["action"].startswith("add_evidence_") and x.get("params"):
+        return evidence_title(x["params"], lang)
+    return i18n.label("action", x["action"], lang)
+
+
 def action_views(result: dict, lang: str) -> tuple[list[dict], list[dict]]:
     """(actions that change the amount or the decision, ranked by gain; the rest, each with why)."""
     rows = []
     for x in result["actions"]:
         effect = x.get("effect") or ("amount" if round(x["gain"], 2) != 0 else "none")
-        rows.append({**x, "effect": effect, "title": i18n.label("action", x["action"], lang),
+        rows.append({**x, "effect": effect, "title": action_title(x, lang),
                      "detail": action_detail(x, lang),
                      "measured_on_text": (None if x.get("measured_on", "case") == "case"
                                           else i18n.label("action", x["measured_on"], lang)),
-                     "why": (i18n.label("no_effect", x.get("no_effect") or "unchanged", lang)
-                             if effect == "none" else None)})
+                     "why": _why(x, lang) if effect == "none" else None})
     return [r for r in rows if r["effect"] != "none"], [r for r in rows if r["effect"] == "none"]
 
 
@@ -109,26 +158,38 @@ def _reasons(a: dict, result: dict, lang: str) -> list[str]:
                   pd=pct(c["pd"]), term=fmt.number(c.get("maturity_years", 0), 1, lang), lgd=pct(c["lgd"]),
                   rate=pct(c["bank_expected_loss_rate"], 2), limit=pct(limit, 2)))
     supported = float(rec["risk_supported_max_loan"])
+    ltv_of = (lambda x: pct(x / value) if value > 0 else "-")
+    limit_text = i18n.label("binding", binding, lang) if binding else ""
     if binding == "knockout":
         out.append(_t(lang, N_("Once the blocking items are cleared, the risk model supports up to %(amount)s "
                                "(LTV %(ltv)s)."), amount=money(supported), ltv=pct(rec["risk_supported_ltv"])))
-    elif binding == "max_ltv":
+    elif binding == "no_value":
+        out.append(_t(lang, N_("The IP has no appraised value, so nothing can be lent against it.")))
+    elif supported <= 0:
+        out.append(_t(lang, N_("No amount from %(min)s up keeps every limit: the %(limit)s fails even at the "
+                               "smallest amount tried."), min=money(1e4), limit=limit_text))
+    elif binding in ("policy_ltv_cap", "max_ltv"):
         out.append(_t(lang, N_("The maximum loan %(amount)s is set by the policy cap of %(cap)s of the appraised "
                                "value, not by expected loss."), amount=money(supported),
-                      cap=pct(result["limits"]["max_ltv"], 0)))
-    elif binding == "expected_loss" and supported <= 0:
-        out.append(_t(lang, N_("No amount keeps the bank's expected-loss rate within %(limit)s: on the paths where "
-                               "the borrower defaults the collateral is worth little or nothing."),
-                      limit=pct(limit, 2)))
-    elif binding == "expected_loss":
-        out.append(_t(lang, N_("The maximum loan %(amount)s (LTV %(ltv)s) is the largest amount whose bank "
-                               "expected-loss rate stays within %(limit)s."), amount=money(supported),
-                      ltv=pct(supported / value) if value > 0 else "-", limit=pct(limit, 2)))
+                      cap=pct(result["limits"].get("ltv_cap", result["limits"]["max_ltv"]), 0)))
+    elif binding == "borrower_capacity":
+        out.append(_t(lang, N_("The maximum loan %(amount)s (LTV %(ltv)s) is set by the borrower's repayment "
+                               "capacity (35%% of cash plus 50%% of a year's revenue); every risk limit holds "
+                               "there."), amount=money(supported), ltv=ltv_of(supported)))
+    elif binding == "profile_max_amount":
+        out.append(_t(lang, N_("The maximum loan %(amount)s is the bank profile's maximum amount."),
+                      amount=money(supported)))
+    elif binding:
+        out.append(_t(lang, N_("The maximum loan %(amount)s (LTV %(ltv)s) is the largest amount that keeps every "
+                               "limit; above it the %(limit)s fails."), amount=money(supported),
+                      ltv=ltv_of(supported), limit=limit_text))
     if rec["decision"] == "decline" and binding != "knockout":
+        failed = [i18n.label("limit", ch["limit"], lang) for ch in rec.get("checks") or []
+                  if "limit" in ch and not ch.get("passed")]
         out.append(_t(lang, N_("No amount of at least %(min)s of the request and no guarantee of at most %(g)s "
-                               "brings the bank's expected-loss rate within %(limit)s."),
+                               "satisfies every limit (failing at the request: %(failed)s)."),
                       min=pct(DEFAULT_PARAMS.min_offer_fraction, 0), g=pct(DEFAULT_PARAMS.max_guarantee_share, 0),
-                      limit=pct(limit, 2)))
+                      failed=i18n.join(failed, lang) or "-"))
     return out
 
 
@@ -137,11 +198,13 @@ def _conditions(a: dict, result: dict, req: dict | None, lang: str) -> list[str]
     money, pct = (lambda x: fmt.money(x, lang)), (lambda x, d=1: fmt.percent(x, d, lang))
     if result["blockers"]:
         return [blocker_view(b, lang)["fix"] for b in result["blockers"]]
+    profile = ((req or {}).get("policy") or {}).get("profile")
+    extra = [_t(lang, m) for m in PROFILE_CONDITIONS.get(profile, ())] if rec["decision"] != "decline" else []
     if rec["decision"] == "approve":
         granted = [p["id"] for p in (req or {}).get("patents", []) if p.get("status") == "granted"]
         return [_t(lang, N_("Register the pledge of %(patents)s with CNIPA before drawdown."),
                    patents=patents_text(granted, lang)),
-                _t(lang, N_("Re-appraise the collateral yearly and at each clinical or VBP event."))]
+                _t(lang, N_("Re-appraise the collateral yearly and at each clinical or VBP event."))] + extra
     out = []
     if rec["decision"] == "approve_with_conditions":
         value = float(a["valuation"]["appraised_value"])
@@ -152,7 +215,7 @@ def _conditions(a: dict, result: dict, req: dict | None, lang: str) -> list[str]
         if g:
             out.append(_t(lang, N_("Or keep %(amount)s with a guarantee covering at least %(share)s of the bank's "
                                    "loss."), amount=money(result["requested_amount"]), share=pct(g, 0)))
-    return out
+    return out + extra
 
 
 def recommendation_view(result: dict, req: dict | None, lang: str) -> dict:
@@ -189,6 +252,8 @@ def checks_view(result: dict, lang: str) -> list[dict]:
     a = result["assessment"]
     rec = a["recommendation"]
     given = rec.get("checks")
+    if given and all("limit" in ch for ch in given):   # the engine's rows (issue 11): {limit, value, threshold, passed, basis}
+        return [_engine_check(ch, lang) for ch in given]
     if given:
         out = []
         for ch in given:
@@ -213,3 +278,23 @@ def checks_view(result: dict, lang: str) -> list[dict]:
         {"name": _t(lang, CHECKS["amount"]), "value": money(requested),
          "threshold": "≤ " + money(rec["max_loan"]), "ok": requested <= rec["max_loan"] + 1e-6},
     ]
+
+
+def _engine_check(ch: dict, lang: str) -> dict:
+    """One row of ``recommendation.checks`` for display: the limit's label, value and threshold by basis
+    (``CNY`` amounts, ``ltv`` ratios, ``annual`` / ``lifetime`` expected-loss or default rates)."""
+    import math
+
+    basis, v, th = ch.get("basis"), ch.get("value"), ch.get("threshold")
+    finite = (lambda x: x is not None and isinstance(x, (int, float)) and math.isfinite(x))
+    if basis == "CNY":
+        value, limit = fmt.money(v, lang), ("≤ " + fmt.money(th, lang) if finite(th) else "-")
+    elif basis == "ltv":
+        value, limit = fmt.percent(v, 1, lang), ("≤ " + fmt.percent(th, 0, lang) if finite(th) else "-")
+    else:
+        per = {"annual": N_("%(rate)s a year"), "lifetime": N_("%(rate)s over the loan's life")}.get(basis)
+        value = fmt.percent(v, 2, lang) if finite(v) else "-"
+        limit = ("≤ " + (_t(lang, per, rate=fmt.percent(th, 2, lang)) if per else fmt.percent(th, 2, lang))
+                 if finite(th) else "-")
+    return {"name": i18n.label("limit", ch["limit"], lang), "value": value, "threshold": limit,
+            "ok": ch.get("passed"), "limit": ch["limit"]}

@@ -40,10 +40,13 @@ METHODOLOGY = [
     (N_("Credit and maximum loan"), N_("Borrower cash is simulated with the loan; a cash-short firm raises money "
                                        "with a probability that falls after a pipeline failure, otherwise it "
                                        "defaults. Loss at default = exposure minus the collateral value (no "
-                                       "look-ahead) after the liquidation haircut. The maximum loan is the largest "
-                                       "amount whose bank expected-loss rate stays within the policy limit, capped "
-                                       "at max LTV x appraised value; the loss is split by the risk-sharing "
-                                       "scheme.")),
+                                       "look-ahead) after the liquidation haircut; the loss is split by the "
+                                       "risk-sharing scheme, within the fund's caps. The maximum loan is the "
+                                       "largest amount that passes every limit: the bank's and all parties' "
+                                       "expected-loss rates, the one-year probability of default, each "
+                                       "loss-bearing party's expected loss on its share, the policy cap on LTV "
+                                       "(lowered by the bank profile), the profile's maximum amount and the "
+                                       "borrower's capacity. The limit that stops it is named.")),
     (N_("Readiness score"), N_("0.4 x mean scorecard score + 0.4 x 100 x min(1, financeable amount / requested) "
                                "+ 0.2 x decision points (approve 100, with conditions 50, decline 0). The financeable "
                                "amount is the maximum loan, or 0 while any blocking item stands.")),
@@ -71,10 +74,13 @@ def indicator_value(value, lang: str = "en") -> str:
         return fmt.money(value, lang) if abs(value) >= 1e6 else fmt.number(value, 1 if value % 1 else 0, lang)
     if value is None:
         return "-"
+    if isinstance(value, dict) and "ip_loans_repaid" in value:   # GB/T 42748 evidence: a financing record
+        return narrative.evidence_level("financing", value, lang)
     text = str(value)
-    from api.labels import CLAIM_TYPES, STAGES, VBP
+    from api.labels import CLAIM_TYPES, EVIDENCE_LEVELS, STAGES, VBP
 
-    for table, kind in ((STAGES, "stage"), (CLAIM_TYPES, "claim_type"), (VBP, "vbp")):
+    for table, kind in ((STAGES, "stage"), (CLAIM_TYPES, "claim_type"), (VBP, "vbp"),
+                        (EVIDENCE_LEVELS, "evidence_level")):
         if text in table:
             return i18n.label(kind, text, lang)
     if lang == "en":

@@ -31,8 +31,9 @@ both being financeable amounts of two assessments with the same seed.
                          ``expires_before_maturity``; only when ≥ 0.5 years remain)
 ``grant_pending``        pending applications granted today (a milestone, not a quick fix)
 ``clear_all_blockers``   all the above knock-out fixes together (when there are 2+ blockers)
-``join_<scheme>``        a city risk-sharing scheme (guangzhou_5311, zhongshan, zhuhai) when the
-                         case shares no loss (scheme ``none``); only in that city
+``join_<scheme>``        a city risk-sharing scheme of the catalogue that is ``current`` (guangzhou_2023,
+                         zhongshan, zhuhai, shenzhen; not the legacy 5311 / 55 modes) when the case
+                         shares no loss (scheme ``none``); only in that city
 ``add_guarantee``        a guarantor takes share g of the bank's part of the loss (custom sharing):
                          g = the recommendation's ``required_guarantee_share`` when positive, else
                          the model's ``max_guarantee_share`` (80/20); when no guarantor shares yet
@@ -64,7 +65,7 @@ risk-supported LTV, before knock-outs (``blocked`` says whether a blocker curren
 The LTV range is degenerate whenever one limit binds on every run (all at the policy cap, or all 0), so
 the page shows ``max_loan`` (p10-p90, which moves with the value even at the cap) and, when that is one
 amount on every run too (``max_loan.degenerate``), ``binding`` and ``limits`` instead: what sets the
-amount (``max_ltv``, ``expected_loss``, ``knockout``, ``no_value``) and the amount at the cap.
+amount (the engine's ``binding_constraint``, see :func:`binding_of`) and the amount at the cap.
 
 Readiness score (0..100)
 ------------------------
@@ -82,6 +83,8 @@ import numpy as np
 
 from risk.assess import assess
 from risk.credit import SCHEMES
+from risk.profiles import ltv_cap
+from risk.schemes import catalogue
 from risk.decision import cny
 from risk.params import DEFAULT_PARAMS, ModelParams
 from risk.posterior import PipelinePosterior, load_posterior
@@ -211,15 +214,15 @@ def improvement_actions(req: PledgeRequest, base: dict, params: ModelParams) -> 
     acts: list[Action] = []
     sharing = req.sharing
     if sharing.scheme == "none":
-        for name, shares in SCHEMES.items():
-            if name == "none":
-                continue
-            split = ", ".join(f"{k} {round(v * 100):d}%" for k, v in shares.items())
+        for name, scheme in current_schemes().items():
+            split = ", ".join(f"{k} {round(v * 100):d}%" for k, v in scheme.shares.items())
+            cap = scheme.loan_cap if math.isfinite(scheme.loan_cap) else None
             acts.append(Action(f"join_{name}",
-                               f"Join the {name} risk-sharing scheme (loss split {split}; only for firms "
-                               f"registered in that city)",
+                               f"Join the {name} risk-sharing scheme (loss split {split}"
+                               + (f"; the fund pays at most {cny(cap)} per bad loan" if cap else "")
+                               + "; only for firms registered in that city)",
                                lambda d, name=name: d.__setitem__("sharing", {"scheme": name, "shares": None}),
-                               params={"scheme": name, "shares": dict(shares)}))
+                               params={"scheme": name, "shares": dict(scheme.shares), "loan_cap": cap}))
     shares = dict(SCHEMES[sharing.scheme]) if sharing.scheme != "custom" else dict(sharing.shares or {})
     bank = shares.get("bank", 0.0)
     if bank > 0 and shares.get("guarantor", 0.0) == 0:
@@ -265,6 +268,13 @@ def improvement_actions(req: PledgeRequest, base: dict, params: ModelParams) -> 
     return acts
 
 
+def current_schemes() -> dict:
+    """The city schemes an applicant can still join: the catalogue's ``current`` ones with a loss split of
+    their own (not ``none`` / ``custom``, not the ``legacy`` modes of an earlier fund era), by name."""
+    return {name: s for name, s in catalogue().items()
+            if s.status == "current" and name not in ("none", "custom") and s.shares}
+
+
 # --- GB/T 42748 evidence (issue 18) -----------------------------------------------------------
 def _with_evidence(field: str, value) -> Callable[[dict], None]:
     def mutate(d):
@@ -301,7 +311,10 @@ def evidence_actions(req: PledgeRequest, base: dict, run: Callable[[PledgeReques
                 f"at the best level ({e.label(_level(e))}) {e.card.replace('_', ' ')} {before:.1f} -> {best:.1f} "
                 f"({best - before:+.1f}); at the worst ({e.label(_level(e, worst=True))}) {worst:.1f} "
                 f"({worst - before:+.1f})")
-        act = Action(f"add_evidence_{e.field}", desc, _with_evidence(e.field, e.best))
+        act = Action(f"add_evidence_{e.field}", desc, _with_evidence(e.field, e.best),
+                     params={"code": rule.code, "name_zh": rule.name_zh, "name_en": rule.name_en, "field": e.field,
+                             "card": e.card, "before": before, "best": best, "worst": worst,
+                             "best_level": e.best, "worst_level": e.worst})
         row = _action_row(act, base, after, measured_on, req, best_req, requested)
         row.update(gbt_code=rule.code, evidence_field=f"evidence.{e.field}",
                    score_change={"card": e.card, "before": before, "best": best, "worst": worst})
@@ -395,22 +408,23 @@ def request_changes(before: PledgeRequest, after: PledgeRequest) -> dict:
 
 
 def binding_of(assessment: dict, req: PledgeRequest) -> str:
-    """What sets the amount: ``knockout``, ``no_value``, ``max_ltv`` (policy cap) or ``expected_loss``.
-
-    The recommendation's ``binding_constraint`` when the engine gives one, else read off the figures:
-    the cap binds when the risk-supported amount equals max LTV x appraised value.
+    """What sets the amount: the engine's ``recommendation.binding_constraint`` (``bank_el``, ``total_el``,
+    ``pd``, ``party:<name>``, ``scheme_cap``, ``policy_ltv_cap``, ``borrower_capacity``,
+    ``profile_max_amount``, ``knockout``), ``knockout`` while a scorecard knock-out stands and
+    ``no_value`` when the IP is worth nothing. An assessment without the field (stored before issue 11)
+    is read off the figures: the policy cap binds when the risk-supported amount equals max LTV x value.
     """
     rec = assessment["recommendation"]
-    if blockers_of(assessment):
+    if blockers_of(assessment) or rec.get("binding_constraint") == "knockout":
         return "knockout"
-    if rec.get("binding_constraint"):
-        return str(rec["binding_constraint"])
     value = float(assessment["valuation"]["appraised_value"])
     if value <= 0:
         return "no_value"
-    cap = req.policy.max_ltv * value
+    if rec.get("binding_constraint"):
+        return str(rec["binding_constraint"])
+    cap = ltv_cap(req) * value
     loan = float(rec["risk_supported_max_loan"])
-    return "max_ltv" if loan > 0 and loan >= cap * (1 - CAP_REL_TOL) else "expected_loss"
+    return "policy_ltv_cap" if loan > 0 and loan >= cap * (1 - CAP_REL_TOL) else "bank_el"
 
 
 def no_effect_reason(after: dict, after_req: PledgeRequest) -> str:
@@ -420,7 +434,7 @@ def no_effect_reason(after: dict, after_req: PledgeRequest) -> str:
         return "blockers_remain"
     if float(after["recommendation"]["risk_supported_max_loan"]) <= 0:
         return "no_lendable_amount"
-    if binding == "max_ltv":
+    if binding in ("policy_ltv_cap", "max_ltv"):
         return "policy_cap"
     return "unchanged"
 
@@ -436,6 +450,7 @@ def _action_row(act: Action, before: dict, after: dict, measured_on: str, before
             "gain": a - b, "ltv_after": float(after["recommendation"]["ltv"]),
             "decision_before": decision_before, "decision_after": decision_after,
             "effect": effect, "no_effect": None if effect != "none" else no_effect_reason(after, after_req),
+            "binding_after": binding_of(after, after_req),   # the limit that sets the amount after the action
             # what "approve with conditions" at an unchanged amount asks for: a guarantee of this share
             "guarantee_after": after["recommendation"].get("required_guarantee_share"),
             "covers_request_after": a >= requested - 1e-6,
@@ -508,7 +523,8 @@ def readiness(req: PledgeRequest, posterior: PipelinePosterior | None = None, *,
     value = float(base["valuation"]["appraised_value"])
     return {
         "binding": binding_of(base, req),
-        "limits": {"max_ltv": req.policy.max_ltv, "cap_amount": req.policy.max_ltv * value,
+        # ltv_cap: policy.max_ltv lowered by the bank profile's cap for the kinds pledged (risk.profiles)
+        "limits": {"max_ltv": req.policy.max_ltv, "ltv_cap": ltv_cap(req), "cap_amount": ltv_cap(req) * value,
                    "max_expected_loss": req.policy.max_expected_loss,
                    "bank_expected_loss_rate": float(base["credit"]["bank_expected_loss_rate"])},
         "readiness_score": score,

@@ -441,11 +441,15 @@ def ready():
     return req, readiness(req, POST, ltv_points=2)
 
 
-def _assert_both_languages(text: str, where: str):
+def _assert_both_languages(text: str, where: str, lang: str = "en"):
+    """Both names of every indicator side by side; the other labels in the reader's language only."""
     for r in gbt42748.rules():
         assert r.name_zh in text, f"{where}: {r.code} {r.name_zh} missing"
         assert r.name_en in text, f"{where}: {r.code} {r.name_en} missing"
-    assert "有证据" in text and "evidenced" in text, where
+    if lang == "zh":
+        assert "有证据" in text and "Rests on" not in text and "evidence can be added" not in text, where
+    else:
+        assert "evidenced" in text and "有证据" not in text and "可补充证据" not in text, where
 
 
 def test_page_results_and_html_report_show_the_coverage_once_in_both_languages(ready):
@@ -454,13 +458,14 @@ def test_page_results_and_html_report_show_the_coverage_once_in_both_languages(r
     from api.report import report_html, results_html
 
     req, r = ready
-    page = results_html(r, {})
-    report = report_html(r, req)
-    for where, text in (("page", page), ("report", report)):
-        assert text.count('id="gbt42748"') == 1, f"{where}: the coverage section should appear once"
-        for attr in ('data-evidenced="9"', 'data-derived="7"', 'data-missing="11"', 'data-total="27"'):
-            assert attr in text, f"{where}: {attr} not in the coverage section"
-        _assert_both_languages(html_lib.unescape(text), where)
+    for lang in ("en", "zh"):
+        page = results_html(r, {}, lang=lang)
+        report = report_html(r, req, lang)
+        for where, text in ((f"page ({lang})", page), (f"report ({lang})", report)):
+            assert text.count('id="gbt42748"') == 1, f"{where}: the coverage section should appear once"
+            for attr in ('data-evidenced="9"', 'data-derived="7"', 'data-missing="11"', 'data-total="27"'):
+                assert attr in text, f"{where}: {attr} not in the coverage section"
+            _assert_both_languages(html_lib.unescape(text), where, lang)
 
 
 def test_pdf_report_shows_the_coverage_in_both_languages(ready, tmp_path):
@@ -470,13 +475,17 @@ def test_pdf_report_shows_the_coverage_in_both_languages(ready, tmp_path):
     if font_file("Noto Sans CJK SC") is None or shutil.which("pdftotext") is None:
         pytest.skip("needs a CJK font (fonts-noto-cjk) and pdftotext to read the PDF back")
     req, r = ready
-    f = tmp_path / "r.pdf"
-    f.write_bytes(report_pdf(r, req))
-    text = subprocess.run(["pdftotext", "-layout", str(f), "-"], capture_output=True, text=True, check=True).stdout
-    flat = re.sub(r"\s+", " ", text)
-    assert "GB/T 42748-2023 指标覆盖" in flat and "9 evidenced" in flat, flat[:2000]
-    for r_ in gbt42748.rules():
-        assert r_.name_zh in text.replace(" ", "").replace("\n", ""), f"PDF: {r_.code} {r_.name_zh} missing"
+    # the WeasyPrint PDF is the report template (which includes _gbt42748.html) rendered with pdf=True
+    for lang, head, count in (("en", "GB/T 42748-2023 indicator coverage", "9 evidenced"),
+                              ("zh", "GB/T42748-2023指标覆盖", "9有证据")):
+        f = tmp_path / f"r-{lang}.pdf"
+        f.write_bytes(report_pdf(r, req, lang))
+        text = subprocess.run(["pdftotext", "-layout", str(f), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        flat = re.sub(r"\s+", " ", text) if lang == "en" else re.sub(r"\s+", "", text)
+        assert head in flat and count in flat, f"PDF ({lang}) lacks {head!r} / {count!r}: {flat[:2000]}"
+        for r_ in gbt42748.rules():
+            assert r_.name_zh in text.replace(" ", "").replace("\n", ""), f"PDF ({lang}): {r_.code} {r_.name_zh} missing"
 
 
 # --- readiness: "add evidence for X" --------------------------------------------------------------------

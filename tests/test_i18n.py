@@ -390,3 +390,20 @@ def test_a_chart_label_no_font_draws_fails_only_where_the_glyphs_are_drawn_here(
     with pytest.raises(GlyphMissing, match="cannot be drawn"):
         to_svg(fig, "t", vector_text=False)      # the PDF's charts: glyphs as paths
     assert "<svg" in to_svg(fig, "t", vector_text=True)   # the page: the browser draws the text
+
+
+def test_every_limit_and_binding_constraint_of_the_engine_has_a_label_in_both_languages():
+    """recommendation.checks[].limit and binding_constraint (issue 11), party:<name> included."""
+    from risk.credit import RISK_LIMITS
+    from valuation.schema import PARTIES
+
+    names = (list(RISK_LIMITS) + ["scheme_cap", "policy_ltv_cap", "borrower_capacity", "profile_max_amount",
+                                  "knockout"] + [f"party:{p}" for p in PARTIES if p != "bank"])
+    for kind in ("limit", "binding"):
+        for name in names:
+            en, zh = i18n.label(kind, name, "en"), i18n.label(kind, name, "zh")
+            assert not code_identifiers(en, "en") and ":" not in en and "_" not in en, (kind, name, en)
+            assert re.search(r"[\u4e00-\u9fff]", zh) and not code_identifiers(zh, "zh"), (kind, name, zh)
+            assert not re.search(r"[A-Za-z]{3,}", zh), f"{kind} {name}: English left in {zh!r}"
+            if name.startswith("party:"):
+                assert i18n.label("party", name[6:], "zh") in zh, (name, zh)

@@ -143,7 +143,9 @@ def test_expiry_before_maturity_offers_a_shorter_loan():
 def test_only_applicable_actions(tcm):
     keys = {a["action"] for a in tcm[1]["actions"]}
     # scheme none -> the city schemes and a guarantee; approved product -> no next stage; nothing to fix
-    assert {"join_guangzhou_5311", "join_zhongshan", "join_zhuhai", "add_guarantee"} <= keys
+    # the current city schemes only (issue 11): the legacy 5311 / 55 modes cannot be joined any more
+    assert {"join_guangzhou_2023", "join_zhongshan", "join_zhuhai", "join_shenzhen", "add_guarantee"} <= keys
+    assert not keys & {"join_guangzhou_5311", "join_guangzhou_55"}, keys
     assert not keys & {"next_stage", "pay_fees", "release_pledge", "co_owner_consent", "grant_pending"}
     r = readiness(small("anaesthetic_injectable"), POST, ltv_points=2)  # guangzhou_5311 already
     keys = {a["action"] for a in r["actions"]}
@@ -326,4 +328,9 @@ def test_max_loan_range_varies_with_the_inputs_or_says_it_is_degenerate(tcm):
     r = readiness(small("oncology_antibody_phase2"), POST, ltv_points=4)
     ml = r["ltv_range"]["max_loan"]
     assert ml["degenerate"] == (round(ml["max"] - ml["min"], 2) == 0)
-    assert r["binding"] in ("expected_loss", "max_ltv", "knockout", "no_value")
+    # the engine's binding constraint (issue 11), knockout while a blocker stands, or no_value
+    assert r["binding"] == r["assessment"]["recommendation"]["binding_constraint"] or r["binding"] in (
+        "knockout", "no_value"), (r["binding"], r["assessment"]["recommendation"]["binding_constraint"])
+    from api.labels import BINDING
+
+    assert r["binding"] in BINDING or r["binding"].startswith("party:"), r["binding"]
