@@ -190,8 +190,9 @@ def test_both_languages_show_results_without_code_identifiers(browser, live_serv
             set_paths(page)
             page.click("#assess")
             page.locator("#results #ltv").wait_for(state="visible")
-            page.wait_for_function("document.getElementById('status').textContent.length > 0 && "
-                                   "!document.getElementById('assess').disabled")
+            # locator waits, not wait_for_function: the page's CSP (issue 15) forbids the eval it needs
+            page.locator("#status").filter(has_text=re.compile(r"\S")).wait_for()
+            page.locator("#assess:enabled").wait_for()
             text = page.inner_text("#results")
             assert code_identifiers(text, lang) == [], (example, lang, code_identifiers(text, lang))
             if lang == "zh":
