@@ -6,6 +6,7 @@ one transaction before answering.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from typing import Annotated
@@ -86,8 +87,6 @@ def _conflict() -> Problem:
 def _priced(paths: int, runs: int):
     """A revaluation is simulation work: in an API request it is priced and admitted like an assessment
     (tenant work budget and in-flight cap, api.limits.heavy_work); from the CLI it just runs."""
-    import contextlib
-
     from flask import has_request_context
 
     if not has_request_context():
@@ -188,13 +187,6 @@ def list_loans(store: Store, principal: Principal, limit_arg: str | None, cursor
     return Result(200, _page(LoanStore(store).list_loans(principal, limit + 1, before), limit))
 
 
-def _revaluation(ls: LoanStore, loan: LoanRecord, events, as_of: dt.date, posterior):
-    req = PledgeRequest.model_validate(loan.request)
-    prev = ls.latest_valuation(loan.id)
-    reval = revalue(req, _booking(loan), events, as_of, posterior, previous=prev)
-    return reval, prev
-
-
 def _loan_for_write(store: Store, principal: Principal, loan_id: str, what: str, idem_key: str | None, raw):
     """(LoanStore, idempotency tuple, stored replay or None, loan) for a POST under /v1/loans/{id}/; 404 when
     the loan is absent or another tenant's (checked after the replay lookup, which is per tenant anyway)."""
@@ -258,8 +250,9 @@ def revalue_loan(store: Store, principal: Principal, loan_id: str, raw, idem_key
     if as_of > today():
         raise _one("as_of", f"must not be after today ({today()})")
     events = _events(ls, loan_id)
-    with _priced(loan.request.get('simulation', {}).get('paths', 10_000), 2):
-        reval, prev = _revaluation(ls, loan, events, as_of, posterior)
+    req = PledgeRequest.model_validate(loan.request)
+    with _priced(req.simulation.paths, 2):
+        reval = revalue(req, _booking(loan), events, as_of, posterior, previous=prev)
     alerts = alerts_for(loan.monitoring, reval.valuation.to_dict(), prev["valuation"] if prev else None)
 
     def view(row, added):

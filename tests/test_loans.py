@@ -296,3 +296,18 @@ def test_openapi_documents_every_new_route(api_client):
     assert {r["$ref"].rsplit("/", 1)[1] for r in events["oneOf"]} >= {"PhaseResult", "Recovery", "VbpSelected"}
     for model in (LoanOut, LoanValuation, AlertOut):
         assert set(model.model_fields) <= set(spec["components"]["schemas"][model.__name__]["properties"])
+
+
+def test_a_revaluation_is_priced_like_an_assessment(sqlite_loan):
+    """Each event re-runs two assessments: it is charged to the tenant's work budget (issue 15) as
+    2 x paths, so under a budget of 1,500 path-runs (where one 1,000-path assessment fits) an event of
+    this 1,000-path loan is refused with 429 and nothing is stored."""
+    app, client, key, lid = sqlite_loan
+    app.config["IPLEDGE_WORK_LIMIT"] = "1500 per minute"
+    before = loan_counts(app)
+    r = client.post(f"/v1/loans/{lid}/events", json={"type": "repayment", "date": "2026-11-10", "amount": 1.0e5},
+                    headers=auth(key))
+    assert r.status_code == 429, r.get_data(as_text=True)
+    assert loan_counts(app) == before
+    app.config["IPLEDGE_WORK_LIMIT"] = "60000000 per minute"
+    event(client, key, lid, {"type": "repayment", "date": "2026-11-10", "amount": 1.0e5})

@@ -21,10 +21,12 @@ CLDR "medium" (``Jun 17, 2042`` / ``2042年6月17日``). ``None`` (a figure that
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 
+from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, parse_pattern
 
 LANGS = ("en", "zh")
 LOCALES = {"en": "en", "zh": "zh_CN"}  #: CLDR locale of each language
@@ -38,13 +40,19 @@ def locale_of(lang: str) -> str:
         raise ValueError(f"language must be one of {', '.join(LANGS)} (got {lang!r})") from None
 
 
+@functools.lru_cache(maxsize=None)
+def _decimal(digits: int, lang: str) -> tuple[NumberPattern, Locale]:
+    # what babel.numbers.format_decimal parses on every call; an assessment formats ~150 numbers
+    return parse_pattern("#,##0" + ("." + "0" * digits if digits > 0 else "")), Locale.parse(locale_of(lang))
+
+
 def number(x: float, digits: int = 0, lang: str = "en") -> str:
     """``x`` with ``digits`` decimals and the locale's grouping (``-0`` is shown as ``0``)."""
-    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    pattern, locale = _decimal(int(digits), lang)
     x = float(x)
     if round(x, digits) == 0:
         x = 0.0
-    return format_decimal(x, format=pattern, locale=locale_of(lang))
+    return pattern.apply(x, locale)
 
 
 def money(x: float | None, lang: str = "en") -> str:
