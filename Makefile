@@ -6,19 +6,26 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast test-slow bench install clean translations i18n-extract i18n-update
+.PHONY: run test test-fast test-slow bench install clean translations i18n-extract i18n-update lock
 
-# message catalogues (api/translations): .po in the repository, .mo compiled here (not committed)
-I18N := api/translations
+# message catalogues (reports/translations): .po in the repository, .mo compiled here (not committed)
+I18N := reports/translations
 PO := $(wildcard $(I18N)/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 I18N_KEYWORDS := -k _ -k N_ -k _t:2 -k gettext:2
 
-$(STAMP): setup.cfg pyproject.toml
+# Reproducible installs: every package (and the build tools) at the version of requirements.lock, then ipledge
+# itself, editable, without resolving again. setup.cfg keeps the ranges for library users; `make lock` re-pins.
+$(STAMP): setup.cfg pyproject.toml requirements.lock
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip wheel setuptools
-	$(BIN)/pip install -q -e '.[dev,pg,redis,dist]'
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+lock: $(STAMP)
+	$(BIN)/pip install -q pip-tools
+	$(BIN)/pip-compile --quiet --no-emit-index-url --no-emit-find-links --allow-unsafe --strip-extras \
+		--extra dev --extra pg --extra redis --extra dist -o requirements.lock setup.cfg requirements-build.in
 
 install: $(STAMP) translations
 

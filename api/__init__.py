@@ -2,7 +2,7 @@
 
 
 def create_app(config=None):
-    """Build the Flask app (see :mod:`api.app`)."""
-    from api.app import create_app as _create_app
+    """Build the Flask app (see :mod:`ipledge.api.app`)."""
+    from ipledge.api.app import create_app as _create_app
 
     return _create_app(config)

@@ -48,10 +48,10 @@ class ModelHolder:
         self._lock = threading.Lock()
         if load:
             try:
-                from risk.posterior import load_posterior
+                from ipledge.risk.posterior import load_posterior
 
                 self.posterior = load_posterior()
-                import risk.assess  # noqa: F401  (import the engine now, not on the first request)
+                import ipledge.risk.assess  # noqa: F401  (import the engine now, not on the first request)
             except Exception as e:  # the service still answers; /v1/model says 503 with the reason
                 self.error = f"pipeline posterior not loaded: {e}"
                 log.warning(self.error)
@@ -65,7 +65,7 @@ class ModelHolder:
             return None
         with self._lock:
             if self._doc is None:
-                from api.service import finite_or_none
+                from ipledge.api.service import finite_or_none
 
                 self._doc = json.dumps(finite_or_none(self.posterior.show()), ensure_ascii=False)
             return self._doc
@@ -84,7 +84,7 @@ def default_config() -> dict:
     return {
         "DATABASE_URL": env.get("DATABASE_URL"),
         "IPLEDGE_DB_SCHEMA": env.get("IPLEDGE_DB_SCHEMA"),
-        "RATELIMIT_STORAGE_URI": redis_url or None,  # None: the embedded file store (api.limits)
+        "RATELIMIT_STORAGE_URI": redis_url or None,  # None: the embedded file store (ipledge.api.limits)
         "IPLEDGE_RATE_LIMIT": env.get("IPLEDGE_RATE_LIMIT", "120 per minute"),
         "IPLEDGE_WORK_LIMIT": env.get("IPLEDGE_WORK_LIMIT", "60000000 per minute"),
         "IPLEDGE_TENANT_CONCURRENCY": int(env.get("IPLEDGE_TENANT_CONCURRENCY", "2")),
@@ -106,16 +106,16 @@ def default_config() -> dict:
 
 
 def create_app(config: dict | None = None) -> Flask:
-    from api.auth import init_auth
-    from api.limits import init_limits
-    from api.problems import register_error_handlers
-    from api.routes import bp
-    from api.store import Store
+    from ipledge.api.auth import init_auth
+    from ipledge.api.limits import init_limits
+    from ipledge.api.problems import register_error_handlers
+    from ipledge.api.limits import default_storage_uri
+    from ipledge.api.requestlog import RequestLog
+    from ipledge.api.routes import bp
+    from ipledge.api.routes.readiness import page  # the self-assessment page at / (no key)
+    from ipledge.api.store import Store
 
-    from api.limits import default_storage_uri
-    from api.requestlog import RequestLog
-
-    app = Flask("api", static_folder="static", static_url_path="/static")
+    app = Flask(__name__.rpartition(".")[0], static_folder="static", static_url_path="/static")
     app.config.update(default_config())
     app.config.update(config or {})
     if not app.config.get("RATELIMIT_STORAGE_URI"):
@@ -131,9 +131,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_error_handlers(app)
     init_auth(app)  # before the limiter: it counts per authenticated key
-    init_limits(app)
+    init_limits(app, page)
     app.register_blueprint(bp)
-    from api.routes.readiness import page  # the self-assessment page at / (no key)
-
     app.register_blueprint(page)
     return app

@@ -2,7 +2,7 @@
 
 Per tenant, in ``seq`` order, each row's ``prev_hash`` must be the previous row's ``row_hash`` (the
 first row's the genesis hash), its ``row_hash`` must be the hash of its own fields
-(:func:`api.store.audit_row_hash`), and ``seq`` must run 1, 2, 3... without a gap. Each
+(:func:`ipledge.api.store.audit_row_hash`), and ``seq`` must run 1, 2, 3... without a gap. Each
 ``assessment.create`` row must match its stored assessment (request and response hashes, decision,
 input hash), and each stored assessment and portfolio job must have its audit row, so deleting or
 truncating audit rows is found even at the tail. An anchor (the heads of an earlier run, kept outside
@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 import sqlalchemy as sa
 
-from api.store import (GENESIS_HASH, Assessment, AuditRecord, PortfolioJob, Store, Tenant, audit_row_hash,
+from ipledge.api.store import (GENESIS_HASH, Assessment, AuditRecord, PortfolioJob, Store, Tenant, audit_row_hash,
                        text_hash)
 
 

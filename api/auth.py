@@ -2,33 +2,33 @@
 
 Authentication runs as an app-level ``before_request`` registered before the rate limiter, so the
 limiter can count per tenant. Failed authentications are counted per client address and an address
-past ``IPLEDGE_AUTH_FAIL_LIMIT`` gets 429 before its key is even looked at. Views mark themselves public through :func:`api.openapi.operation`
+past ``IPLEDGE_AUTH_FAIL_LIMIT`` gets 429 before its key is even looked at. Views mark themselves public through :func:`ipledge.api.openapi.operation`
 (``auth=False``); every other /v1 view needs a valid, unrevoked key (401 otherwise).
 """
 from __future__ import annotations
 
 from flask import Flask, current_app, g, request
 
-from api.problems import Problem
-from api.store import Principal
+from ipledge.api.endpoints import is_public_endpoint
+from ipledge.api.problems import Problem
+from ipledge.api.store import Principal
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ipledge"'}
 
 
 def _is_public() -> bool:
-    view = current_app.view_functions.get(request.endpoint or "")
-    return view is None or getattr(view, "_ipledge_public", False) or request.endpoint == "static"
+    return is_public_endpoint()
 
 
 def _refuse(detail: str):
-    from api.limits import record_auth_failure
+    from ipledge.api.limits import record_auth_failure
 
     record_auth_failure()  # failed authentications are limited per client address
     return Problem(401, "unauthorized", detail, title="Authentication required", headers=CHALLENGE)
 
 
 def authenticate() -> None:
-    from api.limits import check_auth_failures
+    from ipledge.api.limits import check_auth_failures
 
     g.principal = None
     if _is_public():

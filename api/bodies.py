@@ -1,7 +1,7 @@
 """Strict reading of JSON request bodies, before pydantic sees them.
 
 Python's ``json`` accepts NaN/Infinity, silently keeps the last of duplicate keys and recurses without
-bound; a lending API must refuse all three. Problems are raised as :class:`api.problems.Problem`.
+bound; a lending API must refuse all three. Problems are raised as :class:`ipledge.api.problems.Problem`.
 """
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from flask import current_app, request
 from pydantic import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from api.problems import Problem
-from valuation.errors import field_errors
-from valuation.schema import PledgeRequest
+from ipledge.api.problems import Problem
+from ipledge.valuation.errors import field_errors
+from ipledge.valuation.schema import PledgeRequest
 
 MAX_DEPTH = 32
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
@@ -92,7 +92,7 @@ def parse_pledge(obj: object) -> PledgeRequest:
     except ValidationError as e:
         raise Problem(422, "validation-error", errors=field_errors(e)) from None
     if req.scenario is not None:  # over HTTP only built-in scenarios (no file paths), on every endpoint
-        from scenarios.loader import builtin_names
+        from ipledge.scenarios.loader import builtin_names
 
         known = builtin_names()
         if req.scenario not in known:

@@ -3,13 +3,13 @@
 Why (issue 15, tenant isolation): in one Python process a thread simulating holds the GIL, so a
 light request of another tenant that lands on the same worker gets half a core at best and waits a
 switch interval after each database round trip. In separate processes the operating system shares
-the cores fairly, so with the per-tenant in-flight cap (api.limits) one tenant's burst occupies at
+the cores fairly, so with the per-tenant in-flight cap (ipledge.api.limits) one tenant's burst occupies at
 most that many processes and the other tenants keep theirs.
 
 ``ipledge serve`` starts the pool in each worker (``IPLEDGE_ENGINE_PROCESSES`` per worker, default 2;
 0 runs the engine in the request thread, as the in-process test clients do), plus one background
 process at nice +10 for work that should yield the CPU: the public page, and a tenant that has just
-been refused for exceeding its in-flight cap (api.limits: it is bursting). On a busy machine the
+been refused for exceeding its in-flight cap (ipledge.api.limits: it is bursting). On a busy machine the
 other tenants' requests then preempt that work instead of sharing the cores with it. The pool's processes
 come from a forkserver (never a fork of the threaded worker) and load the pipeline posterior once at
 start; calls pass ``posterior=None`` so they use it instead of pickling it. A pool whose process
@@ -40,14 +40,14 @@ def _init_background() -> None:
 
 
 def _init() -> None:
-    from risk.posterior import load_posterior
-    from risk.runtime import tune_allocator
+    from ipledge.risk.posterior import load_posterior
+    from ipledge.risk.runtime import tune_allocator
 
     tune_allocator()
     load_posterior()  # cached in this process for every call
-    import risk.assess  # noqa: F401
-    import risk.readiness  # noqa: F401
-    import risk.stress  # noqa: F401
+    import ipledge.risk.assess  # noqa: F401
+    import ipledge.risk.readiness  # noqa: F401
+    import ipledge.risk.stress  # noqa: F401
 
 
 def _pid(_=None) -> int:

@@ -4,7 +4,7 @@ failed authentications per address (Flask-Limiter and its ``limits`` storage).
 Every counter lives in one store shared by all workers: Redis when ``REDIS_URL`` is set, otherwise an
 embedded SQLite file (:class:`FileStorage`, ``ipledge-file://PATH``) next to the database, so the
 documented budgets hold with 2 gunicorn workers without Redis. ``memory://`` (per process) is for
-tests. An unreachable store answers 503 problem+json with ``Retry-After`` (api.problems).
+tests. An unreachable store answers 503 problem+json with ``Retry-After`` (ipledge.api.problems).
 
 ================================  ==========================================  ===========================
 what                              counted per                                 default (config / env)
@@ -45,15 +45,14 @@ from flask_limiter.util import get_remote_address
 from limits import parse
 from limits.storage import Storage
 
+from ipledge.api.endpoints import is_public_endpoint
+from ipledge.api.problems import LimitStoreUnavailable  # noqa: F401  (raised here; re-exported)
+
 #: engine runs of one readiness request: base + blocker fixes + improvements + LTV design points
-#: (risk.readiness.LTV_DESIGN_POINTS = 16); an upper bound: 19-26 counted on the 8 bundled cases
+#: (ipledge.risk.readiness.LTV_DESIGN_POINTS = 16); an upper bound: 19-26 counted on the 8 bundled cases
 READINESS_RUNS = 28
 BURST_S = 30  # a tenant refused for its in-flight cap runs in the background this long
 SLOT_EPOCH_S = 600  # in-flight counters per epoch (see Budgets._take); a crashed worker's count decays too
-
-
-class LimitStoreUnavailable(Exception):
-    """The shared counter store could not be reached."""
 
 
 class FileStorage(Storage):
@@ -90,7 +89,7 @@ class FileStorage(Storage):
 
     @contextlib.contextmanager
     def _locked(self):
-        """Writers queue on an flock, not in SQLite's sleeping busy handler (see api.store)."""
+        """Writers queue on an flock, not in SQLite's sleeping busy handler (see ipledge.api.store)."""
         import fcntl
 
         if self.path == ":memory:":
@@ -152,7 +151,7 @@ def default_storage_uri(database_url: str | None) -> str:
         return os.environ["REDIS_URL"]
     path = os.environ.get("IPLEDGE_LIMITS_DB")
     if not path:
-        from api.store import database_url as resolve
+        from ipledge.api.store import database_url as resolve
 
         import sqlalchemy as sa
 
@@ -174,8 +173,7 @@ def _rate_key() -> str:
 
 
 def _exempt() -> bool:
-    view = current_app.view_functions.get(request.endpoint or "")
-    return view is None or getattr(view, "_ipledge_public", False) or request.endpoint == "static"
+    return is_public_endpoint()
 
 
 def storage_uri(config: dict) -> str:
@@ -183,7 +181,7 @@ def storage_uri(config: dict) -> str:
 
 
 def _problem(status: int, slug: str, detail: str, retry: float):
-    from api.problems import Problem
+    from ipledge.api.problems import Problem
 
     return Problem(status, slug, detail, title="Too many requests" if status == 429 else "Service busy",
                    headers={"Retry-After": str(max(1, int(math.ceil(retry))))})
@@ -282,7 +280,7 @@ def heavy_work(paths: int, runs: int = 1):
 
     On the public page (no principal) the per-address and global page budgets and the global slot
     with its bounded queue apply instead. Yields whether the work should run in the background
-    (``api.compute.call(..., background=...)``)."""
+    (``ipledge.api.compute.call(..., background=...)``)."""
     cfg, b = current_app.config, budgets()
     cost = int(paths) * int(runs)
     p = g.get("principal")
@@ -296,7 +294,7 @@ def heavy_work(paths: int, runs: int = 1):
                       wait_s=float(cfg["IPLEDGE_PAGE_QUEUE_WAIT_S"]), status=503)
     for scope, who, limit, status in charges:  # fail fast, before taking or waiting for a slot
         b.charge(scope, who, cost, limit, status=status, take=False)
-    # background (api.compute, nice +10): the public page, and a tenant refused for its cap lately
+    # background (ipledge.api.compute, nice +10): the public page, and a tenant refused for its cap lately
     background = p is None or b.storage.get(f"{b.prefix}/bursting/{p.tenant_id}") > 0
     with slot:
         for scope, who, limit, status in charges:  # admitted: now the work is paid for
@@ -323,7 +321,7 @@ def record_auth_failure() -> None:
         budgets().limiter.limiter.hit(parse(limit), budgets().prefix, "authfail", _client())
 
 
-def init_limits(app: Flask) -> Limiter:
+def init_limits(app: Flask, page=None) -> Limiter:
     limiter = Limiter(
         key_func=_rate_key,
         # one budget per tenant across all routes and keys (default_limits would count each route
@@ -335,14 +333,12 @@ def init_limits(app: Flask) -> Limiter:
         storage_options={"wrap_exceptions": True, **({"socket_connect_timeout": 2, "socket_timeout": 2}
                          if storage_uri(app.config).startswith(("redis", "rediss")) else {})},
         key_prefix=app.config.get("RATELIMIT_KEY_PREFIX", "ipledge"),
-        headers_enabled=False,  # Retry-After is set on the 429 only (api.problems)
+        headers_enabled=False,  # Retry-After is set on the 429 only (ipledge.api.problems)
         strategy="fixed-window",
     )
     limiter.init_app(app)
     page_limit = app.config.get("IPLEDGE_PAGE_RATE_LIMIT")
-    if page_limit:
-        from api.routes.readiness import page
-
+    if page_limit and page is not None:  # the page's blueprint, passed by the app factory
         # POSTs only: loading the page and its assets stays free
         limiter.limit(page_limit, key_func=lambda: f"page:{get_remote_address()}", methods=["POST"])(page)
     app.extensions["ipledge_limiter"] = limiter

@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from api import responses as R
-from valuation.schema import SCHEMA_VERSION, PledgeRequest
+from ipledge.api import responses as R
+from ipledge.valuation.schema import SCHEMA_VERSION, PledgeRequest
 
 REF = "#/components/schemas/{model}"
 

@@ -2,7 +2,7 @@
 
 ``type`` is ``about:blank`` for a plain HTTP error (the title is then the status phrase) and a
 ``urn:ipledge:problem:<slug>`` URI for the problems this API defines. Validation problems add
-``errors: [{"field", "message", "type"}]`` with the field paths of :mod:`valuation.errors`.
+``errors: [{"field", "message", "type"}]`` with the field paths of :mod:`ipledge.valuation.errors`.
 No handler ever puts a traceback or an exception's internals in a response.
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from api.requestlog import current_request_id
-from valuation.errors import field_errors
+from ipledge.api.requestlog import current_request_id
+from ipledge.valuation.errors import field_errors
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("ipledge.api")
@@ -25,6 +25,10 @@ log = logging.getLogger("ipledge.api")
 
 def problem_type(slug: str) -> str:
     return f"urn:ipledge:problem:{slug}"
+
+
+class LimitStoreUnavailable(Exception):
+    """The shared counter store of the rate limits (ipledge.api.limits) could not be reached."""
 
 
 class Problem(Exception):
@@ -94,7 +98,7 @@ def register_error_handlers(app: Flask) -> None:
             resp.headers[k] = v
         return resp
 
-    from api.store import IdempotencyMismatch
+    from ipledge.api.store import IdempotencyMismatch
 
     @app.errorhandler(IdempotencyMismatch)
     def _idempotency_reused(e):
@@ -228,8 +232,6 @@ def limit_store_errors() -> tuple[type[BaseException], ...]:
     from limits.errors import StorageError
 
     out.append(StorageError)
-    from api.limits import LimitStoreUnavailable
-
     out.append(LimitStoreUnavailable)
     return tuple(out)
 

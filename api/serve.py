@@ -12,7 +12,7 @@ reads and buffers the whole request (headers and body, bounded) before a thread 
 or stalled connection costs a socket, not a thread, and is closed after ``READ_TIMEOUT_S`` without a
 byte (headers, body, and idle keep-alive alike); at most ``CONNECTION_LIMIT`` per worker. Waitress's
 own 400/413/431 answers are rewritten as problem+json (:class:`ProblemErrorTask`). Each worker also
-starts its engine processes (:mod:`api.compute`), so simulations never hold the worker's GIL.
+starts its engine processes (:mod:`ipledge.api.compute`), so simulations never hold the worker's GIL.
 """
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def waitress_server(app, sockets: list, threads: int = THREADS, read_timeout: fl
     from waitress.channel import HTTPChannel
     from waitress.server import BaseWSGIServer, create_server
 
-    from api.app import MAX_BODY
+    from ipledge.api.app import MAX_BODY
 
     class ProblemChannel(HTTPChannel):
         error_task_class = _problem_error_task()
@@ -94,9 +94,9 @@ def _worker_class():
                 s.setblocking(False)
             threads = int(os.environ.get("IPLEDGE_THREADS", str(THREADS)))
             timeout = float(os.environ.get("IPLEDGE_READ_TIMEOUT", str(READ_TIMEOUT_S)))
-            from api import compute
+            from ipledge.api import compute
 
-            compute.start()  # the engine in processes of this worker (api.compute)
+            compute.start()  # the engine in processes of this worker (ipledge.api.compute)
             srv = waitress_server(self.wsgi, socks, threads=threads, read_timeout=timeout)
             while self.alive:
                 self.notify()
@@ -125,8 +125,8 @@ class IpledgeGunicorn(BaseApplication):
                 self.cfg.set(key, value)
 
     def load(self):
-        from api.app import create_app
-        from api.requestlog import configure_logging
+        from ipledge.api.app import create_app
+        from ipledge.api.requestlog import configure_logging
 
         # in the worker: request ids and redaction on every handler (app, waitress, gunicorn.error)
         configure_logging(os.environ.get("IPLEDGE_LOG_LEVEL", "info"),
@@ -152,7 +152,7 @@ def _ipledge_command() -> str:
 
 def curl_example(host: str, port: int, db_url: str) -> str:
     """Two shell lines: create a key, then POST an assessment with it."""
-    from api.examples import example_request
+    from ipledge.api.examples import example_request
 
     base = _base_url(host, port)
     body = json.dumps(example_request(), separators=(",", ":"))
@@ -183,7 +183,7 @@ def gunicorn_options(host: str, port: int, workers: int = WORKERS) -> dict:
         "graceful_timeout": 30,
         "keepalive": 5,
         "preload_app": False,  # each worker creates the app → posterior loaded once per worker
-        "accesslog": None,  # the app writes its own, redacted, access log (api.requestlog)
+        "accesslog": None,  # the app writes its own, redacted, access log (ipledge.api.requestlog)
         "errorlog": "-",
         "loglevel": os.environ.get("IPLEDGE_LOG_LEVEL", "info"),
         "proc_name": "ipledge",
@@ -192,7 +192,7 @@ def gunicorn_options(host: str, port: int, workers: int = WORKERS) -> dict:
 
 
 def run_server(host: str = "127.0.0.1", port: int = 8000, workers: int | None = None) -> None:
-    from api.store import Store, database_url
+    from ipledge.api.store import Store, database_url
 
     workers = workers or int(os.environ.get("IPLEDGE_WORKERS", str(WORKERS)))
     schema = os.environ.get("IPLEDGE_DB_SCHEMA") or None
@@ -205,13 +205,13 @@ def run_server(host: str = "127.0.0.1", port: int = 8000, workers: int | None = 
     # Workers must use the same database even if the working directory changes.
     app_config = {"DATABASE_URL": url}
     print(curl_example(host, port, url), flush=True)
-    from risk.runtime import tune_allocator
+    from ipledge.risk.runtime import tune_allocator
 
     tune_allocator()  # in the master: forked workers inherit it
     IpledgeGunicorn(gunicorn_options(host, port, workers), app_config).run()
 
 
-if __name__ == "__main__":  # python -m api.serve [host] [port]
+if __name__ == "__main__":  # python -m ipledge.api.serve [host] [port]
     run_server(sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1", int(sys.argv[2]) if len(sys.argv) > 2 else 8000)
 
 
@@ -250,7 +250,7 @@ class ServerProcess:
         import urllib.request
 
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        code = f"from api.serve import run_server; run_server({self.host!r}, {self.port})"
+        code = f"from ipledge.api.serve import run_server; run_server({self.host!r}, {self.port})"
         self.proc = subprocess.Popen([sys.executable, "-c", code], env=self.env, stdout=log, stderr=log,
                                      start_new_session=True)
         deadline = time.monotonic() + timeout

@@ -10,11 +10,11 @@ import math
 import re
 from dataclasses import dataclass
 
-from api import compute
-from api.bodies import parse_pledge
-from api.problems import Problem
-from api.responses import round_money
-from api.store import IdempotencyMismatch, Principal, Store, StoredResponse, canonical_hash, new_id
+from ipledge.api import compute
+from ipledge.api.bodies import parse_pledge
+from ipledge.api.problems import Problem
+from ipledge.api.responses import round_money
+from ipledge.api.store import IdempotencyMismatch, Principal, Store, StoredResponse, canonical_hash, new_id
 
 
 @dataclass
@@ -69,7 +69,7 @@ def check_idempotency(store: Store, principal: Principal, endpoint: str, key: st
     # the hash is of the parsed request (callers pass it) with numbers normalised, so a retry that
     # writes 20000000 for 20000000.0, reorders keys or spells out a default is the same request
     idem = (endpoint, key, canonical_hash(normalise_numbers(raw)))
-    return idem, store.find_idempotent(principal, *idem)  # IdempotencyMismatch -> 422 (api.problems)
+    return idem, store.find_idempotent(principal, *idem)  # IdempotencyMismatch -> 422 (ipledge.api.problems)
 
 
 def parsed(req) -> dict:
@@ -95,9 +95,9 @@ def result_from_stored(s: StoredResponse) -> Result:
 
 def assessment_document(req, *, assessment_id: str, created_at: dt.datetime, posterior=None, runner=None) -> dict:
     """The stored document of an assessment; creation and replay (GET .../replay) compute it this one way."""
-    from risk.assess import assess
+    from ipledge.risk.assess import assess
 
-    # in the worker's engine process when there is one (api.compute); replay calls it in-process, the same way
+    # in the worker's engine process when there is one (ipledge.api.compute); replay calls it in-process, the same way
     run = runner or (lambda fn, *a, **k: fn(*a, **k))
     # round-trip through JSON: what is stored, returned and replayed are the same document
     doc = to_json_ready(run(assess, req, assessment_id=assessment_id, created_at=created_at, posterior=posterior))
@@ -107,7 +107,7 @@ def assessment_document(req, *, assessment_id: str, created_at: dt.datetime, pos
 
 def create_assessment(store: Store, principal: Principal, raw: object, idem_key: str | None) -> Result:
     """Validate, assess, and commit the assessment + audit record (+ idempotency record) before returning."""
-    from api.limits import heavy_work
+    from ipledge.api.limits import heavy_work
 
     req = parse_pledge(raw)
     idem, prior = check_idempotency(store, principal, "POST /v1/assessments", idem_key, parsed(req))
@@ -132,7 +132,7 @@ def create_assessment(store: Store, principal: Principal, raw: object, idem_key:
 
 def value_request(store: Store, principal: Principal, raw: object, idem_key: str | None) -> Result:
     """The `scores` object of a pledge request (nothing stored unless an Idempotency-Key is given)."""
-    from valuation.scorecard import score_request
+    from ipledge.valuation.scorecard import score_request
 
     req = parse_pledge(raw)
     idem, prior = check_idempotency(store, principal, "POST /v1/valuations", idem_key, parsed(req))

@@ -13,15 +13,15 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 
-from api.problems import Problem
-from api.service import Result, check_idempotency, result_from_stored
-from api.store import Principal, Store, canonical_hash
-from api.store_loans import ConcurrentUpdate, LoanRecord, LoanStore
-from risk.monitoring import Monitoring, alerts_for, resolve
-from risk.revalue import (Booking, EventError, LoanEvent, check_event, event_from_stored, parse_event, revalue,
+from ipledge.api.problems import Problem
+from ipledge.api.service import Result, check_idempotency, result_from_stored
+from ipledge.api.store import Principal, Store, canonical_hash
+from ipledge.api.store_loans import ConcurrentUpdate, LoanRecord, LoanStore
+from ipledge.risk.monitoring import Monitoring, alerts_for, resolve
+from ipledge.risk.revalue import (Booking, EventError, LoanEvent, check_event, event_from_stored, parse_event, revalue,
                           state_at)
-from valuation.errors import field_errors
-from valuation.schema import Date, Number, PledgeRequest
+from ipledge.valuation.errors import field_errors
+from ipledge.valuation.schema import Date, Number, PledgeRequest
 
 MAX_LIMIT = 100
 
@@ -86,12 +86,12 @@ def _conflict() -> Problem:
 
 def _priced(paths: int, runs: int):
     """A revaluation is simulation work: in an API request it is priced and admitted like an assessment
-    (tenant work budget and in-flight cap, api.limits.heavy_work); from the CLI it just runs."""
+    (tenant work budget and in-flight cap, ipledge.api.limits.heavy_work); from the CLI it just runs."""
     from flask import has_request_context
 
     if not has_request_context():
         return contextlib.nullcontext()
-    from api.limits import heavy_work
+    from ipledge.api.limits import heavy_work
 
     return heavy_work(int(paths), runs)
 
@@ -105,7 +105,7 @@ def _events(store: LoanStore, loan_id: str):
 
 
 def _alert_views(rows) -> list[dict]:
-    from api.store_loans import _alert_view
+    from ipledge.api.store_loans import _alert_view
 
     return [_alert_view(a) for a in rows]
 
@@ -115,7 +115,7 @@ def _alert_views(rows) -> list[dict]:
 
 
 def book_loan(store: Store, principal: Principal, raw, idem_key: str | None, posterior) -> Result:
-    from api.store_loans import _valuation_view
+    from ipledge.api.store_loans import _valuation_view
 
     body = _validate(LoanBody, raw)
     ls = LoanStore(store)
@@ -172,7 +172,7 @@ def _limit(limit_arg: str | None) -> int:
 
 
 def _page(rows: list[dict], limit: int) -> str:
-    from api.service import _encode_cursor
+    from ipledge.api.service import _encode_cursor
 
     page, more = rows[:limit], len(rows) > limit
     return json.dumps({"items": page, "next_cursor": _encode_cursor(page[-1]["id"]) if more and page else None},
@@ -180,7 +180,7 @@ def _page(rows: list[dict], limit: int) -> str:
 
 
 def list_loans(store: Store, principal: Principal, limit_arg: str | None, cursor: str | None) -> Result:
-    from api.service import _decode_cursor
+    from ipledge.api.service import _decode_cursor
 
     limit = _limit(limit_arg)
     before = _decode_cursor(cursor) if cursor is not None else None
@@ -201,7 +201,7 @@ def _loan_for_write(store: Store, principal: Principal, loan_id: str, what: str,
 
 
 def add_event(store: Store, principal: Principal, loan_id: str, raw, idem_key: str | None, posterior) -> Result:
-    from api.store_loans import _event_view, _valuation_view
+    from ipledge.api.store_loans import _event_view, _valuation_view
 
     try:
         ev = parse_event(raw)
@@ -237,7 +237,7 @@ def add_event(store: Store, principal: Principal, loan_id: str, raw, idem_key: s
 
 def revalue_loan(store: Store, principal: Principal, loan_id: str, raw, idem_key: str | None, posterior) -> Result:
     """On-demand revaluation (API, and ``ipledge revalue`` with the loan's tenant as principal)."""
-    from api.store_loans import _valuation_view
+    from ipledge.api.store_loans import _valuation_view
 
     body = _validate(RevaluationBody, raw)
     ls, idem, prior, loan = _loan_for_write(store, principal, loan_id, "revaluations", idem_key, raw)
@@ -283,7 +283,7 @@ ALERT_STATUS = ("open", "acknowledged")
 
 def list_alerts(store: Store, principal: Principal, status: str | None, loan_id: str | None,
                 limit_arg: str | None, cursor: str | None) -> Result:
-    from api.service import _decode_cursor
+    from ipledge.api.service import _decode_cursor
 
     if status is not None and status not in ALERT_STATUS:
         raise _one("status", f"must be one of {', '.join(ALERT_STATUS)}")
@@ -315,7 +315,7 @@ def open_loans(ls: LoanStore, tenant_id: int) -> list[tuple[LoanRecord, dict]]:
 def tenant_book(ls: LoanStore, tenant_id: int, *, paths: int, seed: int, chunk_paths: int | None = None,
                 factors="on") -> tuple[dict, list[str]]:
     """(book dict, loan ids in pledge order) of the tenant's open loans at their latest valuations."""
-    from risk.book import book_dict
+    from ipledge.risk.book import book_dict
 
     items = open_loans(ls, tenant_id)
     return (book_dict([v["request"] for _, v in items], paths=paths, seed=seed, chunk_paths=chunk_paths,
@@ -323,7 +323,7 @@ def tenant_book(ls: LoanStore, tenant_id: int, *, paths: int, seed: int, chunk_p
 
 
 def tenant_outcomes(ls: LoanStore, tenant_id: int, as_of: dt.date | None = None) -> dict:
-    from risk.book import outcomes
+    from ipledge.risk.book import outcomes
 
     events = ls.tenant_events(tenant_id)
     loans = [{"loan_id": ln.id, "request": ln.request, "amount": ln.amount, "drawdown_date": ln.drawdown_date,
@@ -333,7 +333,7 @@ def tenant_outcomes(ls: LoanStore, tenant_id: int, as_of: dt.date | None = None)
 
 def book_default_evidence(store: Store, tenant: str, as_of: dt.date | None = None) -> dict:
     """Default/recovery evidence of a tenant's book (for ``ipledge calibrate --from-book``)."""
-    from risk.book import default_evidence
+    from ipledge.risk.book import default_evidence
 
     ls = LoanStore(store)
     tid = ls.tenant_id(tenant)
@@ -371,8 +371,8 @@ def replay(row: dict, posterior) -> dict:
 
     When the served model is not the stored one, nothing is recomputed: the answer names the version
     that reproduces it."""
-    from api.service import assessment_document
-    from risk.assess import model_version
+    from ipledge.api.service import assessment_document
+    from ipledge.risk.assess import model_version
 
     stored = json.loads(row["response_text"])
     served = model_version(posterior)

@@ -1,14 +1,14 @@
 """Storage of a lender's live book: loans, their events, valuations and alerts (migration 0003_loans).
 
-Same SQLAlchemy metadata and engine as :mod:`api.store` (the tables sit next to ``assessments``);
-:class:`LoanStore` wraps a :class:`api.store.Store` and reuses its sessions, idempotency records and
+Same SQLAlchemy metadata and engine as :mod:`ipledge.api.store` (the tables sit next to ``assessments``);
+:class:`LoanStore` wraps a :class:`ipledge.api.store.Store` and reuses its sessions, idempotency records and
 audit log. Append-only (database triggers refuse UPDATE and DELETE): ``loans``, ``loan_events``,
 ``loan_valuations``. ``alerts`` is not: an alert is acknowledged once (``acknowledged_at`` set from
 NULL, never back); the acknowledgement is audited append-only.
 
 Every step is audited through :func:`audit_row` (action ``loan.create``, ``loan.event``,
 ``loan.revalue``, ``alert.raise``, ``alert.ack``, ``assessment.replay``, ``book.risk`` from the CLI;
-the ``book.risk`` job of the API is :meth:`api.store.Store.create_job`'s audit row), with the new
+the ``book.risk`` job of the API is :meth:`ipledge.api.store.Store.create_job`'s audit row), with the new
 nullable ``audit_log.loan_id`` column linking the row to its loan.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from api.store import (Assessment, AuditRecord, Base, Principal, Store, StoredResponse, Tenant, _iso, _utcnow,
+from ipledge.api.store import (Assessment, AuditRecord, Base, Principal, Store, StoredResponse, Tenant, _iso, _utcnow,
                        append_audit, canonical_hash, new_id)
 
 ALERT_STATUSES = ("open", "acknowledged")
@@ -116,7 +116,7 @@ def audit_row(s, principal: Principal, action: str, *, loan_id: str | None = Non
               assessment_id: str | None = None, input_hash: str = "", model_version: str = "", seed: int = 0,
               decision: str | None = None, job_id: str | None = None, at: dt.datetime | None = None) -> AuditRecord:
     """The one place this module writes audit rows: the tenant's next link of the hash chain
-    (:func:`api.store.append_audit`), added to the session's transaction."""
+    (:func:`ipledge.api.store.append_audit`), added to the session's transaction."""
     return append_audit(s, tenant_id=principal.tenant_id, key_id=principal.key_id, at=at or _utcnow(),
                         action=action, assessment_id=assessment_id, input_hash=input_hash or canonical_hash(None),
                         model_version=model_version, seed=int(seed), decision=decision, job_id=job_id,

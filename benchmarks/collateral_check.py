@@ -7,7 +7,7 @@ simulation that are still alive at t), re-simulate the future of each state with
 same abandonment rule (inner paths), and compare the state's conditional value with the value the
 least-squares regression gave it.
 
-What a state is (the information set of :mod:`risk.collateral`): before launch, the stage reached, the
+What a state is (the information set of :mod:`ipledge.risk.collateral`): before launch, the stage reached, the
 time spent in it, the transitions already passed (posterior draws re-weighted by their likelihood
 Π p_j, Bayes), the patent outcomes if resolved; after launch, the launch date, the peak, the VBP event
 so far and its cut, the patent outcomes if resolved. Nothing about the path's own future is used.
@@ -40,17 +40,17 @@ from pathlib import Path
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from risk.collateral import collateral_values, live_states, realised_remaining
-from risk.credit import DebtSchedule, financing_draws, run_credit
-from risk.durations import phase_duration_medians
-from risk.params import DEFAULT_PARAMS
-from risk.posterior import STAGES, load_posterior
-from risk.simulate import (
+from ipledge.risk.collateral import collateral_values, live_states, realised_remaining
+from ipledge.risk.credit import DebtSchedule, financing_draws, run_credit
+from ipledge.risk.durations import phase_duration_medians
+from ipledge.risk.params import DEFAULT_PARAMS
+from ipledge.risk.posterior import STAGES, load_posterior
+from ipledge.risk.simulate import (
     N_TRANSITIONS, PatentTable, accrued_sales, beta_ab, exclusivity_given_launch, expected_launch,
     info_years_left, lognormal_from_quantiles, simulate,
 )
-from valuation.cases import load_case
-from valuation.scorecard import score_request
+from ipledge.valuation.cases import load_case
+from ipledge.valuation.scorecard import score_request
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "scenarios" / "cases"
 STRESS_DIR = Path(__file__).resolve().parent.parent / "scenarios" / "stress"
@@ -251,7 +251,7 @@ def without_costs(req):
 
 def check_case(name: str, scenarios: list[str], states: int, inner: int, post, base_req=None):
     """Rows and foresight of one case; also whether its base run is worth 0 because it is abandoned."""
-    from risk.assess import shocked
+    from ipledge.risk.assess import shocked
 
     base_req = base_req or load_case(CASES_DIR / f"{name}.yaml")
     rows, foresight, abandoned_all = [], None, False

@@ -111,9 +111,9 @@ def run_http_load(duration_s: float = 30, concurrency: int = 8, pg_url: str | No
     """Run both phases against a fresh server; returns the figures (see module docstring)."""
     import os
 
-    from api.examples import example_request
-    from api.serve import WORKERS, ServerProcess
-    from api.store import Store, database_url
+    from ipledge.api.examples import example_request
+    from ipledge.api.serve import WORKERS, ServerProcess
+    from ipledge.api.store import Store, database_url
 
     tmp = Path(tempfile.mkdtemp(prefix="ipledge-load-"))
     schema = None

@@ -30,7 +30,7 @@ BOOK = Path(__file__).resolve().parent.parent / "scenarios" / "books" / "example
 
 
 def make_book(n_loans: int, paths: int, seed: int = 7):
-    from risk.portfolio import load_book
+    from ipledge.risk.portfolio import load_book
 
     base = load_book(BOOK)
     pledges = [base.pledges[i % len(base.pledges)] for i in range(n_loans)]
@@ -50,8 +50,8 @@ def _one(engine: str, n_loans: int, paths: int, workers: int) -> dict:
     """Run once in this (fresh) process and report time and peak memory."""
     import numpy as np
 
-    from risk.portfolio import plan, run_portfolio
-    from risk.posterior import load_posterior
+    from ipledge.risk.portfolio import plan, run_portfolio
+    from ipledge.risk.posterior import load_posterior
 
     posterior = load_posterior()
     book = make_book(n_loans, paths)
@@ -60,7 +60,7 @@ def _one(engine: str, n_loans: int, paths: int, workers: int) -> dict:
     if engine == "dask":
         from dask.distributed import Client
 
-        from risk.portfolio import local_cluster
+        from ipledge.risk.portfolio import local_cluster
 
         t0 = time.perf_counter()
         cluster = local_cluster(workers, processes=True)

@@ -8,7 +8,7 @@
 - peak_rss_mb_200k_paths: peak resident memory of a 200,000-path assessment in a fresh process (<= 2048);
 - assess_10k_median_s: wall time of a full 10,000-path assessment (scores, simulation, credit, LTV, report).
 
-Measured as deployed: the engine's entry points call :func:`risk.runtime.tune_allocator` (freed arrays
+Measured as deployed: the engine's entry points call :func:`ipledge.risk.runtime.tune_allocator` (freed arrays
 kept for reuse instead of page-faulted in again), and so does this benchmark. The same ratio with
 glibc's default allocator, measured in a fresh process, is reported next to it.
 """
@@ -25,12 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from risk.assess import assess
-from risk.credit import DebtSchedule, ltv_search, run_credit
-from risk.posterior import load_posterior
-from risk.simulate import N_TRANSITIONS, PatentTable, beta_ab, rng_streams, simulate
-from valuation.cases import load_case
-from valuation.scorecard import score_request
+from ipledge.risk.assess import assess
+from ipledge.risk.credit import DebtSchedule, ltv_search, run_credit
+from ipledge.risk.posterior import load_posterior
+from ipledge.risk.simulate import N_TRANSITIONS, PatentTable, beta_ab, rng_streams, simulate
+from ipledge.valuation.cases import load_case
+from ipledge.valuation.scorecard import score_request
 
 CASES = Path(__file__).resolve().parent.parent / "scenarios" / "cases"
 DEFAULT_CASES = ("oncology_antibody_phase2", "anaesthetic_injectable")
@@ -66,7 +66,7 @@ def draw_same_random_numbers(req, posterior, n: int) -> None:
 
 
 def _params():
-    from risk.params import DEFAULT_PARAMS
+    from ipledge.risk.params import DEFAULT_PARAMS
     return DEFAULT_PARAMS
 
 
@@ -74,9 +74,9 @@ def peak_rss_mb(case_path: Path, paths: int) -> float:
     """Peak RSS of a fresh process that runs one full assessment at ``paths``."""
     code = (
         "from benchmarks.memory import peak_rss_mb\n"
-        "from risk.runtime import tune_allocator; tune_allocator()  # as deployed\n"
-        "from valuation.cases import load_case\n"
-        "from risk.assess import assess\n"
+        "from ipledge.risk.runtime import tune_allocator; tune_allocator()  # as deployed\n"
+        "from ipledge.valuation.cases import load_case\n"
+        "from ipledge.risk.assess import assess\n"
         f"req = load_case({str(case_path)!r})\n"
         f"d = req.model_dump(mode='json'); d['simulation']['paths'] = {paths}\n"
         "assess(type(req).model_validate(d))\n"
@@ -153,7 +153,7 @@ def default_allocator_ratio(name: str) -> dict:
 
 
 def run_sim_bench(cases=DEFAULT_CASES, quick: bool = False) -> dict:
-    from risk.runtime import tune_allocator
+    from ipledge.risk.runtime import tune_allocator
 
     tuned = tune_allocator()
     rows = [bench_case(c, quick) for c in cases]

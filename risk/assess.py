@@ -13,17 +13,17 @@ import uuid
 
 import numpy as np
 
-from risk.credit import (Limits, annualise, checks_at, ltv_search, measures, required_guarantee_share,
+from ipledge.risk.credit import (Limits, annualise, checks_at, ltv_search, measures, required_guarantee_share,
                          run_credit, split_loss, std_errors)
-from risk.decision import recommend
-from risk.params import DEFAULT_PARAMS, ModelParams
-from risk.posterior import PipelinePosterior, load_posterior
-from risk.profiles import knockouts as profile_knockouts
-from risk.profiles import profile_of
-from risk.simulate import SimResult, simulate
-from valuation import gbt42748
-from valuation.schema import SCHEMA_VERSION, PledgeRequest
-from valuation.scorecard import score_request
+from ipledge.risk.decision import recommend
+from ipledge.risk.params import DEFAULT_PARAMS, ModelParams
+from ipledge.risk.posterior import PipelinePosterior, load_posterior
+from ipledge.risk.profiles import knockouts as profile_knockouts
+from ipledge.risk.profiles import profile_of
+from ipledge.risk.simulate import SimResult, simulate
+from ipledge.valuation import gbt42748
+from ipledge.valuation.schema import SCHEMA_VERSION, PledgeRequest
+from ipledge.valuation.scorecard import score_request
 
 SIM_VERSION = "sim-2"   # sim-2: issue 10 (no look-ahead, IP value to exclusivity end, cost to complete,
                         # timing) and issue 11 (net-cash financing rule, limits for every party)
@@ -83,7 +83,7 @@ def shocked(req: PledgeRequest, name: str, params: ModelParams = DEFAULT_PARAMS)
     """(scenario, request, params) after the named scenario (built-in name or YAML path) is applied.
 
     The shocked request is validated again, so a shock cannot produce an invalid case."""
-    from scenarios.loader import ScenarioError, apply_scenario, load_scenario
+    from ipledge.scenarios.loader import ScenarioError, apply_scenario, load_scenario
 
     scen = load_scenario(name)
     data, model = apply_scenario(scen, req.model_dump(mode="json"), params.to_dict())
@@ -150,7 +150,7 @@ def _valuation_block(sim: SimResult, scores: dict) -> dict:
 
 
 def gbt42748_derived(sim: SimResult) -> dict:
-    """GB/T 42748 quantities the simulation measures (valuation.gbt42748 rates them).
+    """GB/T 42748 quantities the simulation measures (ipledge.valuation.gbt42748 rates them).
 
     ``remaining_economic_life`` (E1): mean years of protected sales from today, max(0, exclusivity end
     - max(launch, today)), over the paths that reach the market (pending grants and invalidations

@@ -1,7 +1,7 @@
 """A lender's book from its stored loans: the portfolio book, the recorded outcomes, and their weight.
 
 - :func:`book_dict` turns the open loans (each at its latest revaluation's request) into the book of
-  :mod:`risk.portfolio` (``ipledge book export`` writes it as YAML, so ``ipledge portfolio`` on the
+  :mod:`ipledge.risk.portfolio` (``ipledge book export`` writes it as YAML, so ``ipledge portfolio`` on the
   export gives the same figures as ``POST /v1/book/risk``).
 - :func:`outcomes` extracts what the loans' events record: defaults, recoveries, loan-years of
   exposure and the pipeline transitions resolved while the loans ran; :func:`phase_evidence` writes the
@@ -26,9 +26,9 @@ import datetime as dt
 import io
 import math
 
-from risk.posterior import STAGES, TRANSITIONS
-from risk.revalue import BALANCE_EPS
-from valuation.terms import DAYS_PER_YEAR
+from ipledge.risk.posterior import STAGES, TRANSITIONS
+from ipledge.risk.revalue import BALANCE_EPS
+from ipledge.valuation.terms import DAYS_PER_YEAR
 
 DEFAULT_BOOK_PATHS = 10_000
 DEFAULT_BOOK_SEED = 7
@@ -36,7 +36,7 @@ DEFAULT_BOOK_SEED = 7
 
 def book_dict(requests: list[dict], *, paths: int = DEFAULT_BOOK_PATHS, seed: int = DEFAULT_BOOK_SEED,
               chunk_paths: int | None = None, factors="on", name: str | None = None) -> dict:
-    """The portfolio book (risk.portfolio format) of the given pledge requests, in their order."""
+    """The portfolio book (ipledge.risk.portfolio format) of the given pledge requests, in their order."""
     sim = {"paths": int(paths), "seed": int(seed)}
     if chunk_paths is not None:
         sim["chunk_paths"] = int(chunk_paths)

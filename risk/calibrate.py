@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from risk.params import DEFAULT_PARAMS, ModelParams
+from ipledge.risk.params import DEFAULT_PARAMS, ModelParams
 
 KOREA_TARGET = {"base": [0.0105, 0.0156], "funding_winter_min": 0.025}   # lending.md, 2020-2023 and H1 2024
 DEFAULT_BOOK = "korea_ip_book"
@@ -59,13 +59,13 @@ def load_book(name_or_path: str | Path = DEFAULT_BOOK) -> CalibrationBook:
     """A calibration book by name (scenarios/books/<name>.yaml) or by path."""
     from pydantic import ValidationError
 
-    from valuation.cases import read_data_file
-    from valuation.errors import one_line
-    from valuation.schema import PledgeRequest
+    from ipledge.valuation.cases import read_data_file
+    from ipledge.valuation.errors import one_line
+    from ipledge.valuation.schema import PledgeRequest
 
     p = Path(str(name_or_path))
     if not p.exists():
-        p = Path(str(resources.files("scenarios") / "books" / f"{name_or_path}.yaml"))
+        p = Path(str(resources.files("ipledge.scenarios") / "books" / f"{name_or_path}.yaml"))
     data = read_data_file(p, CalibrationError)
     if not isinstance(data, dict) or not isinstance(data.get("segments"), list) or not data["segments"]:
         raise CalibrationError(f"{p}: a calibration book needs a non-empty 'segments' list")
@@ -107,7 +107,7 @@ def target_from(observed) -> dict:
 
 #: spread of the prior on the annual default rate when a lender's own book updates it: coefficient of
 #: variation 0.5 (assumption: the Korean series moves by about a half between 2023 and H1 2024,
-#: 1.05 % -> 2.55 %, lending.md); see risk.book.prior_strength and docs/methodology.md §12
+#: 1.05 % -> 2.55 %, lending.md); see ipledge.risk.book.prior_strength and docs/methodology.md §12
 BOOK_PRIOR_CV = 0.5
 
 
@@ -115,10 +115,10 @@ def target_from_book(evidence: dict, cv: float = BOOK_PRIOR_CV) -> dict:
     """The base band after a lender's recorded defaults (``calibrate --from-book``).
 
     Beta-binomial: the Korean band's midpoint p0 is a prior with strength n0 = (1 - p0) / (p0 cv²) - 1
-    loan-years; ``evidence`` = {loan_years, defaults} (risk.book.default_evidence) gives the posterior
+    loan-years; ``evidence`` = {loan_years, defaults} (ipledge.risk.book.default_evidence) gives the posterior
     mean p1 = (n0 p0 + defaults) / (n0 + loan_years), and the band is the Korean band scaled by p1 / p0
     (the same relative width). Few loan-years leave the band where it was."""
-    from risk.book import data_weight, posterior_mean, prior_strength
+    from ipledge.risk.book import data_weight, posterior_mean, prior_strength
 
     years, defaults = float(evidence.get("loan_years", 0.0)), float(evidence.get("defaults", 0))
     if years < 0 or defaults < 0:
@@ -138,9 +138,9 @@ class _BookRuns:
     """Each segment simulated once (base or shocked); default rates for any financing parameters."""
 
     def __init__(self, book: CalibrationBook, params: ModelParams, seed: int, scenario: str | None, posterior):
-        from risk.assess import shocked
-        from risk.simulate import simulate
-        from valuation.scorecard import score_request
+        from ipledge.risk.assess import shocked
+        from ipledge.risk.simulate import simulate
+        from ipledge.valuation.scorecard import score_request
 
         self.items = []
         for i, seg in enumerate(book.segments):
@@ -152,7 +152,7 @@ class _BookRuns:
             self.items.append((seg, req, p, sim))
 
     def rate(self, **financing) -> tuple[float, dict]:
-        from risk.credit import annualise, run_credit
+        from ipledge.risk.credit import annualise, run_credit
 
         total, per = 0.0, {}
         for seg, req, p, sim in self.items:
@@ -167,7 +167,7 @@ class _BookRuns:
 def calibrate(book: CalibrationBook | str | Path = DEFAULT_BOOK, seed: int | None = None, observed=None,
               params: ModelParams = DEFAULT_PARAMS, posterior=None) -> dict:
     """Fit q_base to the target band; the result ``--json`` prints (reproducible from ``seed``)."""
-    from risk.posterior import load_posterior
+    from ipledge.risk.posterior import load_posterior
 
     book = book if isinstance(book, CalibrationBook) else load_book(book)
     seed = book.seed if seed is None else int(seed)

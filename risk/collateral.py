@@ -14,7 +14,7 @@ Information set at the end of year t (every state variable and regressor is comp
   ``patent_resolution_years``); before that only their probabilities;
 - each patent's statutory expiry and the term-extension RULE (in force at approval, at most 14 years
   after approval) applied to the launch date: after launch the actual one; before launch the launch
-  date expected at t (:func:`risk.simulate.expected_launch`: mean remaining durations less the time
+  date expected at t (:func:`ipledge.risk.simulate.expected_launch`: mean remaining durations less the time
   already spent), never the path's own future launch date;
 - after launch: the launch date, the peak (revealed by realised sales), whether the VBP event has
   happened and its cut. Future VBP events and (before resolution) the patent outcomes enter through
@@ -108,7 +108,7 @@ def expected_accrual(res, patents, sub: np.ndarray) -> np.ndarray:
 
     E is the latest end among surviving patents: with ends sorted e_(1) <= ... <= e_(p) on a path,
     P(E = e_(j)) = s_(j) Π_{l>j} (1 - s_(l)), independent outcomes (Patent Law art. 42 rule per end)."""
-    from risk.simulate import accrued_sales, exclusivity_given_launch
+    from ipledge.risk.simulate import accrued_sales, exclusivity_given_launch
 
     L = res.launch_time[res.market_rows[sub]]
     p, m, T = patents.base.size, sub.size, res.T
@@ -238,7 +238,7 @@ def collateral_values(res, patents, h: float, years: int | None = None, with_se:
     Column 0 is today's appraisal. Returned as the transpose of a (Y+1, n) C-ordered array: a column
     (all paths at one year), which is what the credit model reads, is contiguous in memory.
     """
-    from risk.simulate import expected_launch, info_years_left
+    from ipledge.risk.simulate import expected_launch, info_years_left
 
     n, T = res.n, res.T
     Y = T if years is None else max(1, min(int(years), T))

@@ -9,7 +9,7 @@ Financing ahead of need: when ``n_k`` is under the runway target ``R = runway_ta
 period's financing uniform is below ``q^frac_k`` (a constant hazard within the year) and then holds
 ``max(n_k, R)`` (a round tops runway up to R; its size is the gap, never a reset). q follows the latest
 pipeline news: ``q_after_failure`` from the year of a failure (or of the holder abandoning the
-programme, risk.development) on, at most ``q_during_delay`` while a stressed trial delay runs,
+programme, ipledge.risk.development) on, at most ``q_during_delay`` while a stressed trial delay runs,
 ``q_after_success`` in a year with a phase success, ``q_base`` otherwise. The firm defaults when
 ``n_k < 0`` after the attempt: its cash no longer covers what it owes (at maturity, the repayment itself).
 
@@ -20,11 +20,11 @@ amount, the rate or a lower q (a stress). The old rule (raise only when cash < 0
 year of burn) let a poorer firm end a year richer than a richer one, and loan proceeds flip it.
 
 Loss at default = max(0, EAD − V_t × (1 − liquidation_haircut)), EAD = A × (balance + the period's
-interest), V_t the collateral value at t without look-ahead (risk.collateral).
+interest), V_t the collateral value at t without look-ahead (ipledge.risk.collateral).
 
 **Measures**: PD lifetime (to maturity) and ``pd_annual = 1 − (1 − PD)^(1/term)``, the constant one-year
 PD with the same survival to maturity; EL rates likewise annualised (``expected_loss_basis`` says which
-one the bank and total limits read). Losses are split by the scheme catalogue (risk.schemes) path by
+one the bank and total limits read). Losses are split by the scheme catalogue (ipledge.risk.schemes) path by
 path, with the fund's per-loan caps.
 
 **Max loan**: the largest amount at which every limit holds (bank EL rate, total EL rate, annual PD,
@@ -38,11 +38,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from risk.profiles import amount_cap, ltv_cap
-from risk.schemes import Scheme, catalogue, scheme_of, split_paths
-from risk.simulate import SimResult
-from risk.tail import var_es
-from valuation.schema import PledgeRequest
+from ipledge.risk.profiles import amount_cap, ltv_cap
+from ipledge.risk.schemes import Scheme, catalogue, scheme_of, split_paths
+from ipledge.risk.simulate import SimResult
+from ipledge.risk.tail import var_es
+from ipledge.valuation.schema import PledgeRequest
 
 # name -> shares of every catalogue scheme (custom takes the request's shares)
 SCHEMES: dict[str, dict[str, float]] = {name: dict(s.shares) for name, s in catalogue().items()
@@ -149,7 +149,7 @@ def run_credit(sim: SimResult, req: PledgeRequest, amounts, u_fin: np.ndarray | 
 def news_times(sim: SimResult) -> tuple[np.ndarray, np.ndarray | None]:
     """When investors see the lead asset go, and until when a stressed trial delay runs.
 
-    A programme the holder abandons (risk.development: the remaining trials cost more than they are
+    A programme the holder abandons (ipledge.risk.development: the remaining trials cost more than they are
     worth) is lost to investors as surely as a failed trial, so the failure time is the earlier of the
     two. Under a stressed delay (``extra_delay_years`` > 0) the delay postpones good news only: a trial
     that fails is known to fail on its undelayed timetable (interim futility, or the sponsor stopping

@@ -12,7 +12,7 @@
 """
 from __future__ import annotations
 
-from valuation import fmt
+from ipledge.valuation import fmt
 
 LIMIT_LABELS = {
     "bank_el": "bank expected-loss rate", "total_el": "total expected-loss rate (all parties)",
@@ -23,7 +23,7 @@ LIMIT_LABELS = {
 
 
 def cny(x: float | None) -> str:
-    """English money text; the rules live in :mod:`valuation.fmt` (one formatter for every output)."""
+    """English money text; the rules live in :mod:`ipledge.valuation.fmt` (one formatter for every output)."""
     return fmt.money(x, "en")
 
 

@@ -7,7 +7,7 @@ value is estimated by least-squares Monte Carlo, backwards from the last phase (
 2001; Schwartz 2004 values patents and R&D projects this way), so the value of the asset is an
 option and never negative.
 
-Costs (CNY, today's prices; the valuation is in real terms, see :mod:`risk.params` ``inflation``):
+Costs (CNY, today's prices; the valuation is in real terms, see :mod:`ipledge.risk.params` ``inflation``):
 ``product.development_cost[phase]`` when given, else per-study cost (Fernando et al. 2021) × studies
 per phase × China cost factor × CNY per USD, and for the phase under way its expected remaining share
 (``current_phase_cost_left``). The pledged IP bears the costs in the proportion in which it takes the
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from risk.params import ModelParams
-from risk.posterior import STAGES
-from valuation.schema import PledgeRequest
+from ipledge.risk.params import ModelParams
+from ipledge.risk.posterior import STAGES
+from ipledge.valuation.schema import PledgeRequest
 
 N_POLICY_BASIS = 5
 MAX_YEARS_LEFT = 30.0     # exclusivity left is capped: beyond 30 years it adds nothing in a 30-year horizon

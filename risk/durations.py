@@ -15,7 +15,7 @@ from importlib import resources
 
 import numpy as np
 
-from risk.posterior import STAGES, canonical_area, remaining_transitions
+from ipledge.risk.posterior import STAGES, canonical_area, remaining_transitions
 
 DURATION_SIGMA = 0.4
 DURATIONS_FILE = "phase_durations_by_area_2011_2020.csv"
@@ -34,7 +34,7 @@ def area_code(label: str) -> str:
 
 
 def _data_path(name: str):
-    return resources.files("risk") / "data" / name
+    return resources.files("ipledge.risk") / "data" / name
 
 
 @functools.lru_cache(maxsize=1)

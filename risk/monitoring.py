@@ -32,7 +32,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from valuation.schema import Number
+from ipledge.valuation.schema import Number
 
 DEFAULT_VALUE_DROP = 0.20   # assumption (see the module docstring)
 DEFAULT_PD_RISE = 0.10      # assumption: 10 percentage points
@@ -80,7 +80,7 @@ def _m(x: float) -> str:
 
 def alerts_for(policy: dict, new: dict, old: dict | None, event: dict | None = None) -> list[dict]:
     """The alerts a new valuation raises ({trigger, action, numbers, message}); ``new``/``old`` are
-    valuation dicts (risk.revalue.Valuation.to_dict()); ``event`` the event that caused it, if any."""
+    valuation dicts (ipledge.risk.revalue.Valuation.to_dict()); ``event`` the event that caused it, if any."""
     out: list[dict] = []
     limit = float(policy["max_ltv"])
     if new["status"] not in ("active", "defaulted"):

@@ -75,8 +75,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from risk.durations import area_code
-from risk.posterior import (
+from ipledge.risk.durations import area_code
+from ipledge.risk.posterior import (
     AREA_ALIASES,
     AREAS,
     CHINA_GROUP_MODALITY,
@@ -124,7 +124,7 @@ class EvidenceError(ValueError):
 
 
 def _data_file(name: str):
-    return resources.files("risk") / "data" / name
+    return resources.files("ipledge.risk") / "data" / name
 
 
 def _sha256(obj) -> str:
@@ -893,7 +893,7 @@ class PipelineModel:
         return self
 
 # ---------------------------------------------------------------------------------------------
-# methodology tables (issue 13): python -m risk.pipeline_model tables [PATH]
+# methodology tables (issue 13): python -m ipledge.risk.pipeline_model tables [PATH]
 # ---------------------------------------------------------------------------------------------
 def report_tables(path: str | os.PathLike | None = None) -> str:
     """Markdown tables of docs/methodology.md §13 from a posterior file (ArviZ's hdi; the serving
@@ -901,7 +901,7 @@ def report_tables(path: str | os.PathLike | None = None) -> str:
     intervals against every reference figure stored with the fit."""
     import arviz as az
 
-    from risk.posterior import ALL_AREAS, read_posterior
+    from ipledge.risk.posterior import ALL_AREAS, read_posterior
 
     post = read_posterior(path or shipped_posterior_path())
 
@@ -930,7 +930,7 @@ def report_tables(path: str | os.PathLike | None = None) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# area effect or not (issue 13): python -m risk.pipeline_model compare-area-effect [--draws N]
+# area effect or not (issue 13): python -m ipledge.risk.pipeline_model compare-area-effect [--draws N]
 # ---------------------------------------------------------------------------------------------
 def compare_area_effect(**sampler_overrides) -> dict:
     """PSIS-LOO (Vehtari et al. 2017, ``az.loo``/``az.compare``) of the area cells with and without the
@@ -993,7 +993,7 @@ def kfold_area_effect(folds: int = 10, seed: int = 13, **sampler_overrides) -> d
 
 
 # ---------------------------------------------------------------------------------------------
-# sampler comparison (issue 3): python -m risk.pipeline_model compare-samplers [--repeats 3] [--draws N]
+# sampler comparison (issue 3): python -m ipledge.risk.pipeline_model compare-samplers [--repeats 3] [--draws N]
 # ---------------------------------------------------------------------------------------------
 def _fit_metrics(sampler: str, seed: int, **sampler_overrides) -> dict:
     m = PipelineModel(sampler_config={**sampler_overrides, "sampler": sampler, "random_seed": seed})
@@ -1020,7 +1020,7 @@ def compare_samplers(repeats: int = 3, samplers=("pymc", "nutpie"), fresh_proces
         for sampler in samplers:  # interleaved so drifting load on the shared cores hits both alike
             seed = base_seed + r
             if fresh_process:
-                cmd = [sys.executable, "-m", "risk.pipeline_model", "_fit-once", sampler, str(seed),
+                cmd = [sys.executable, "-m", "ipledge.risk.pipeline_model", "_fit-once", sampler, str(seed),
                        json.dumps(sampler_overrides)]
                 t0 = time.perf_counter()
                 out = subprocess.run(cmd, check=True, capture_output=True, text=True)
@@ -1054,6 +1054,6 @@ if __name__ == "__main__":  # pragma: no cover - offline benchmark entry point
         over = {"draws": int(args[args.index("--draws") + 1])} if "--draws" in args else {}
         print(json.dumps(compare_samplers(reps, fresh_process="--in-process" not in args, **over), indent=2))
     else:
-        print("usage: python -m risk.pipeline_model compare-samplers [--repeats N] [--draws N] [--in-process]",
+        print("usage: python -m ipledge.risk.pipeline_model compare-samplers [--repeats N] [--draws N] [--in-process]",
               file=sys.stderr)
         sys.exit(2)

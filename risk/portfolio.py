@@ -6,7 +6,7 @@ Book (YAML or JSON)::
     simulation: {paths: 10000, seed: 7, chunk_paths: 2000}
     factors: on                        # on | off | {funding: 0.30, vbp: 0.50, rate_sd: 0.01}
 
-Every pledge is simulated with :func:`risk.simulate.simulate` and :func:`risk.credit.run_credit` at its
+Every pledge is simulated with :func:`ipledge.risk.simulate.simulate` and :func:`ipledge.risk.credit.run_credit` at its
 requested amount; the book's loss on a path is the sum of its loans' losses on that path. Nothing of the
 cash-flow or credit equations is repeated here: the factors enter only through the random inputs.
 
@@ -51,12 +51,12 @@ from pathlib import Path
 import numpy as np
 from scipy.special import betaincinv, ndtr, ndtri
 
-from risk.credit import DebtSchedule, financing_draws, run_credit
-from risk.params import DEFAULT_PARAMS, ModelParams
-from risk.posterior import PipelinePosterior
-from risk.simulate import beta_ab, simulate
-from risk.tail import var_es, worst_indices
-from valuation.schema import PledgeRequest
+from ipledge.risk.credit import DebtSchedule, financing_draws, run_credit
+from ipledge.risk.params import DEFAULT_PARAMS, ModelParams
+from ipledge.risk.posterior import PipelinePosterior
+from ipledge.risk.simulate import beta_ab, simulate
+from ipledge.risk.tail import var_es, worst_indices
+from ipledge.valuation.schema import PledgeRequest
 
 EPS = 1e-12
 X_EXACT = 3.0
@@ -122,7 +122,7 @@ class Book:
     def from_dict(cls, data) -> "Book":
         from pydantic import ValidationError
 
-        from valuation.errors import one_line
+        from ipledge.valuation.errors import one_line
 
         if not isinstance(data, dict):
             raise BookError("a book must be a mapping with 'pledges'")
@@ -152,7 +152,7 @@ class Book:
 
 def load_book(path: str | Path) -> Book:
     """Read a book from YAML or JSON (``.json`` suffix)."""
-    from valuation.cases import read_data_file
+    from ipledge.valuation.cases import read_data_file
 
     data = read_data_file(path, BookError)
     return Book.from_dict(data)
@@ -184,7 +184,7 @@ def chunk_sizes(paths: int, chunk_paths: int) -> list[int]:
 
 
 def plan(book: Book, loans_per_task: int = DEFAULT_LOANS_PER_TASK) -> list[Task]:
-    from valuation.scorecard import score_request
+    from ipledge.valuation.scorecard import score_request
 
     sizes = chunk_sizes(book.paths, book.chunk_paths)
     factor_root, loan_root = np.random.SeedSequence(book.seed).spawn(2)
@@ -364,7 +364,7 @@ def yearly_caps(book: Book, loss: np.ndarray, period: np.ndarray) -> list[dict]:
     Each loan's fund compensation on a path is its share of the loss, capped per bad loan; the loans of
     one enterprise (same applicant name) are capped together per enterprise; compensation falls in the
     calendar year of the default (as_of.year + default period)."""
-    from risk.schemes import scheme_of
+    from ipledge.risk.schemes import scheme_of
 
     out = []
     by_scheme: dict[str, list[int]] = {}
@@ -407,7 +407,7 @@ def summarise(book: Book, loss: np.ndarray, default: np.ndarray, period: np.ndar
     default periods, per scheme the probability and first year in which a fund's yearly cap binds."""
     total = loss.sum(axis=0)
     n = total.size
-    tail_idx = worst_indices(total, TAIL)                     # the ceil(0.01 n) worst paths (risk.tail)
+    tail_idx = worst_indices(total, TAIL)                     # the ceil(0.01 n) worst paths (ipledge.risk.tail)
     el = float(total.mean())
     var, es = var_es(total, TAIL)
     el_i = loss.mean(axis=1)
@@ -455,7 +455,7 @@ def run_portfolio(book: Book, posterior: PipelinePosterior | None = None, *, eng
                   params: ModelParams = DEFAULT_PARAMS, loans_per_task: int = DEFAULT_LOANS_PER_TASK,
                   keep_matrix: bool = False) -> dict:
     """Simulate the book and return the portfolio summary (``engine``: local | dask)."""
-    from risk.posterior import load_posterior
+    from ipledge.risk.posterior import load_posterior
 
     if engine not in ("local", "dask"):
         raise ValueError(f"unknown engine '{engine}'; expected local or dask")

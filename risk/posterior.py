@@ -1,7 +1,7 @@
 """Run-time access to the fitted pipeline-success posterior (DESIGN §7).
 
 Light on purpose: numpy + netCDF4 only, no PyMC/PyTensor/ArviZ, so loading the shipped posterior at
-start-up compiles nothing. The file is written by :mod:`risk.pipeline_model` (``ipledge model fit``).
+start-up compiles nothing. The file is written by :mod:`ipledge.risk.pipeline_model` (``ipledge model fit``).
 
 Probability of success a *new* programme faces for (area, modality, region), posterior draw d:
 ``p = invlogit(logit_p_area[d, area, k] + modality_effect[d, modality, k] + drift_new[d, k]
@@ -329,7 +329,7 @@ def read_posterior(path: str | os.PathLike, source: str = "argument") -> Pipelin
 
 
 def shipped_posterior_path() -> Path:
-    return Path(str(resources.files("risk") / "data" / DEFAULT_POSTERIOR))
+    return Path(str(resources.files("ipledge.risk") / "data" / DEFAULT_POSTERIOR))
 
 
 def ipledge_home() -> Path:

@@ -12,7 +12,7 @@ from importlib import resources
 
 import yaml
 
-from valuation.terms import DAYS_PER_YEAR, base_expiry
+from ipledge.valuation.terms import DAYS_PER_YEAR, base_expiry
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Profile:
 
 @functools.lru_cache(maxsize=1)
 def profiles() -> dict[str, Profile]:
-    text = (resources.files("risk") / "data" / "bank_profiles.yaml").read_text(encoding="utf-8")
+    text = (resources.files("ipledge.risk") / "data" / "bank_profiles.yaml").read_text(encoding="utf-8")
     return {name: Profile(name, d["label"], {k: float(v) for k, v in d["ltv_by_kind"].items()},
                           None if d.get("max_amount") is None else float(d["max_amount"]),
                           None if d.get("max_term_years") is None else float(d["max_term_years"]),

@@ -6,7 +6,7 @@
 2. **How much?**  ``ltv_range``: p10 / p50 / p90 of the LTV the risk model supports (``max_loan /
    appraised value`` of the recommendation) over plausible inputs (see *LTV range* below).
 3. **What would raise it?**  ``actions``: counterfactuals, each measured by re-running the full
-   assessment (:func:`risk.assess.assess`) with the action applied to the request, ranked by the gain
+   assessment (:func:`ipledge.risk.assess.assess`) with the action applied to the request, ranked by the gain
    in the amount the enterprise can borrow.
 
 Definitions
@@ -17,7 +17,7 @@ Definitions
 value as a gain.
 
 *Common random numbers*: every re-run keeps the request's ``simulation.seed`` and ``paths`` and the same
-posterior and parameters; :mod:`risk.simulate` draws each component from its own stream, so the gain
+posterior and parameters; :mod:`ipledge.risk.simulate` draws each component from its own stream, so the gain
 is the action's effect and not Monte Carlo noise. ``gain == max_loan_after - max_loan_before`` exactly,
 both being financeable amounts of two assessments with the same seed.
 
@@ -81,15 +81,15 @@ from typing import Callable
 
 import numpy as np
 
-from risk.assess import assess
-from risk.credit import SCHEMES
-from risk.profiles import ltv_cap
-from risk.schemes import catalogue
-from risk.decision import cny
-from risk.params import DEFAULT_PARAMS, ModelParams
-from risk.posterior import PipelinePosterior, load_posterior
-from valuation.schema import MONEY_MAX, STAGES, PledgeRequest
-from valuation.terms import DAYS_PER_YEAR
+from ipledge.risk.assess import assess
+from ipledge.risk.credit import SCHEMES
+from ipledge.risk.profiles import ltv_cap
+from ipledge.risk.schemes import catalogue
+from ipledge.risk.decision import cny
+from ipledge.risk.params import DEFAULT_PARAMS, ModelParams
+from ipledge.risk.posterior import PipelinePosterior, load_posterior
+from ipledge.valuation.schema import MONEY_MAX, STAGES, PledgeRequest
+from ipledge.valuation.terms import DAYS_PER_YEAR
 
 CARDS = ("rights_certainty", "competitive_contribution", "revenue_potential")
 DECISION_POINTS = {"approve": 100.0, "approve_with_conditions": 50.0, "decline": 0.0}
@@ -291,8 +291,8 @@ def evidence_actions(req: PledgeRequest, base: dict, run: Callable[[PledgeReques
     Only the competitive-contribution card moves the valuation (through ``ip_contribution``, unless it is
     overridden), so only those rows re-run the assessment; for the other cards the rest of the assessment
     cannot change and only the scores are recomputed."""
-    from valuation import evidence, gbt42748
-    from valuation.scorecard import score_request
+    from ipledge.valuation import evidence, gbt42748
+    from ipledge.valuation.scorecard import score_request
 
     rows = []
     for rule in gbt42748.missing_evidence(req):
@@ -324,7 +324,7 @@ def evidence_actions(req: PledgeRequest, base: dict, run: Callable[[PledgeReques
 
 def _level(e, worst: bool = False):
     """The evidence level as the schema holds it (the financing record as its model)."""
-    from valuation.schema import FinancingRecord
+    from ipledge.valuation.schema import FinancingRecord
 
     v = e.worst if worst else e.best
     return FinancingRecord(**v) if isinstance(v, dict) else v
@@ -356,7 +356,7 @@ def ltv_range(req: PledgeRequest, base: dict, run: Callable[[PledgeRequest], dic
               points: int = LTV_DESIGN_POINTS) -> dict:
     variants: list[tuple[str, PledgeRequest]] = []
     if basis == "scenarios":
-        from scenarios.loader import builtin_names
+        from ipledge.scenarios.loader import builtin_names
 
         names = builtin_names()
         variants = [(n, req.model_copy(update={"scenario": n})) for n in names]
@@ -523,7 +523,7 @@ def readiness(req: PledgeRequest, posterior: PipelinePosterior | None = None, *,
     value = float(base["valuation"]["appraised_value"])
     return {
         "binding": binding_of(base, req),
-        # ltv_cap: policy.max_ltv lowered by the bank profile's cap for the kinds pledged (risk.profiles)
+        # ltv_cap: policy.max_ltv lowered by the bank profile's cap for the kinds pledged (ipledge.risk.profiles)
         "limits": {"max_ltv": req.policy.max_ltv, "ltv_cap": ltv_cap(req), "cap_amount": ltv_cap(req) * value,
                    "max_expected_loss": req.policy.max_expected_loss,
                    "bank_expected_loss_rate": float(base["credit"]["bank_expected_loss_rate"])},

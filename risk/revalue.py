@@ -44,9 +44,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
-from risk.params import DEFAULT_PARAMS, ModelParams
-from valuation.schema import STAGES, Date, Fraction, Money, PledgeRequest
-from valuation.terms import DAYS_PER_YEAR
+from ipledge.risk.params import DEFAULT_PARAMS, ModelParams
+from ipledge.valuation.schema import STAGES, Date, Fraction, Money, PledgeRequest
+from ipledge.valuation.terms import DAYS_PER_YEAR
 
 EVENT_TYPES = ("phase_result", "approval", "launch", "vbp_selected", "invalidation_decided",
                "fee_payment_missed", "repayment", "default", "recovery")
@@ -134,7 +134,7 @@ def _err(field_: str, message: str) -> EventError:
 
 def parse_event(raw) -> LoanEvent:
     """Validate an event body; EventError with the field paths (``type`` first) otherwise."""
-    from valuation.errors import field_errors
+    from ipledge.valuation.errors import field_errors
 
     if not isinstance(raw, dict):
         raise _err("(body)", "an event must be a JSON object")
@@ -374,7 +374,7 @@ def knockout_codes(response: dict) -> tuple[str, ...]:
 
 
 def summarise(response: dict, req: PledgeRequest, state: LoanState) -> Valuation:
-    from risk.credit import bank_share
+    from ipledge.risk.credit import bank_share
 
     value = float(response["valuation"]["appraised_value"])
     balance = float(state.balance)
@@ -397,7 +397,7 @@ def summarise(response: dict, req: PledgeRequest, state: LoanState) -> Valuation
 def run_assessment(req: PledgeRequest, params: ModelParams, posterior, assessment_id: str | None = None,
                    created_at: dt.datetime | None = None) -> dict:
     """The assessment document (JSON-ready) of a revalued request."""
-    from risk.assess import assess
+    from ipledge.risk.assess import assess
 
     return _json_ready(assess(req, assessment_id=assessment_id, created_at=created_at, posterior=posterior,
                               params=params))

@@ -2,7 +2,7 @@
 
 A scheme gives each party a share of a bad loan's principal loss; one party (the fund) may have caps
 per bad loan and per enterprise (applied here, loan by loan) and per year (a pool-level cap, reported
-by :mod:`risk.portfolio`). The loss above a cap stays with the bank. ``custom`` takes the shares and
+by :mod:`ipledge.risk.portfolio`). The loss above a cap stays with the bank. ``custom`` takes the shares and
 optional caps from the request.
 """
 from __future__ import annotations
@@ -54,7 +54,7 @@ def _date(v):
 @functools.lru_cache(maxsize=1)
 def catalogue() -> dict[str, Scheme]:
     """Every scheme of risk/data/schemes.yaml, by name (read once per process)."""
-    text = (resources.files("risk") / "data" / "schemes.yaml").read_text(encoding="utf-8")
+    text = (resources.files("ipledge.risk") / "data" / "schemes.yaml").read_text(encoding="utf-8")
     out = {}
     for name, d in yaml.safe_load(text).items():
         shares = {k: float(v) for k, v in (d.get("shares") or {}).items()}

@@ -6,11 +6,11 @@ labelled with calendar year ``as_of.year + t``.
 
 Units and timing (issue 10): everything is in **real** terms, today's CNY — peak sales and development
 costs are given in today's prices and the discount rate is a real rate (DiMasi 2016's 10.5% is real);
-the collateral is restated in CNY of year t (``risk.params`` ``inflation``) only where it meets the
+the collateral is restated in CNY of year t (``ipledge.risk.params`` ``inflation``) only where it meets the
 nominal loan. Cash flows accrue through the year and are discounted mid-year, ``(1 + r)^-(t - 1/2)``;
 a value at the end of year t uses ``(1 + r)^-t``; a phase cost paid at time s uses ``(1 + r)^-s``.
 
-Equations (DESIGN §8, numbers and sources in :mod:`risk.params`):
+Equations (DESIGN §8, numbers and sources in :mod:`ipledge.risk.params`):
 
 1. Stage path: success probability per remaining transition from one posterior draw per path; success
    ``U < p``; durations lognormal whose mean is the published mean of the area (median
@@ -31,8 +31,8 @@ Equations (DESIGN §8, numbers and sources in :mod:`risk.params`):
    law so that a higher hazard gives an earlier event on the same path); price × (1 - cut), cut ~ Beta.
 6. IP cash flow = sales × royalty_rate, or sales × profit_margin × ip_contribution.
 7. IP value today = Σ_t CF_t (1 + r)^-(t - 1/2) less the remaining development cost, with the option to
-   abandon at each phase start (:mod:`risk.development`; never negative on average).
-8. Collateral value at each year: :mod:`risk.collateral` (conditional expectation, no look-ahead).
+   abandon at each phase start (:mod:`ipledge.risk.development`; never negative on average).
+8. Collateral value at each year: :mod:`ipledge.risk.collateral` (conditional expectation, no look-ahead).
 
 Random streams: one SeedSequence from the request seed, spawned into one child per component in a fixed
 order, so changing one input (stage, VBP exposure, a loan amount) leaves every other draw unchanged
@@ -46,12 +46,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from risk.development import Development, fit_abandonment, ip_cost_share, no_costs, remaining_phase_costs
-from risk.durations import phase_duration_medians
-from risk.params import DEFAULT_PARAMS, ModelParams
-from risk.posterior import STAGES, PipelinePosterior
-from valuation.schema import PledgeRequest
-from valuation.terms import DAYS_PER_YEAR, MAX_EFFECTIVE_TERM_AFTER_APPROVAL_YEARS, base_expiry
+from ipledge.risk.development import Development, fit_abandonment, ip_cost_share, no_costs, remaining_phase_costs
+from ipledge.risk.durations import phase_duration_medians
+from ipledge.risk.params import DEFAULT_PARAMS, ModelParams
+from ipledge.risk.posterior import STAGES, PipelinePosterior
+from ipledge.valuation.schema import PledgeRequest
+from ipledge.valuation.terms import DAYS_PER_YEAR, MAX_EFFECTIVE_TERM_AFTER_APPROVAL_YEARS, base_expiry
 
 Z90 = 1.2815515655446004  # standard normal 90% quantile
 STREAMS = ("posterior", "success", "duration", "peak", "patents", "erosion", "vbp", "credit")
@@ -320,7 +320,7 @@ def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePost
              path_draws: dict[str, np.ndarray] | None = None, collateral_years: int | None = None) -> SimResult:
     """Simulate ``n`` paths (default ``req.simulation.paths``) from ``seed`` (default the request's).
 
-    ``path_draws`` (optional, used by :mod:`risk.portfolio` for common factors) replaces per-path inputs,
+    ``path_draws`` (optional, used by :mod:`ipledge.risk.portfolio` for common factors) replaces per-path inputs,
     each an (n,) array: ``discount_shift`` added to ``policy.discount_rate`` on each path (``discount``
     is then (n, T)), ``vbp_u`` the uniform timing the VBP event, ``vbp_cut`` the cut. The streams are
     drawn as usual either way, so every other draw is unchanged.
@@ -328,7 +328,7 @@ def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePost
     ``collateral_years``: collateral and success events cover years 0..Y, by default the loan's maturity
     (the only years the credit model reads); cash flows and values always run to the full horizon.
     """
-    from risk.collateral import collateral_values
+    from ipledge.risk.collateral import collateral_values
 
     n = int(n or req.simulation.paths)
     streams = rng_streams(req.simulation.seed if seed is None else seed)
@@ -435,7 +435,7 @@ def info_years_left(patents: PatentTable, alive: np.ndarray, at: np.ndarray, lau
 
 
 def _development(req, params, patents, alive, completion, passed, means, pv_in, ip_share, rate, n):
-    """Costs and the abandonment rule on the simulated paths (:mod:`risk.development`)."""
+    """Costs and the abandonment rule on the simulated paths (:mod:`ipledge.risk.development`)."""
     K = completion.shape[1]
     costs = remaining_phase_costs(req, params) * ip_cost_share(ip_share, req.product.profit_margin)
     if K == 0 or not np.any(costs > 0):

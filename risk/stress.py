@@ -1,6 +1,6 @@
 """Stress table of one pledge: the base assessment and each named scenario, on common random numbers.
 
-``stress_rows(req, names)`` runs :func:`risk.assess.assess` once for the base case and once per
+``stress_rows(req, names)`` runs :func:`ipledge.risk.assess.assess` once for the base case and once per
 scenario (``scenarios/stress/<name>.yaml`` or a scenario YAML path), all with the same seed and number
 of paths, so each scenario's paths differ from the base only by its shock: the change against the base
 is the scenario's effect, not Monte Carlo noise (DESIGN §10).
@@ -12,9 +12,9 @@ against the base.
 """
 from __future__ import annotations
 
-from risk.params import DEFAULT_PARAMS, ModelParams
-from risk.posterior import PipelinePosterior, load_posterior
-from valuation.schema import PledgeRequest
+from ipledge.risk.params import DEFAULT_PARAMS, ModelParams
+from ipledge.risk.posterior import PipelinePosterior, load_posterior
+from ipledge.valuation.schema import PledgeRequest
 
 ROW_KEYS = ("scenario", "appraised_value", "pd", "expected_loss_rate", "ltv", "decision")
 DELTA_KEYS = ("appraised_value", "pd", "expected_loss_rate", "bank_expected_loss_rate", "ltv", "max_loan")
@@ -22,7 +22,7 @@ DELTA_KEYS = ("appraised_value", "pd", "expected_loss_rate", "bank_expected_loss
 
 def resolve_names(names=None, all_: bool = False) -> list[str]:
     """Scenario names to run (all built-ins with ``all_`` or no names), each checked to load."""
-    from scenarios.loader import builtin_names, load_scenario
+    from ipledge.scenarios.loader import builtin_names, load_scenario
 
     chosen = list(builtin_names()) if all_ or not names else []
     for n in names or []:
@@ -59,9 +59,9 @@ def stress_rows(req: PledgeRequest, names=None, posterior: PipelinePosterior | N
     """Rows for the base case and each scenario; the first row is ``base``.
 
     ``paths`` / ``seed`` override the request's simulation settings (the same for every row).
-    Raises :class:`scenarios.loader.ScenarioError` for an unknown scenario, before running anything.
+    Raises :class:`ipledge.scenarios.loader.ScenarioError` for an unknown scenario, before running anything.
     """
-    from risk.assess import assess, shocked
+    from ipledge.risk.assess import assess, shocked
 
     chosen = resolve_names(names, all_)
     data = req.model_dump(mode="json")

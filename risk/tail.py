@@ -1,6 +1,6 @@
 """Tail measures of a loss distribution: VaR and ES 99% (DESIGN §9, §11; issue 10).
 
-One definition for single loans (:mod:`risk.credit`) and books (:mod:`risk.portfolio`):
+One definition for single loans (:mod:`ipledge.risk.credit`) and books (:mod:`ipledge.risk.portfolio`):
 
 - ``ES_a`` = the mean of the worst ``k = ceil((1 - a) n)`` paths (ties broken arbitrarily: they have
   equal losses, so the mean does not depend on which are taken). This is the sample expected shortfall

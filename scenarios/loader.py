@@ -65,7 +65,7 @@ class Scenario:
 
 
 def _stress_dir():
-    return resources.files("scenarios") / "stress"
+    return resources.files("ipledge.scenarios") / "stress"
 
 
 def builtin_names() -> list[str]:

@@ -7,7 +7,7 @@ import uuid
 
 def pledge(paths: int, **changes) -> dict:
     """The example request at ``paths`` with ``changes`` applied (``a__b__0__c=v`` sets a.b[0].c)."""
-    from api.examples import example_request
+    from ipledge.api.examples import example_request
 
     b = example_request(paths=paths)
     for dotted, value in changes.items():
@@ -38,7 +38,7 @@ def isolated_store(api_db_config: dict, sqlite_path=None):
     configured database."""
     import sqlalchemy as sa
 
-    from api.store import Store
+    from ipledge.api.store import Store
 
     url, schema, admin = api_db_config["DATABASE_URL"], None, None
     if api_db_config.get("IPLEDGE_DB_SCHEMA"):

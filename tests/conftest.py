@@ -17,7 +17,7 @@ def _pg_url() -> str:
     url = os.environ.get("DATABASE_URL") or ""
     if not url.startswith(("postgres://", "postgresql")):
         url = DEFAULT_PG_URL
-    from api.store import database_url
+    from ipledge.api.store import database_url
 
     return database_url(url)
 
@@ -85,7 +85,7 @@ def api_db_config(request, tmp_path) -> dict:
 @pytest.fixture
 def api_app(api_db_config):
     """A Flask app of the API with a generous rate limit (limits have their own tests)."""
-    from api import create_app
+    from ipledge.api import create_app
 
     app = create_app({**api_db_config, "IPLEDGE_RATE_LIMIT": "100000 per minute",
                       "RATELIMIT_STORAGE_URI": "memory://", "TESTING": True,

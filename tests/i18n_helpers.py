@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import re
 
-from api import labels
-from risk.readiness import BLOCKER_ACTIONS, NO_EFFECT
-from valuation import schema
+from ipledge.reports import labels
+from ipledge.risk.readiness import BLOCKER_ACTIONS, NO_EFFECT
+from ipledge.valuation import schema
 
 #: every code of the API a page or report could show: label-table keys, schema enums, action codes
 CODES = frozenset(
@@ -21,7 +21,7 @@ CODE_WITH_DIGIT = frozenset(c for c in CODES if re.search(r"[a-z]\d", c))   # ph
 
 
 def _gbt_english_names() -> tuple[str, ...]:
-    from valuation import gbt42748
+    from ipledge.valuation import gbt42748
 
     return tuple(sorted({r.name_en for r in gbt42748.rules()}, key=len, reverse=True))
 

@@ -10,7 +10,7 @@ PATHS = 1000
 
 
 def case_request(name: str, paths: int = PATHS, **loan) -> dict:
-    from valuation.cases import load_case
+    from ipledge.valuation.cases import load_case
 
     d = load_case(CASES / f"{name}.yaml").model_dump(mode="json")
     d["simulation"]["paths"] = paths

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from risk.posterior import AREAS, MODALITIES, PipelinePosterior
-from valuation.cases import load_case
+from ipledge.risk.posterior import AREAS, MODALITIES, PipelinePosterior
+from ipledge.valuation.cases import load_case
 
 CASES = Path(__file__).resolve().parent.parent / "scenarios" / "cases"
 

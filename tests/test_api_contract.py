@@ -1,6 +1,6 @@
 """The /v1 contract (issue 5), run against SQLite and against PostgreSQL (``api_db_config`` fixture).
 
-Assessments run the real engine (risk.assess) with 1,000 paths.
+Assessments run the real engine (ipledge.risk.assess) with 1,000 paths.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from api_helpers import auth, isolated_store, pledge
-from api.responses import AssessmentList, AssessmentResponse, Problem, Scores
+from ipledge.api.responses import AssessmentList, AssessmentResponse, Problem, Scores
 
 PATHS = 1000
 
@@ -30,10 +30,10 @@ def replay_every_stored_assessment(request):
     if "api_app" not in request.fixturenames:
         yield
         return
-    from api.service_loans import replay
-    from api.store import new_id
-    from api.store_loans import LoanStore
-    from risk.posterior import load_posterior
+    from ipledge.api.service_loans import replay
+    from ipledge.api.store import new_id
+    from ipledge.api.store_loans import LoanStore
+    from ipledge.risk.posterior import load_posterior
 
     app = request.getfixturevalue("api_app")   # set up before this fixture's body: torn down after it
     marker = new_id()[:10]                     # ids sort by time: the ones made during this test
@@ -322,7 +322,7 @@ def test_body_over_1mb_is_413_and_stores_nothing(api_app, api_client, api_key_fa
 
 
 def test_server_paths_bound_is_configurable(api_db_config):
-    from api import create_app
+    from ipledge.api import create_app
 
     app = create_app({**api_db_config, "IPLEDGE_MAX_PATHS": 5000})
     try:
@@ -336,12 +336,12 @@ def test_server_paths_bound_is_configurable(api_db_config):
 
 
 def test_internal_error_is_problem_without_trace(api_app, api_client, api_key_factory, monkeypatch):
-    import risk.assess
+    import ipledge.risk.assess
 
     def boom(*a, **k):
         raise RuntimeError("secret internal detail /etc/passwd")
 
-    monkeypatch.setattr(risk.assess, "assess", boom)
+    monkeypatch.setattr(ipledge.risk.assess, "assess", boom)
     _, key = api_key_factory()
     before = counts(api_app)
     r = api_client.post("/v1/assessments", json=body(), headers=auth(key))
@@ -376,8 +376,8 @@ def test_no_route_updates_or_deletes_and_db_refuses(api_app, api_client, api_key
 
 
 def test_valuations_returns_scores(api_app, api_client, api_key_factory):
-    from valuation.schema import PledgeRequest
-    from valuation.scorecard import score_request
+    from ipledge.valuation.schema import PledgeRequest
+    from ipledge.valuation.scorecard import score_request
 
     _, key = api_key_factory()
     before = counts(api_app)
@@ -402,7 +402,7 @@ def test_model_is_the_loaded_posterior(api_app, api_client, api_key_factory):
 
 
 def test_model_unavailable_is_503_problem(api_db_config):
-    from api import create_app
+    from ipledge.api import create_app
 
     app = create_app({**api_db_config, "IPLEDGE_LOAD_MODEL": False})
     try:
@@ -436,15 +436,15 @@ def test_api_responses_are_not_cacheable(api_client, api_key_factory):
 
 def test_no_model_loading_per_request(api_app, api_client, api_key_factory, monkeypatch):
     """The posterior is loaded at app creation; a request neither reads the file nor compiles anything."""
-    import risk.posterior
+    import ipledge.risk.posterior
 
     assert api_app.extensions["ipledge_model"].posterior is not None
-    assert risk.posterior.load_posterior.cache_info().currsize >= 1
+    assert ipledge.risk.posterior.load_posterior.cache_info().currsize >= 1
 
     def no_io(*a, **k):
         raise AssertionError("posterior read during a request")
 
-    monkeypatch.setattr(risk.posterior, "read_posterior", no_io)
+    monkeypatch.setattr(ipledge.risk.posterior, "read_posterior", no_io)
     _, key = api_key_factory()
     assert api_client.post("/v1/assessments", json=body(), headers=auth(key)).status_code == 201
     assert api_client.get("/v1/model", headers=auth(key)).status_code == 200
@@ -454,7 +454,7 @@ def _migrations_head() -> str:
     """The single head of the shipped migrations (the chain must not fork)."""
     from alembic.script import ScriptDirectory
 
-    from api.store import MIGRATIONS_DIR
+    from ipledge.api.store import MIGRATIONS_DIR
 
     heads = ScriptDirectory(str(MIGRATIONS_DIR)).get_heads()
     assert len(heads) == 1, f"migrations fork: heads {heads}"
@@ -477,7 +477,7 @@ def test_migrations_round_trip(api_db_config):
 
 
 def test_ids_sort_by_creation():
-    from api.store import new_id
+    from ipledge.api.store import new_id
 
     ids = [new_id() for _ in range(2000)]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)

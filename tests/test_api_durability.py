@@ -7,9 +7,9 @@ import json
 import threading
 import time
 
-from api.examples import example_request
-from api.serve import ServerProcess
-from api.store import Store
+from ipledge.api.examples import example_request
+from ipledge.api.serve import ServerProcess
+from ipledge.api.store import Store
 
 CLIENTS = 6
 MIN_ACKED = 12

@@ -22,7 +22,7 @@ def body(**changes) -> dict:
 
 
 def _app(tmp_path, **config):
-    from api import create_app
+    from ipledge.api import create_app
 
     return create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}", "RATELIMIT_STORAGE_URI": "memory://",
                        "IPLEDGE_RATE_LIMIT": "100000 per minute", "TESTING": True, **config})
@@ -84,7 +84,7 @@ def test_tenant_concurrency_cap_on_heavy_routes(tmp_path):
     tenant_id = store.authenticate(key).tenant_id
     c = app.test_client()
     with app.app_context():
-        from api.limits import budgets
+        from ipledge.api.limits import budgets
 
         with budgets().slot("tenant", str(tenant_id), 1):  # one heavy request of bank-c is running
             r = c.post("/v1/assessments", json=body(), headers=auth(key))
@@ -98,7 +98,7 @@ def test_tenant_concurrency_cap_on_heavy_routes(tmp_path):
 
 
 def test_page_has_per_address_and_global_budgets_and_a_bounded_queue(tmp_path):
-    from api.limits import READINESS_RUNS
+    from ipledge.api.limits import READINESS_RUNS
 
     one = PATHS * READINESS_RUNS
     app = _app(tmp_path, IPLEDGE_PAGE_WORK_LIMIT=f"{one} per minute",
@@ -107,7 +107,7 @@ def test_page_has_per_address_and_global_budgets_and_a_bounded_queue(tmp_path):
     c = app.test_client()
     post = lambda addr: c.post("/self-assessment", json=body(), environ_base={"REMOTE_ADDR": addr})  # noqa: E731
     with app.app_context():
-        from api.limits import budgets
+        from ipledge.api.limits import budgets
 
         with budgets().slot("page", "all", 1):  # a page computation is running: no queue -> 503
             r = post("10.0.0.9")
@@ -133,7 +133,7 @@ def test_page_queue_waits_then_runs(tmp_path):
     app = _app(tmp_path, IPLEDGE_PAGE_CONCURRENCY=1, IPLEDGE_PAGE_QUEUE=1, IPLEDGE_PAGE_QUEUE_WAIT_S=10)
     c = app.test_client()
     with app.app_context():
-        from api.limits import budgets
+        from ipledge.api.limits import budgets
 
         slot = budgets().slot("page", "all", 1)
         slot.__enter__()
@@ -206,7 +206,7 @@ def test_database_permission_denied_is_503(postgres_url, pg_schema, tmp_path):
     """A role that may read but not insert (a mis-granted deployment): 503 + Retry-After, not 500."""
     import sqlalchemy as sa
 
-    from api import create_app
+    from ipledge.api import create_app
 
     app = create_app({"DATABASE_URL": postgres_url, "IPLEDGE_DB_SCHEMA": pg_schema, "TESTING": True,
                       "RATELIMIT_STORAGE_URI": "memory://", "IPLEDGE_RATE_LIMIT": "100000 per minute"})
@@ -315,7 +315,7 @@ def test_one_key_raced_with_two_bodies_never_500(api_app, api_key_factory):
 
 
 def test_readiness_at_the_schema_maximum_is_answered(api_client, api_key_factory):
-    from valuation.schema import MONEY_MAX
+    from ipledge.valuation.schema import MONEY_MAX
 
     _, key = api_key_factory()
     b = body(product__peak_sales={"p10": MONEY_MAX, "p50": MONEY_MAX, "p90": MONEY_MAX})
@@ -379,7 +379,7 @@ def test_idempotency_hashes_the_parsed_request(api_app, api_client, api_key_fact
 
 
 def test_portfolio_job_queue_is_bounded(api_app, api_client, api_key_factory, monkeypatch):
-    import api.routes.stress as stress_routes
+    import ipledge.api.routes.stress as stress_routes
     from risk_helpers import case
 
     monkeypatch.setattr(stress_routes, "_run_job", lambda *a, **k: None)  # jobs stay queued

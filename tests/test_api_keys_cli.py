@@ -5,8 +5,8 @@ import json
 
 from click.testing import CliRunner
 
-from api import create_app
-from api.cli import main
+from ipledge.api import create_app
+from ipledge.cli.main import main
 
 
 def test_keys_create_list_revoke(tmp_path, monkeypatch):

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from api import create_app
+from ipledge.api import create_app
 
 
 def _app(tmp_path, **config):
@@ -96,7 +96,7 @@ def test_memory_storage_is_not_shared(tmp_path):
 
 def test_redis_url_selects_redis_storage(monkeypatch, tmp_path):
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
-    from api.app import default_config
+    from ipledge.api.app import default_config
 
     assert default_config()["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
     monkeypatch.delenv("REDIS_URL")

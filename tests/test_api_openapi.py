@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from api.responses import AssessmentResponse
-from valuation.schema import PledgeRequest
+from ipledge.api.responses import AssessmentResponse
+from ipledge.valuation.schema import PledgeRequest
 
 
 def test_openapi_is_generated_from_models(api_client):

@@ -34,7 +34,7 @@ def counts(app) -> dict:
 @pytest.fixture
 def other_worker(api_db_config):
     """A second app on the same database (the other gunicorn worker); no model needed to read jobs."""
-    from api import create_app
+    from ipledge.api import create_app
 
     app = create_app({**api_db_config, "IPLEDGE_RATE_LIMIT": "100000 per minute",
                       "RATELIMIT_STORAGE_URI": "memory://", "TESTING": True, "IPLEDGE_LOAD_MODEL": False})
@@ -139,12 +139,12 @@ def test_idempotent_submit(api_app, api_client, api_key_factory, other_worker):
 
 
 def test_failed_job_is_recorded(api_client, api_key_factory, other_worker, monkeypatch):
-    import risk.portfolio
+    import ipledge.risk.portfolio
 
     def boom(*args, **kwargs):
         raise MemoryError("book too big for this worker")
 
-    monkeypatch.setattr(risk.portfolio, "run_portfolio", boom)
+    monkeypatch.setattr(ipledge.risk.portfolio, "run_portfolio", boom)
     _, key = api_key_factory()
     r = api_client.post("/v1/portfolio/stress", json=book(1), headers=auth(key))
     assert r.status_code == 202, r.get_data(as_text=True)
@@ -155,7 +155,7 @@ def test_failed_job_is_recorded(api_client, api_key_factory, other_worker, monke
 
 def test_job_of_a_dead_worker_stays_running(api_app, api_client, api_key_factory):
     """No resurrection: a job started by a worker that then died keeps `running` and its `started_at`."""
-    from api.store import canonical_hash
+    from ipledge.api.store import canonical_hash
 
     store = api_app.extensions["ipledge_store"]
     _, key = api_key_factory()
@@ -174,7 +174,7 @@ def test_job_of_a_dead_worker_stays_running(api_app, api_client, api_key_factory
 
 
 def test_jobs_table_is_not_append_only_but_audit_still_is(api_app, api_client, api_key_factory):
-    from api.store import canonical_hash
+    from ipledge.api.store import canonical_hash
 
     store = api_app.extensions["ipledge_store"]
     _, key = api_key_factory()

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from api import create_app
+from ipledge.api import create_app
 
 MAX_EXAMPLES = 20
 

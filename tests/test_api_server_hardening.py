@@ -17,9 +17,9 @@ import urllib.request
 
 import pytest
 
-from api.examples import example_request
-from api.serve import ServerProcess
-from api.store import Store
+from ipledge.api.examples import example_request
+from ipledge.api.serve import ServerProcess
+from ipledge.api.store import Store
 
 HALF_OPEN = 200
 HEALTH_BUDGET_S = 1.0   # the issue's bound for /v1/health with 200 half-open connections
@@ -178,7 +178,7 @@ def test_logs_hold_no_keys_no_bodies_and_carry_request_ids(server):
 def test_redaction_of_log_records():
     import logging
 
-    from api.requestlog import RedactFilter
+    from ipledge.api.requestlog import RedactFilter
 
     rec = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed %s %s", (
         "Authorization: Bearer ipk_abc123_SECRETSECRET", "postgresql://app:pa55word@db/x?api_key=K1&x=1"), None)
@@ -253,7 +253,7 @@ def test_one_tenants_burst_does_not_starve_another(server):
     """Tenant A: 8 clients sending 20,000-path assessments as fast as their 429s allow (honouring
     Retry-After, at most 1 s); tenant B: one client, 10,000-path (default) assessments. With the
     per-tenant cap (1 here) B competes with at most one of A's requests, each in its own engine
-    process (api.compute), so B keeps at least half of what it had.
+    process (ipledge.api.compute), so B keeps at least half of what it had.
 
     The machine is shared (other test runs, 2 vCPUs): the quiet value is the larger p99 of a run
     before and a run after the burst, and a round over the bound is measured once more; both rounds

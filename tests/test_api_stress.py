@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from api.examples import example_request
+from ipledge.api.examples import example_request
 from api_helpers import auth, problem
 from risk_helpers import case
 

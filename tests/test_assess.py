@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 from risk_helpers import CASES, case
 
-from api.cli import main
-from risk.assess import assess
+from ipledge.cli.main import main
+from ipledge.risk.assess import assess
 
 PATHS = {"paths": 2000, "seed": 7}
 

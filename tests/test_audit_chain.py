@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from api_helpers import auth, isolated_store
-from api.examples import example_request
+from ipledge.api.examples import example_request
 
 PATHS = 1000
 
@@ -25,7 +25,7 @@ PATHS = 1000
 @pytest.fixture
 def trail(api_db_config, tmp_path):
     """A store of its own (fresh SQLite file / fresh PostgreSQL schema) with 2 tenants' assessments."""
-    from api import create_app
+    from ipledge.api import create_app
 
     with isolated_store(api_db_config, sqlite_path=tmp_path / "audit.db") as store:
         store.migrate()
@@ -47,7 +47,7 @@ def trail(api_db_config, tmp_path):
 
 
 def verify(store, **kw):
-    from api.audit import verify as run
+    from ipledge.api.audit import verify as run
 
     return run(store, **kw)
 
@@ -78,7 +78,7 @@ def test_intact_chain_verifies_and_links_each_row(trail):
     rows = store.audit_records("bank-a")
     assert [r["assessment_id"] for r in rows] == ids["bank-a"]
     with store.Session() as s:
-        from api.store import GENESIS_HASH, AuditRecord
+        from ipledge.api.store import GENESIS_HASH, AuditRecord
 
         chain = list(s.scalars(sa.select(AuditRecord).join_from(AuditRecord, sa.table("tenants", sa.column("id"),
                      sa.column("name")), sa.text("tenants.id = audit_log.tenant_id"))
@@ -227,7 +227,7 @@ def test_postgresql_app_role_cannot_truncate_alter_or_disable_triggers(trail):
 
 
 def test_cli_reports_the_first_broken_link(trail, tmp_path):
-    from api.cli import main
+    from ipledge.cli.main import main
 
     store, ids, _ = trail
     args = ["audit", "verify", "--database-url", store.url] + (["--schema", store.schema] if store.schema else [])
@@ -254,7 +254,7 @@ def test_cli_reports_the_first_broken_link(trail, tmp_path):
 
 def test_rows_before_the_chain_are_counted_not_broken(api_db_config, tmp_path):
     """A database migrated through 0002 with rows, then to 0003: old rows are unchained, new ones chain."""
-    from api.store import AuditRecord, Tenant, _utcnow
+    from ipledge.api.store import AuditRecord, Tenant, _utcnow
 
     with isolated_store(api_db_config, sqlite_path=tmp_path / "legacy.db") as store:
         store.migrate("0002_portfolio_jobs")
@@ -266,7 +266,7 @@ def test_rows_before_the_chain_are_counted_not_broken(api_db_config, tmp_path):
         store.migrate()
         rep = verify(store)
         assert rep.ok and rep.unchained == 1, rep.breaks
-        from api.store import Principal
+        from ipledge.api.store import Principal
 
         store.create_job(Principal(1, "old-bank", "k"), request_hash="1" * 64, model_version="m", seed=2,
                          n_loans=1, paths=1000, engine="local")
@@ -277,7 +277,7 @@ def test_rows_before_the_chain_are_counted_not_broken(api_db_config, tmp_path):
 @pytest.mark.pg
 def test_postgresql_server_runs_as_the_app_role(trail):
     """What the README says: migrate as the owner, serve as ipledge_app; everything the API does works."""
-    from api import create_app
+    from ipledge.api import create_app
 
     store, ids, _ = trail
     if store.backend != "postgresql":

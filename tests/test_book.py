@@ -20,7 +20,7 @@ SAME = 1e-12   # the same tasks with the same seeds: equal up to float summation
 
 @pytest.fixture(scope="module")
 def stored_book(tmp_path_factory):
-    from api import create_app
+    from ipledge.api import create_app
 
     db = tmp_path_factory.mktemp("book") / "book.db"
     url = f"sqlite:///{db}"
@@ -62,7 +62,7 @@ def _job(client, key, body) -> dict:
 
 
 def test_book_risk_equals_portfolio_on_the_export(stored_book, tmp_path):
-    from api.cli import main
+    from ipledge.cli.main import main
 
     app, client, key, url, loans = stored_book
     api = _job(client, key, {"simulation": {"paths": BOOK_PATHS, "seed": BOOK_SEED}, "factors": "on"})
@@ -107,9 +107,9 @@ def test_book_risk_equals_portfolio_on_the_export(stored_book, tmp_path):
 
 
 def test_book_outcomes_and_evidence(stored_book, tmp_path):
-    from api.cli import main
-    from api.service_loans import book_default_evidence
-    from risk.pipeline_model import read_evidence
+    from ipledge.cli.main import main
+    from ipledge.api.service_loans import book_default_evidence
+    from ipledge.risk.pipeline_model import read_evidence
 
     app, client, key, url, loans = stored_book
     csv_path = tmp_path / "evidence.csv"
@@ -131,7 +131,7 @@ def test_book_outcomes_and_evidence(stored_book, tmp_path):
 @pytest.mark.slow
 def test_book_risk_dask_engine_equals_local(stored_book):
     """`ipledge book risk --engine dask` (2-worker LocalCluster) gives the local engine's figures."""
-    from api.cli import main
+    from ipledge.cli.main import main
 
     _, _, _, url, _ = stored_book
     runs = {}

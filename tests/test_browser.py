@@ -32,7 +32,7 @@ def set_paths(page, paths: str = PATHS) -> None:
 def live_server(tmp_path_factory):
     from werkzeug.serving import make_server
 
-    from api import create_app
+    from ipledge.api import create_app
     from risk_helpers import fixed_posterior
 
     db = tmp_path_factory.mktemp("browser") / "api.db"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from valuation.cases import load_case
-from valuation.scorecard import CARD_KEYS, score_request
+from ipledge.valuation.cases import load_case
+from ipledge.valuation.scorecard import CARD_KEYS, score_request
 
 CASES_DIR = Path(__file__).resolve().parents[1] / "scenarios" / "cases"
 CASES = sorted(CASES_DIR.glob("*.yaml"))

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from risk_helpers import case
 
-from risk.posterior import load_posterior
-from risk.simulate import simulate
+from ipledge.risk.posterior import load_posterior
+from ipledge.risk.simulate import simulate
 
 PATHS = 20_000
 Z_TOL = 4.0           # standard errors: a two-sided 4-sigma band (false alarm ~6e-5 per comparison)
@@ -67,7 +67,7 @@ def test_launched_collateral_is_the_remaining_in_exclusivity_value_in_cny_of_yea
     """Deterministic marketed product: V_t = Σ_{u>t} CF_u (1+r)^-(u-1/2-t) × (1+inflation)^t, flows to E only."""
     from risk_helpers import fixed_posterior
 
-    from risk.params import DEFAULT_PARAMS
+    from ipledge.risk.params import DEFAULT_PARAMS
 
     req = case("anaesthetic_injectable", product={"vbp_exposure": "none", "years_to_peak": 0,
                                                    "peak_sales": {"p10": 1e8, "p50": 1e8, "p90": 1e8}})

@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from risk_helpers import case, fixed_posterior
 
-from risk.credit import SCHEMES, DebtSchedule, ltv_search, required_guarantee_share, run_credit, split_loss
-from risk.params import DEFAULT_PARAMS
-from risk.posterior import load_posterior
-from risk.simulate import simulate
+from ipledge.risk.credit import SCHEMES, DebtSchedule, ltv_search, required_guarantee_share, run_credit, split_loss
+from ipledge.risk.params import DEFAULT_PARAMS
+from ipledge.risk.posterior import load_posterior
+from ipledge.risk.simulate import simulate
 
 PROPS = settings(max_examples=8, deadline=None, derandomize=True,
                  suppress_health_check=[HealthCheck.too_slow])

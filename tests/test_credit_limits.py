@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from risk_helpers import CASES, case, fixed_posterior
 
-from risk.credit import (Limits, annualise, ltv_search, measures, run_credit)
-from risk.params import DEFAULT_PARAMS
-from risk.posterior import load_posterior
-from risk.schemes import catalogue, split_paths
-from risk.simulate import simulate
-from valuation.schema import SHARING_SCHEMES
+from ipledge.risk.credit import (Limits, annualise, ltv_search, measures, run_credit)
+from ipledge.risk.params import DEFAULT_PARAMS
+from ipledge.risk.posterior import load_posterior
+from ipledge.risk.schemes import catalogue, split_paths
+from ipledge.risk.simulate import simulate
+from ipledge.valuation.schema import SHARING_SCHEMES
 
 PROPS = settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 N = 2000
@@ -141,14 +141,14 @@ STRESS_CASES = ("anaesthetic_injectable", "oncology_antibody_phase2", "small_mol
                 "biologic_phase3_coowned", "antibody_phase1_cashpoor", "generic_small_molecule_marketed",
                 "oncology_biologic_phase3_cashrich")
 # every built-in scenario, trial_delay_2y included: a delay postpones good news only and is priced as bad
-# news (risk.credit.news_times; docs/methodology.md "Stress ordering")
+# news (ipledge.risk.credit.news_times; docs/methodology.md "Stress ordering")
 MONOTONE_SCENARIOS = ("vbp_price_cut", "phase_failure", "patent_invalidation", "generic_entry_early",
                       "rate_shock_300bp", "funding_winter", "liquidation_stress", "adverse", "severely_adverse",
                       "trial_delay_2y")
 
 
 def _pd_el(req, params, post):
-    from valuation.scorecard import score_request
+    from ipledge.valuation.scorecard import score_request
 
     ipc = score_request(req)["competitive_contribution"]["ip_contribution"]
     sim = simulate(req, ipc, post, params, n=N)
@@ -159,7 +159,7 @@ def _pd_el(req, params, post):
 @PROPS
 @given(name=st.sampled_from(STRESS_CASES), scen=st.sampled_from(MONOTONE_SCENARIOS), cash=st.floats(0.3, 2.0))
 def test_a_stress_never_lowers_pd(post, name, scen, cash):
-    from risk.assess import shocked
+    from ipledge.risk.assess import shocked
 
     req = case(name)
     req = case(name, applicant={"cash": req.applicant.cash * cash})
@@ -171,7 +171,7 @@ def test_a_stress_never_lowers_pd(post, name, scen, cash):
 @pytest.mark.parametrize("scen", MONOTONE_SCENARIOS)
 @pytest.mark.parametrize("name", STRESS_CASES)
 def test_a_stress_never_lowers_the_expected_loss(post, name, scen):
-    from risk.assess import shocked
+    from ipledge.risk.assess import shocked
 
     req = case(name)
     _, sreq, sp = shocked(req, scen, DEFAULT_PARAMS)
@@ -189,7 +189,7 @@ def test_trial_delay_lowers_the_value_and_never_eases_pd_or_el_where_it_moves_th
     """The delay postpones good news only (a failing trial fails on its own timetable) and is priced as bad
     news until the delayed readout (q_during_delay): without both, PD and EL fell where the delay moved a
     failing readout past maturity (issue 11: oncology PD 31.7% -> 5.3%, EL 9.5m -> 0.9m)."""
-    from risk.assess import shocked
+    from ipledge.risk.assess import shocked
 
     req = case(name, product=product)
     _, sreq, sp = shocked(req, "trial_delay_2y", DEFAULT_PARAMS)
@@ -199,7 +199,7 @@ def test_trial_delay_lowers_the_value_and_never_eases_pd_or_el_where_it_moves_th
 
 
 def test_severely_adverse_gives_the_anaesthetic_maker_a_pd_no_lower_than_base(post):
-    from risk.assess import shocked
+    from ipledge.risk.assess import shocked
 
     req = case("anaesthetic_injectable", applicant={"cash": 2e7})
     _, sreq, sp = shocked(req, "severely_adverse", DEFAULT_PARAMS)
@@ -233,7 +233,7 @@ def test_max_loan_does_not_depend_on_a_cap_that_does_not_bind(post):
 
 
 def test_a_request_that_passes_every_limit_is_approved():
-    from risk.assess import assess
+    from ipledge.risk.assess import assess
 
     r = assess(case("tcm_formulation", simulation={"paths": 2000, "seed": 7}))
     rec = r["recommendation"]
@@ -242,7 +242,7 @@ def test_a_request_that_passes_every_limit_is_approved():
 
 
 def test_recommendation_names_its_binding_limit_and_lists_every_check():
-    from risk.assess import assess
+    from ipledge.risk.assess import assess
 
     allowed = {"bank_el", "total_el", "pd", "scheme_cap", "policy_ltv_cap", "borrower_capacity", "knockout"}
     for name in ("car_t_phase2", "existing_pledge_generic", "anaesthetic_injectable", "oncology_biologic_phase3_cashrich"):
@@ -260,7 +260,7 @@ def test_recommendation_names_its_binding_limit_and_lists_every_check():
 def test_an_asset_worth_nothing_names_the_risk_limit_that_fails_at_any_amount():
     """Value 0 makes the LTV cap 0, but a committee must read the limit that would refuse the loan
     without the cap too: here the one-year PD and the EL limits fail even at CNY 10,000."""
-    from risk.assess import assess
+    from ipledge.risk.assess import assess
 
     rec = assess(case("small_molecule_phase1", simulation={"paths": 2000, "seed": 7}))["recommendation"]
     assert rec["max_loan"] == 0
@@ -271,7 +271,7 @@ def test_an_asset_worth_nothing_names_the_risk_limit_that_fails_at_any_amount():
 
 def test_no_approval_breaks_a_limit_of_any_party():
     """Every bundled case: an approval passes every check; a conditional approval's amount passes them."""
-    from risk.assess import assess
+    from ipledge.risk.assess import assess
 
     for path in sorted(CASES.glob("*.yaml")):
         r = assess(case(path.stem, simulation={"paths": 2000, "seed": 7}))
@@ -315,7 +315,7 @@ def test_scheme_cap_is_named_when_only_the_funds_cap_breaks_the_banks_limit(post
 
 
 def test_profile_rules_are_knockouts_with_their_fixes():
-    from risk.profiles import knockouts, ltv_cap
+    from ipledge.risk.profiles import knockouts, ltv_cap
 
     ccb = case("anaesthetic_injectable", policy={"profile": "ccb"})          # 2-year term
     codes = [k["code"] for k in knockouts(ccb)]
@@ -330,7 +330,7 @@ def test_profile_rules_are_knockouts_with_their_fixes():
 
 
 def test_default_max_ltv_is_30_percent():
-    from valuation.schema import Policy
+    from ipledge.valuation.schema import Policy
 
     assert Policy().max_ltv == 0.30 and Policy().expected_loss_basis == "annual" and Policy().profile == "custom"
 
@@ -338,7 +338,7 @@ def test_default_max_ltv_is_30_percent():
 # -- calibration --------------------------------------------------------------------------------------
 
 def test_calibration_lands_in_the_korean_band_and_is_reproducible():
-    from risk.calibrate import calibrate
+    from ipledge.risk.calibrate import calibrate
 
     a = calibrate()
     lo, hi = a["target"]["base"]
@@ -358,7 +358,7 @@ def test_cli_calibrate_json_shape():
 
     from click.testing import CliRunner
 
-    from api.cli import main
+    from ipledge.cli.main import main
 
     res = CliRunner().invoke(main, ["calibrate", "--json"])
     assert res.exit_code == 0, res.output
@@ -371,7 +371,7 @@ def test_cli_calibrate_json_shape():
 # -- portfolio: yearly caps -----------------------------------------------------------------------------
 
 def test_portfolio_reports_when_a_funds_yearly_cap_binds(post):
-    from risk.portfolio import Book, FactorModel, run_portfolio
+    from ipledge.risk.portfolio import Book, FactorModel, run_portfolio
 
     sharing = {"scheme": "custom", "shares": {"bank": 0.5, "fund": 0.5},
                "caps": {"per_loan": 1e7, "per_year": 2e7}}
@@ -390,7 +390,7 @@ def test_portfolio_reports_when_a_funds_yearly_cap_binds(post):
 
 
 def test_paths_escalate_when_the_ltv_error_exceeds_its_limit_and_the_response_says_so(monkeypatch):
-    from risk.assess import assess
+    from ipledge.risk.assess import assess
 
     monkeypatch.setenv("IPLEDGE_MAX_PATHS", "8000")
     params = dataclasses.replace(DEFAULT_PARAMS, ltv_se_limit=1e-9)   # any error is too large
@@ -408,7 +408,7 @@ def test_paths_escalate_when_the_ltv_error_exceeds_its_limit_and_the_response_sa
 @pytest.mark.parametrize("path", sorted(CASES.glob("*.yaml")), ids=lambda p: p.stem)
 def test_decisions_are_identical_over_ten_seeds(path):
     """Issue 11 'Done when': the same decision and binding kind on every seed at 10,000 paths."""
-    from risk.assess import assess
+    from ipledge.risk.assess import assess
 
     seen = set()
     for seed in range(1, 11):
@@ -418,7 +418,7 @@ def test_decisions_are_identical_over_ten_seeds(path):
 
 
 def test_a_profile_knockout_declines_with_its_fix():
-    from risk.assess import assess
+    from ipledge.risk.assess import assess
 
     rec = assess(case("anaesthetic_injectable", policy={"profile": "ccb"}, simulation={"paths": 2000, "seed": 7}))[
         "recommendation"]
@@ -430,7 +430,7 @@ def test_a_profile_knockout_declines_with_its_fix():
 def test_cli_calibrate_unknown_book_is_one_line_and_exit_2():
     from click.testing import CliRunner
 
-    from api.cli import main
+    from ipledge.cli.main import main
 
     res = CliRunner().invoke(main, ["calibrate", "--book", "no_such_book"])
     assert res.exit_code == 2 and "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
@@ -456,7 +456,7 @@ def test_more_cash_never_raises_pd_or_el_at_the_requested_amount(post, name, cas
 def test_the_issues_headline_case_is_no_longer_approved_because_the_guarantor_would_not_take_it():
     """biologic_phase3_coowned under guangzhou_5311 was approved up to CNY 317m (LTV 50%) with the bank
     bearing 10%: the guarantor (30%) and the appraiser (10%) now have limits of their own."""
-    from risk.assess import assess
+    from ipledge.risk.assess import assess
 
     rec = assess(case("biologic_phase3_coowned", simulation={"paths": 4000, "seed": 7}))["recommendation"]
     by = {c["limit"]: c for c in rec["checks"]}
@@ -467,7 +467,7 @@ def test_the_issues_headline_case_is_no_longer_approved_because_the_guarantor_wo
 
 
 def test_a_programme_abandoned_today_counts_as_a_failure_for_the_financing_odds(post):
-    """risk.development abandons oncology_antibody_phase2 today under the default trial costs: investors
+    """ipledge.risk.development abandons oncology_antibody_phase2 today under the default trial costs: investors
     lose the lead asset as with a failed trial, so the borrower meets q_after_failure from year 1."""
     req = case("oncology_antibody_phase2")
     sim = simulate(req, 0.3, post, P, n=N)
@@ -481,7 +481,7 @@ def test_a_programme_abandoned_today_counts_as_a_failure_for_the_financing_odds(
 def test_book_evidence_moves_the_target_band_by_its_beta_binomial_weight():
     """Closed form: prior p0 = midpoint of the Korean band with cv 0.5, n0 = (1 - p0)/(p0 cv^2) - 1
     loan-years; 40 defaults in 1,000 loan-years give (n0 p0 + 40)/(n0 + 1000)."""
-    from risk.calibrate import KOREA_TARGET, target_from_book
+    from ipledge.risk.calibrate import KOREA_TARGET, target_from_book
 
     lo, hi = KOREA_TARGET["base"]
     p0 = (lo + hi) / 2
@@ -500,7 +500,7 @@ def test_book_evidence_moves_the_target_band_by_its_beta_binomial_weight():
 def test_cli_calibrate_from_book_of_an_unknown_tenant_is_one_line_and_exit_2(tmp_path):
     from click.testing import CliRunner
 
-    from api.cli import main
+    from ipledge.cli.main import main
 
     r = CliRunner().invoke(main, ["calibrate", "--from-book", "Nobody Bank", "--database-url",
                                   f"sqlite:///{tmp_path / 'x.db'}"])

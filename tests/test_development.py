@@ -10,10 +10,10 @@ import pytest
 from pydantic import ValidationError
 from risk_helpers import case, fixed_posterior
 
-from risk.development import default_phase_cost, ip_cost_share
-from risk.params import DEFAULT_PARAMS
-from risk.posterior import load_posterior
-from risk.simulate import simulate
+from ipledge.risk.development import default_phase_cost, ip_cost_share
+from ipledge.risk.params import DEFAULT_PARAMS
+from ipledge.risk.posterior import load_posterior
+from ipledge.risk.simulate import simulate
 
 FREE = {"phase3": 0.0, "filed": 0.0}
 N = 6000
@@ -85,7 +85,7 @@ def test_development_cost_names_the_field_when_a_phase_is_already_done():
 
 def test_requested_ltv_and_cap_use_the_value_up_to_exclusivity_end():
     """Post-expiry earnings are reported apart and never enter the LTV, the cap or the collateral."""
-    from risk.assess import assess
+    from ipledge.risk.assess import assess
 
     req = case("medical_consumable_utility", simulation={"paths": 2000, "seed": 7})
     a = assess(req)

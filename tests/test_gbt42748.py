@@ -21,10 +21,10 @@ from pydantic import BaseModel, ValidationError
 
 from risk_helpers import CASES, case, fixed_posterior
 from test_scorecards import SETTINGS, requests
-from valuation import competition, evidence, gbt42748, revenue, rights, schema
-from valuation.errors import field_errors
-from valuation.schema import PledgeRequest
-from valuation.scorecard import CARD_KEYS, score_request
+from ipledge.valuation import competition, evidence, gbt42748, revenue, rights, schema
+from ipledge.valuation.errors import field_errors
+from ipledge.valuation.schema import PledgeRequest
+from ipledge.valuation.scorecard import CARD_KEYS, score_request
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_CSV = ROOT.parent / "shared" / "data" / "gbt42748_indicators.csv"
@@ -151,7 +151,7 @@ def test_every_evidence_field_belongs_to_exactly_one_indicator():
 
 
 def test_derived_quantities_named_by_the_crosswalk_are_computed_by_the_assessment():
-    from risk.assess import assess
+    from ipledge.risk.assess import assess
 
     a = assess(case("tcm_formulation", simulation={"paths": 1000, "seed": 3}), posterior=POST)
     for r in gbt42748.rules():
@@ -345,7 +345,7 @@ def test_bad_evidence_is_refused_naming_the_field(ev, path):
 
 
 def test_bad_evidence_in_the_cli_is_one_line_and_exit_2(tmp_path):
-    from api.cli import main
+    from ipledge.cli.main import main
 
     data = case("tcm_formulation").model_dump(mode="json")
     data["evidence"] = {"design_around": "impossible"}
@@ -360,14 +360,14 @@ def test_bad_evidence_in_the_cli_is_one_line_and_exit_2(tmp_path):
 # --- assessments, API and OpenAPI -------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def assessed():
-    from risk.assess import assess
+    from ipledge.risk.assess import assess
 
     return {name: assess(case(name, simulation={"paths": 2000, "seed": 5}), posterior=POST)
             for name in ("anaesthetic_injectable", "tcm_formulation", "pending_only")}
 
 
 def test_assessment_reports_coverage_and_validates_against_the_response_model(assessed):
-    from api.responses import AssessmentResponse
+    from ipledge.api.responses import AssessmentResponse
 
     for name, a in assessed.items():
         AssessmentResponse.model_validate(a)
@@ -420,7 +420,7 @@ def test_api_valuations_and_assessments_return_the_coverage(api_app, api_key_fac
 
 # --- CLI ---------------------------------------------------------------------------------------------
 def test_score_and_assess_print_the_coverage_table():
-    from api.cli import main
+    from ipledge.cli.main import main
 
     runner = CliRunner()
     for args in (["score", str(CASES / "tcm_formulation.yaml")],
@@ -435,7 +435,7 @@ def test_score_and_assess_print_the_coverage_table():
 # --- page and reports ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def ready():
-    from risk.readiness import readiness
+    from ipledge.risk.readiness import readiness
 
     req = case("tcm_formulation", simulation={"paths": 1000, "seed": 11})
     return req, readiness(req, POST, ltv_points=2)
@@ -455,7 +455,7 @@ def _assert_both_languages(text: str, where: str, lang: str = "en"):
 def test_page_results_and_html_report_show_the_coverage_once_in_both_languages(ready):
     import html as html_lib
 
-    from api.report import report_html, results_html
+    from ipledge.reports.report import report_html, results_html
 
     req, r = ready
     for lang in ("en", "zh"):
@@ -469,8 +469,8 @@ def test_page_results_and_html_report_show_the_coverage_once_in_both_languages(r
 
 
 def test_pdf_report_shows_the_coverage_in_both_languages(ready, tmp_path):
-    from api.report import report_pdf
-    from api.fonts import font_file
+    from ipledge.reports.report import report_pdf
+    from ipledge.reports.fonts import font_file
 
     if font_file("Noto Sans CJK SC") is None or shutil.which("pdftotext") is None:
         pytest.skip("needs a CJK font (fonts-noto-cjk) and pdftotext to read the PDF back")
@@ -511,7 +511,7 @@ def test_readiness_offers_evidence_actions_with_their_score_change(ready):
 def test_evidence_actions_are_measured_like_a_rerun(ready):
     """Rights/revenue evidence cannot move the valuation: the shortcut (scores only) must equal a re-run;
     competitive evidence re-runs and its max loan is that of the re-assessed request."""
-    from risk.assess import assess
+    from ipledge.risk.assess import assess
 
     req, r = ready
     rows = {x["action"]: x for x in r["actions"]}
@@ -527,7 +527,7 @@ def test_evidence_actions_are_measured_like_a_rerun(ready):
 
 
 def test_given_evidence_is_not_offered_again():
-    from risk.readiness import readiness
+    from ipledge.risk.readiness import readiness
 
     req = case("tcm_formulation", simulation={"paths": 1000, "seed": 11}, evidence=FULL_EVIDENCE)
     r = readiness(req, POST, ltv_points=2)

@@ -14,18 +14,18 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from api import i18n
-from api.report import report_html, visible_text
+from ipledge.reports import i18n
+from ipledge.reports.report import report_html, visible_text
 from i18n_helpers import CODES, code_identifiers, svg_texts
-from risk.readiness import readiness
+from ipledge.risk.readiness import readiness
 from risk_helpers import case, fixed_posterior
-from valuation import fmt
+from ipledge.valuation import fmt
 
 POST = fixed_posterior()
 PATHS = 1000
 CJK_NAME = "金济湖生物"
 ROOT = Path(__file__).resolve().parent.parent
-CATALOGUE = ROOT / "api" / "translations"
+CATALOGUE = ROOT / "reports" / "translations"
 CASES_SHOWN = ("existing_pledge_generic", "oncology_antibody_phase2", "pending_only", "tcm_formulation",
                "biologic_phase3_coowned", "medical_consumable_utility")
 
@@ -55,7 +55,7 @@ def need_pdf():
         import weasyprint  # noqa: F401
     except OSError as e:  # pango / harfbuzz missing
         pytest.skip(f"WeasyPrint's system libraries are missing ({e}); .ci/run installs them")
-    from api.fonts import coverage
+    from ipledge.reports.fonts import coverage
 
     if coverage()[1]:
         pytest.skip(f"fonts not installed: {coverage()[1]} (apt-get install fonts-noto-cjk fonts-dejavu-core)")
@@ -87,7 +87,7 @@ def test_percent_date_year_and_refusals():
 
 
 def test_old_helpers_delegate_to_the_formatter():
-    from risk.decision import cny, pct
+    from ipledge.risk.decision import cny, pct
 
     for x, lang, _ in MONEY:
         if lang == "en":
@@ -123,8 +123,9 @@ def test_source_messages_are_all_in_the_template():
     from babel.messages.pofile import read_po
 
     pot = {m.id for m in read_po((CATALOGUE / "messages.pot").open("rb")) if m.id}
-    method_map = [("api/**.py", "python"), ("api/templates/**.html", "jinja2")]
-    options = {"api/templates/**.html": {"extensions": "jinja2.ext.i18n", "trim_blocks": "True",
+    method_map = [("reports/**.py", "python"), ("api/**.py", "python"), ("cli/**.py", "python"),
+                  ("reports/templates/**.html", "jinja2")]
+    options = {"reports/templates/**.html": {"extensions": "jinja2.ext.i18n", "trim_blocks": "True",
                                          "lstrip_blocks": "True"}}
     keywords = {"_": None, "N_": None, "_t": (2,), "gettext": (2,)}
     found = {m[2] if isinstance(m[2], str) else m[2][0]
@@ -133,9 +134,9 @@ def test_source_messages_are_all_in_the_template():
     assert not missing, f"not in messages.pot (run make i18n-update): {missing[:10]}"
 
 
-@pytest.mark.parametrize("kind", sorted(__import__("api.labels", fromlist=["TABLES"]).TABLES))
+@pytest.mark.parametrize("kind", sorted(__import__("ipledge.reports.labels", fromlist=["TABLES"]).TABLES))
 def test_every_label_is_translated(kind):
-    from api.labels import TABLES
+    from ipledge.reports.labels import TABLES
 
     for code, msgid in TABLES[kind].items():
         zh = i18n.label(kind, code, "zh")
@@ -143,9 +144,9 @@ def test_every_label_is_translated(kind):
 
 
 def test_every_code_of_the_engine_has_a_label():
-    from api.labels import ACTIONS, KNOCKOUTS, SCHEMES, STAGES
-    from risk.credit import SCHEMES as ENGINE_SCHEMES
-    from valuation import schema
+    from ipledge.reports.labels import ACTIONS, KNOCKOUTS, SCHEMES, STAGES
+    from ipledge.risk.credit import SCHEMES as ENGINE_SCHEMES
+    from ipledge.valuation import schema
 
     assert set(schema.STAGES) <= set(STAGES)
     assert set(ENGINE_SCHEMES) <= set(SCHEMES)
@@ -188,7 +189,7 @@ def test_no_code_identifier_in_the_page_or_either_report(api_app, results, lang)
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_pdf_has_no_code_identifier_and_shows_reasons_conditions_checks(results, lang):
     need_pdf()
-    from api.report import report_pdf
+    from ipledge.reports.report import report_pdf
 
     req, result = results["existing_pledge_generic"]
     text = pdf_text(report_pdf(result, req, lang))
@@ -197,7 +198,7 @@ def test_pdf_has_no_code_identifier_and_shows_reasons_conditions_checks(results,
     heads = {"en": ("Reasons", "Conditions", "Checks"), "zh": ("理由", "条件", "检验")}[lang]
     for h in heads:
         assert h in text, f"PDF ({lang}) lacks the section {h!r}"
-    from api.narrative import recommendation_view
+    from ipledge.reports.narrative import recommendation_view
 
     view = recommendation_view(result, req.model_dump(mode="json"), lang)
     for line in view["reasons"] + view["conditions"] + [c["name"] for c in view["checks"]]:
@@ -207,10 +208,10 @@ def test_pdf_has_no_code_identifier_and_shows_reasons_conditions_checks(results,
 # --- a Chinese applicant name in both reports -----------------------------------------------------------
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_chinese_applicant_name_in_html_and_pdf(tmp_path, monkeypatch, lang):
-    import risk.posterior
+    import ipledge.risk.posterior
 
-    monkeypatch.setattr(risk.posterior, "load_posterior", lambda path=None: POST)
-    from api.cli import main
+    monkeypatch.setattr(ipledge.risk.posterior, "load_posterior", lambda path=None: POST)
+    from ipledge.cli.main import main
 
     data = small("oncology_antibody_phase2").model_dump(mode="json")
     data["applicant"]["name"] = CJK_NAME
@@ -231,15 +232,15 @@ def test_chinese_applicant_name_in_html_and_pdf(tmp_path, monkeypatch, lang):
 
 def test_a_character_no_font_draws_fails_the_pdf_with_a_clear_error(tmp_path, monkeypatch):
     need_pdf()
-    from api.fonts import coverage
+    from ipledge.reports.fonts import coverage
 
     glyph = "\U00013000"  # EGYPTIAN HIEROGLYPH A001: in neither DejaVu Sans nor Noto Sans CJK
     if ord(glyph) in coverage()[0]:
         pytest.skip("an installed font draws U+13000; pick another test character")
-    import risk.posterior
+    import ipledge.risk.posterior
 
-    monkeypatch.setattr(risk.posterior, "load_posterior", lambda path=None: POST)
-    from api.cli import main
+    monkeypatch.setattr(ipledge.risk.posterior, "load_posterior", lambda path=None: POST)
+    from ipledge.cli.main import main
 
     data = small("tcm_formulation").model_dump(mode="json")
     data["applicant"]["name"] = f"{CJK_NAME}{glyph}"
@@ -284,8 +285,8 @@ def test_language_from_query_cookie_then_accept_language(api_app):
 def test_page_runs_the_paths_and_seed_of_the_api():
     """The page's default is the schema default (10,000 paths, as the API and the CLI), and an example keeps
     its own paths and seed (the page used to run 5,000 and show CNY 77.1m where the CLI showed 76.4m)."""
-    from api.routes.readiness import PAGE_DEFAULT_PATHS
-    from valuation.schema import Simulation
+    from ipledge.api.routes.readiness import PAGE_DEFAULT_PATHS
+    from ipledge.valuation.schema import Simulation
 
     assert PAGE_DEFAULT_PATHS == Simulation().paths == 10_000
     js = (ROOT / "api" / "static" / "selfassess.js").read_text(encoding="utf-8")
@@ -295,7 +296,7 @@ def test_page_runs_the_paths_and_seed_of_the_api():
 
 # --- charts ---------------------------------------------------------------------------------------------------------
 def test_fan_chart_year_ticks_are_whole_years(results):
-    from api.charts import cash_flow_fan
+    from ipledge.reports.charts import cash_flow_fan
 
     for name, (_, result) in results.items():
         fig = cash_flow_fan(result["assessment"]["valuation"], "zh")
@@ -312,9 +313,9 @@ def test_figures_agree_across_page_cli_api_and_both_reports(api_app, api_key_fac
     """One case, one seed, one path count: the API, the page, the CLI and the HTML and PDF reports show
     the same appraised value, maximum loan and P(approval) (to the fen in the API, as text elsewhere).
     Every output runs the shipped posterior here, as in production."""
-    from api.cli import main
-    from api.responses import ASSESSMENT_MONEY
-    from risk.posterior import load_posterior
+    from ipledge.cli.main import main
+    from ipledge.api.responses import ASSESSMENT_MONEY
+    from ipledge.risk.posterior import load_posterior
 
     holder = api_app.extensions["ipledge_model"]
     holder.posterior, holder.error = load_posterior(), None
@@ -383,7 +384,7 @@ def test_openapi_documents_money_to_the_fen(api_app):
 def test_a_chart_label_no_font_draws_fails_only_where_the_glyphs_are_drawn_here():
     from matplotlib.figure import Figure
 
-    from api.charts import GlyphMissing, to_svg
+    from ipledge.reports.charts import GlyphMissing, to_svg
 
     fig = Figure(figsize=(2, 1))
     fig.add_subplot().set_title("金济湖\U00013000")
@@ -394,8 +395,8 @@ def test_a_chart_label_no_font_draws_fails_only_where_the_glyphs_are_drawn_here(
 
 def test_every_limit_and_binding_constraint_of_the_engine_has_a_label_in_both_languages():
     """recommendation.checks[].limit and binding_constraint (issue 11), party:<name> included."""
-    from risk.credit import RISK_LIMITS
-    from valuation.schema import PARTIES
+    from ipledge.risk.credit import RISK_LIMITS
+    from ipledge.valuation.schema import PARTIES
 
     names = (list(RISK_LIMITS) + ["scheme_cap", "policy_ltv_cap", "borrower_capacity", "profile_max_amount",
                                   "knockout"] + [f"party:{p}" for p in PARTIES if p != "bank"])

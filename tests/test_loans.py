@@ -94,12 +94,12 @@ def test_loan_walk_drawdown_to_recovery(api_app, api_client, api_key_factory):
     assert [v["seq"] for v in detail["valuations"]] == [0, 1, 2, 3] and detail["status"] == "defaulted"
     doc = api_client.get(f"/v1/loans/{lid}/valuations/{rec['id']}", headers=auth(key)).get_json()
     assert doc["as_of"] == "2026-11-28" and doc["seed"] == a["seed"] and doc["id"] == rec["id"]
-    from api.responses import AssessmentResponse
+    from ipledge.api.responses import AssessmentResponse
 
     AssessmentResponse.model_validate(doc)
 
     # every step audited, under the tenant's key
-    from api.store_loans import LoanStore
+    from ipledge.api.store_loans import LoanStore
 
     trail = LoanStore(api_app.extensions["ipledge_store"]).loan_audit(lid)
     actions = [t["action"] for t in trail]
@@ -156,7 +156,7 @@ BAD_EVENTS = [
 
 @pytest.fixture
 def sqlite_loan(tmp_path):
-    from api import create_app
+    from ipledge.api import create_app
 
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'l.db'}", "IPLEDGE_RATE_LIMIT": "100000 per minute",
                       "RATELIMIT_STORAGE_URI": "memory://", "TESTING": True})
@@ -242,8 +242,8 @@ def test_revalue_cli(sqlite_loan):
 
     from click.testing import CliRunner
 
-    from api.cli import main
-    from api.store_loans import LoanStore
+    from ipledge.cli.main import main
+    from ipledge.api.store_loans import LoanStore
 
     app, client, key, lid = sqlite_loan
     url = app.config["DATABASE_URL"]
@@ -279,7 +279,7 @@ def test_concurrent_events_on_one_loan(sqlite_loan):
 
 
 def test_openapi_documents_every_new_route(api_client):
-    from api.responses import AlertOut, LoanOut, LoanValuation
+    from ipledge.api.responses import AlertOut, LoanOut, LoanValuation
 
     spec = api_client.get("/v1/openapi.json").get_json()
     for path, method, status in [("/v1/loans", "post", "201"), ("/v1/loans", "get", "200"),

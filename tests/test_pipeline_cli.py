@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 from pymc.testing import mock_sample_setup_and_teardown
 
-from api import cli_model
-from api.cli_model import model
-from risk.posterior import ALL_AREAS, AREAS, CLINICAL_TRANSITIONS, load_posterior, shipped_posterior_path
+from ipledge.cli import model as cli_model
+from ipledge.cli.model import model
+from ipledge.risk.posterior import ALL_AREAS, AREAS, CLINICAL_TRANSITIONS, load_posterior, shipped_posterior_path
 
 mock_pymc_sample = pytest.fixture(mock_sample_setup_and_teardown)
 HEADER = "therapeutic_area,transition,n,successes\n"

@@ -20,11 +20,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from risk.durations import DURATION_SIGMA, phase_duration_means, phase_duration_medians, sample_durations
-from risk.pipeline_model import (
+from ipledge.risk.durations import DURATION_SIGMA, phase_duration_means, phase_duration_medians, sample_durations
+from ipledge.risk.pipeline_model import (
     CountsData, EvidenceError, PipelineModel, load_china, load_data, load_editions, read_evidence,
 )
-from risk.posterior import (
+from ipledge.risk.posterior import (
     ALL_AREAS, AREAS, CLINICAL_TRANSITIONS, MODALITIES, REPORTED_STAGES, STAGES, TRANSITIONS, hdi, load_posterior,
     read_posterior, remaining_transitions, shipped_posterior_path,
 )
@@ -38,7 +38,7 @@ def post():
 
 
 def published_area_table() -> pd.DataFrame:
-    from risk.durations import area_code
+    from ipledge.risk.durations import area_code
 
     d = pd.read_csv(DATA / "phase_transitions_by_area_2011_2020.csv")
     return d.assign(area=d["disease_area"].map(area_code))
@@ -101,7 +101,7 @@ def test_shipped_posterior_loads_fast_without_compiling():
     code = (
         "import json, sys, time\n"
         "t = time.perf_counter()\n"
-        "from risk.posterior import load_posterior\n"
+        "from ipledge.risk.posterior import load_posterior\n"
         "p = load_posterior()\n"
         "p.sample('oncology', 'biologic', 'phase1', 10, __import__('numpy').random.default_rng(0))\n"
         "dt = time.perf_counter() - t\n"
@@ -294,7 +294,7 @@ def test_sample_draws_carry_the_drift(post):
 
 
 def test_drift_reaches_value_and_pd(post):
-    from risk.assess import assess
+    from ipledge.risk.assess import assess
     from tests.risk_helpers import case
 
     # trials paid: under the default trial costs the asset is abandoned today (value 0 at any drift)
@@ -338,9 +338,9 @@ def test_region_validation(post):
 
 
 def test_request_region_reaches_assessment(post):
-    from risk.assess import assess
+    from ipledge.risk.assess import assess
     from tests.risk_helpers import case
-    from valuation.schema import PledgeRequest
+    from ipledge.valuation.schema import PledgeRequest
 
     req = case("small_molecule_phase1", simulation={"paths": 4000})
     cn = PledgeRequest.model_validate({**req.model_dump(mode="json"), "pipeline": {"region": "china"}})

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from risk.posterior import ALL_AREAS, load_posterior, shipped_posterior_path
+from ipledge.risk.posterior import ALL_AREAS, load_posterior, shipped_posterior_path
 from tests.api_helpers import auth, problem as assert_problem
 
 
@@ -20,7 +20,7 @@ def test_model_says_which_file_is_served(api_client, api_key_factory):
 
 
 def test_server_serves_the_used_file(api_db_config, monkeypatch, tmp_path):
-    from api import create_app
+    from ipledge.api import create_app
 
     copy = tmp_path / "refit.nc"
     shutil.copy(shipped_posterior_path(), copy)

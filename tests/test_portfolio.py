@@ -8,7 +8,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from risk.portfolio import Book, BookError, FactorModel, load_book, plan, run_portfolio
+from ipledge.risk.portfolio import Book, BookError, FactorModel, load_book, plan, run_portfolio
 from risk_helpers import case, fixed_posterior
 
 
@@ -47,9 +47,9 @@ def test_common_factors_raise_var_and_es(post):
 def test_factor_inputs_keep_marginals_and_move_together():
     from scipy import stats
 
-    from risk.params import DEFAULT_PARAMS
-    from risk.portfolio import financing_uniforms, path_draws
-    from risk.simulate import beta_ab
+    from ipledge.risk.params import DEFAULT_PARAMS
+    from ipledge.risk.portfolio import financing_uniforms, path_draws
+    from ipledge.risk.simulate import beta_ab
 
     rng = np.random.default_rng(0)
     n = 200_000
@@ -121,7 +121,7 @@ def test_seeds_are_spawned_from_one_seed_sequence():
 def test_local_equals_dask_two_workers(post):
     from dask.distributed import Client
 
-    from risk.portfolio import local_cluster
+    from ipledge.risk.portfolio import local_cluster
 
     b = book(FactorModel(), copies=2, paths=1200, chunk=600)
     local = run_portfolio(b, post, engine="local", keep_matrix=True, loans_per_task=2)
@@ -155,10 +155,10 @@ def test_example_book_loads():
 
 
 def test_cli_portfolio_json(tmp_path, monkeypatch):
-    import risk.posterior
+    import ipledge.risk.posterior
 
-    monkeypatch.setattr(risk.posterior, "load_posterior", lambda *a, **k: fixed_posterior())
-    from api.cli import main
+    monkeypatch.setattr(ipledge.risk.posterior, "load_posterior", lambda *a, **k: fixed_posterior())
+    from ipledge.cli.main import main
 
     data = {"pledges": [p.model_dump(mode="json") for p in mixed_pledges(1)],
             "simulation": {"paths": 1000, "seed": 3, "chunk_paths": 500}}

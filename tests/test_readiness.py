@@ -1,4 +1,4 @@
-"""Financing readiness (issue 7): risk.readiness, POST /v1/readiness, the page endpoints, the report CLI.
+"""Financing readiness (issue 7): ipledge.risk.readiness, POST /v1/readiness, the page endpoints, the report CLI.
 
 Engine runs use the fixed test posterior and 1,000 paths.
 """
@@ -9,12 +9,12 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from risk.assess import assess
-from risk.readiness import readiness
+from ipledge.risk.assess import assess
+from ipledge.risk.readiness import readiness
 from risk_helpers import case, fixed_posterior
-from scenarios.loader import builtin_names
-from valuation.schema import PledgeRequest
-from valuation.scorecard import score_request
+from ipledge.scenarios.loader import builtin_names
+from ipledge.valuation.schema import PledgeRequest
+from ipledge.valuation.scorecard import score_request
 
 PATHS = 1000
 POST = fixed_posterior()
@@ -186,7 +186,7 @@ def test_ltv_range_over_stress_scenarios():
 
 
 def test_charts_render_inline_svg(tcm):
-    from api.charts import readiness_svgs
+    from ipledge.reports.charts import readiness_svgs
 
     svgs = readiness_svgs(tcm[1])
     assert {"value", "fan", "scores"} <= set(svgs)
@@ -262,10 +262,10 @@ def test_page_needs_no_key_and_stores_nothing(app):
 # --- CLI -----------------------------------------------------------------------------------------
 @pytest.fixture
 def cli(monkeypatch):
-    import risk.posterior
+    import ipledge.risk.posterior
 
-    monkeypatch.setattr(risk.posterior, "load_posterior", lambda path=None: POST)
-    from api.cli import main
+    monkeypatch.setattr(ipledge.risk.posterior, "load_posterior", lambda path=None: POST)
+    from ipledge.cli.main import main
 
     return lambda *args: CliRunner().invoke(main, list(args))
 
@@ -300,7 +300,7 @@ def test_report_cli_bad_input_is_one_line_exit_2(cli, tmp_path, args):
 
 # --- issue 14: only actions with an effect are listed; the rest say why --------------------------------
 def test_actions_carry_their_effect_and_the_reason_of_no_effect(tcm, pledged):
-    from risk.readiness import NO_EFFECT
+    from ipledge.risk.readiness import NO_EFFECT
 
     for req, result in (tcm, pledged):
         seen_none = False
@@ -331,6 +331,6 @@ def test_max_loan_range_varies_with_the_inputs_or_says_it_is_degenerate(tcm):
     # the engine's binding constraint (issue 11), knockout while a blocker stands, or no_value
     assert r["binding"] == r["assessment"]["recommendation"]["binding_constraint"] or r["binding"] in (
         "knockout", "no_value"), (r["binding"], r["assessment"]["recommendation"]["binding_constraint"])
-    from api.labels import BINDING
+    from ipledge.reports.labels import BINDING
 
     assert r["binding"] in BINDING or r["binding"].startswith("party:"), r["binding"]

@@ -11,7 +11,7 @@ from loan_helpers import assess, case_request
 
 
 def _row(app, assessment_id):
-    from api.store_loans import LoanStore
+    from ipledge.api.store_loans import LoanStore
 
     return LoanStore(app.extensions["ipledge_store"]).assessment_row(None, assessment_id)
 
@@ -29,8 +29,8 @@ def test_replay_identical_and_audited(api_app, api_client, api_key_factory):
 
 
 def test_replay_names_the_fields_that_differ(api_app, api_client, api_key_factory):
-    from api.service_loans import replay
-    from risk.posterior import load_posterior
+    from ipledge.api.service_loans import replay
+    from ipledge.risk.posterior import load_posterior
 
     _, key = api_key_factory()
     a = assess(api_client, key, case_request("anaesthetic_injectable"))
@@ -44,26 +44,26 @@ def test_replay_names_the_fields_that_differ(api_app, api_client, api_key_factor
 
 
 def test_replay_with_another_model_served_does_not_recompute(api_app, api_client, api_key_factory, monkeypatch):
-    from api.service_loans import replay
-    from risk.posterior import load_posterior
+    from ipledge.api.service_loans import replay
+    from ipledge.risk.posterior import load_posterior
 
     _, key = api_key_factory()
     a = assess(api_client, key, case_request("tcm_formulation"))
     row = {**_row(api_app, a["id"]), "model_version": "pipeline-v1-00000000/sim-1"}
-    import api.service
+    import ipledge.api.service
 
     def must_not_run(*a, **k):
         raise AssertionError("recomputed with another model")
 
-    monkeypatch.setattr(api.service, "assessment_document", must_not_run)
+    monkeypatch.setattr(ipledge.api.service, "assessment_document", must_not_run)
     doc = replay(row, load_posterior())
     assert doc["identical"] is None and doc["recomputed"] is False
     assert doc["reproduce_with"] == "pipeline-v1-00000000/sim-1" and "pipeline-v1-00000000" in doc["message"]
 
 
 def test_replay_cli(tmp_path):
-    from api import create_app
-    from api.cli import main
+    from ipledge.api import create_app
+    from ipledge.cli.main import main
 
     url = f"sqlite:///{tmp_path / 'r.db'}"
     app = create_app({"DATABASE_URL": url, "IPLEDGE_RATE_LIMIT": "100000 per minute", "TESTING": True})

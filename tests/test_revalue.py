@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from loan_helpers import case_request
-from risk.revalue import (Booking, EventError, check_event, loss_now, parse_event, request_at, revalue,
+from ipledge.risk.revalue import (Booking, EventError, check_event, loss_now, parse_event, request_at, revalue,
                           state_at)
-from valuation.schema import PledgeRequest
+from ipledge.valuation.schema import PledgeRequest
 
 D0 = dt.date(2026, 11, 5)
 LINEAR_TOL = 1e-9     # IP cash flows are linear in peak sales: a known cut scales the value exactly
@@ -18,7 +18,7 @@ LINEAR_TOL = 1e-9     # IP cash flows are linear in peak sales: a known cut scal
 
 @pytest.fixture(scope="module")
 def posterior():
-    from risk.posterior import load_posterior
+    from ipledge.risk.posterior import load_posterior
 
     return load_posterior()
 
@@ -70,7 +70,7 @@ def test_pipeline_facts(posterior):
     assert fail.pd > base.pd, ("a failed trial must raise PD", base.pd, fail.pd)
     # failed now: the borrower raises money with q_after_failure in every year, exactly as a borrower whose
     # odds are that low throughout (same seed, nothing to sell)
-    from risk.params import DEFAULT_PARAMS, ModelParams
+    from ipledge.risk.params import DEFAULT_PARAMS, ModelParams
 
     q = DEFAULT_PARAMS.q_after_failure
     low = ModelParams.from_dict({**DEFAULT_PARAMS.to_dict(), "q_base": q, "q_after_success": q})
@@ -98,7 +98,7 @@ def test_patent_facts(posterior):
 
 def test_default_loss_from_the_value_histogram():
     """loss_now vs the exact mean of max(0, B - (1-h) V) on the paths the histogram was built from."""
-    from risk.assess import value_histogram
+    from ipledge.risk.assess import value_histogram
 
     rng = np.random.default_rng(3)
     pv = np.where(rng.random(20_000) < 0.3, 0.0, rng.lognormal(np.log(5e7), 0.6, 20_000))
@@ -121,7 +121,7 @@ def test_event_order_rules():
 
 
 def test_triggers_fire_on_the_edge_only():
-    from risk.monitoring import alerts_for
+    from ipledge.risk.monitoring import alerts_for
 
     policy = {"max_ltv": 0.5, "value_drop": 0.2, "pd_rise": 0.1, "knockouts": True}
 
@@ -145,7 +145,7 @@ def test_book_history_weight():
     """n0 gives the prior the stated spread; at loan_years_to_matter the expected shift is one prior sd."""
     from scipy import stats
 
-    from risk.book import data_weight, loan_years_to_matter, posterior_mean, prior_strength
+    from ipledge.risk.book import data_weight, loan_years_to_matter, posterior_mean, prior_strength
 
     p0, cv = 0.05, 0.5
     n0 = prior_strength(p0, cv)

@@ -1,4 +1,4 @@
-"""Invalid requests are refused with the field path named (valuation.errors.field_errors)."""
+"""Invalid requests are refused with the field path named (ipledge.valuation.errors.field_errors)."""
 from __future__ import annotations
 
 import copy
@@ -8,8 +8,8 @@ import math
 import pytest
 from pydantic import ValidationError
 
-from valuation.errors import field_errors, one_line
-from valuation.schema import PledgeRequest
+from ipledge.valuation.errors import field_errors, one_line
+from ipledge.valuation.schema import PledgeRequest
 
 VALID = {
     "as_of": "2026-11-01",

@@ -9,9 +9,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from api.cli import main
-from valuation.cases import load_case
-from valuation.scorecard import score_request
+from ipledge.cli.main import main
+from ipledge.valuation.cases import load_case
+from ipledge.valuation.scorecard import score_request
 
 CASES = sorted((Path(__file__).resolve().parents[1] / "scenarios" / "cases").glob("*.yaml"))
 TITLES = ("Rights certainty", "Competitive contribution", "Revenue potential")

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from valuation import competition, revenue, rights, terms
-from valuation.schema import CLAIM_TYPES, PATENT_KINDS, PATENT_STATUSES, STAGES, PledgeRequest
-from valuation.scorecard import CARD_KEYS, score_request
+from ipledge.valuation import competition, revenue, rights, terms
+from ipledge.valuation.schema import CLAIM_TYPES, PATENT_KINDS, PATENT_STATUSES, STAGES, PledgeRequest
+from ipledge.valuation.scorecard import CARD_KEYS, score_request
 
 AS_OF = dt.date(2026, 11, 1)
 CODES = ["CN", "US", "EP", "JP", "DE", "FR", "GB", "KR", "CA", "AU", "BR", "IN", "WO", "ZZ"]
@@ -577,7 +577,7 @@ def test_cards_weights_are_documented_tables():
 
 
 def test_card_rejects_weights_not_summing_to_one():
-    from valuation.scorecard import Card, Indicator
+    from ipledge.valuation.scorecard import Card, Indicator
     with pytest.raises(ValueError, match="sum"):
         Card("bad", (Indicator("a", 0.5, lambda f: None), Indicator("b", 0.4, lambda f: None)))
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from risk_helpers import case, fixed_posterior
 
-from risk.params import DEFAULT_PARAMS
-from risk.posterior import load_posterior
-from risk.simulate import lognormal_from_quantiles, simulate
+from ipledge.risk.params import DEFAULT_PARAMS
+from ipledge.risk.posterior import load_posterior
+from ipledge.risk.simulate import lognormal_from_quantiles, simulate
 
 
 def check(name, got, expected, tol, **inputs):
@@ -181,7 +181,7 @@ def test_earlier_stage_never_raises_value_on_common_paths():
 
 
 def test_allocator_tuning_applies_once_and_changes_no_result():
-    from risk.runtime import tune_allocator
+    from ipledge.risk.runtime import tune_allocator
 
     req = case("oncology_antibody_phase2")
     before = simulate(req, 0.3, fixed_posterior(), n=1000).pv

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from risk.stress import stress_rows
-from scenarios.loader import ScenarioError, apply_scenario, builtin_names, load_scenario
+from ipledge.risk.stress import stress_rows
+from ipledge.scenarios.loader import ScenarioError, apply_scenario, builtin_names, load_scenario
 from risk_helpers import case, fixed_posterior
 
 PATHS = 2000
@@ -63,7 +63,7 @@ def test_builtins_exist_with_sources():
                    for src in s.sources), f"{name}: cite the facts its numbers rest on; got {s.sources}"
         # every path applies to a real case and parameter set (unknown paths would raise)
         req = marketed()
-        from risk.params import DEFAULT_PARAMS
+        from ipledge.risk.params import DEFAULT_PARAMS
         apply_scenario(s, req.model_dump(mode="json"), DEFAULT_PARAMS.to_dict())
 
 
@@ -77,7 +77,7 @@ def test_unknown_path_refused_with_path_named():
 
 
 def test_star_on_mapping_scales_every_value():
-    from risk.params import DEFAULT_PARAMS
+    from ipledge.risk.params import DEFAULT_PARAMS
     _, model = apply_scenario(load_scenario("vbp_price_cut"), marketed().model_dump(mode="json"),
                               DEFAULT_PARAMS.to_dict())
     expect = {k: 2 * v for k, v in DEFAULT_PARAMS.vbp_hazard.items()}
@@ -182,10 +182,10 @@ def test_rows_share_seed_and_carry_changes(post):
 
 @pytest.fixture
 def cli(monkeypatch):
-    import risk.stress
+    import ipledge.risk.stress
 
-    monkeypatch.setattr(risk.stress, "load_posterior", fixed_posterior)
-    from api.cli import main
+    monkeypatch.setattr(ipledge.risk.stress, "load_posterior", fixed_posterior)
+    from ipledge.cli.main import main
 
     return lambda *args: CliRunner().invoke(main, list(args))
 

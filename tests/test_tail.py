@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from risk.tail import tail_count, var_es
+from ipledge.risk.tail import tail_count, var_es
 
 
 def es_by_sort(loss, level=0.99):

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from valuation import terms
-from valuation.schema import Patent
+from ipledge.valuation import terms
+from ipledge.valuation.schema import Patent
 
 D = dt.date.fromisoformat
 AS_OF = D("2026-11-01")

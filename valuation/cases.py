@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from valuation.schema import PledgeRequest
+from ipledge.valuation.schema import PledgeRequest
 
 
 class CaseError(ValueError):

@@ -18,7 +18,7 @@ relative to patents of the same field and year) x Market Coverage (size of the m
 family is in force, relative to the US); GB/T 42748's technical value and the OECD indicators
 (forward citations, family size, claims, generality) point the same way. The weights are ours.
 
-Several patents (see :mod:`valuation.scorecard`): claim type and forward citations take the
+Several patents (see :mod:`ipledge.valuation.scorecard`): claim type and forward citations take the
 strongest live patent, market coverage the union of live patents' jurisdictions, dependency the
 worst of all listed patents. Technical value does not need a grant, so pending applications count
 here like granted ones; lapsed, invalidated and expired patents do not.
@@ -65,10 +65,9 @@ from __future__ import annotations
 
 import math
 
-from valuation.schema import Patent
-from valuation.scorecard import (
-    Card, Indicator, PledgeFacts, Reading, all_patents, best_of, clamp, id_list, plural, worst_of,
-)
+from ipledge.valuation.schema import Patent
+from ipledge.valuation.facts import PledgeFacts, Reading, clamp
+from ipledge.valuation.indicators import Card, Indicator, all_patents, best_of, id_list, plural, worst_of
 
 # --- claim type ------------------------------------------------------------------------------
 CLAIM_TYPE_POINTS = {"compound": 100.0, "formulation": 70.0, "device": 60.0, "use": 55.0,

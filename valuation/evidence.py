@@ -9,7 +9,7 @@ The card's existing indicators keep their relative weights and share what is lef
 
 so with no evidence the card and every golden number are exactly as before, and the weights still sum
 to 1 (the score stays the weighted mean of the rows shown). Every points table rises along the
-vocabulary's order in :mod:`valuation.schema` (least to most favourable), so a more favourable
+vocabulary's order in :mod:`ipledge.valuation.schema` (least to most favourable), so a more favourable
 level never lowers the card (DESIGN §6 properties, tested with hypothesis).
 
 Weights and why. The evidence is stated by the applicant (with ``evidence.basis`` naming the
@@ -29,8 +29,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from valuation import schema
-from valuation.scorecard import PledgeFacts, Reading, clamp
+from ipledge.valuation import schema
+from ipledge.valuation.facts import PledgeFacts, Reading, clamp
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The one number formatter: money, percent, dates and years as the CLI, the page and the reports show them.
 
-A leaf module (imports nothing from the project) so every layer may use it; ``risk.decision.cny`` /
+A leaf module (imports nothing from the project) so every layer may use it; ``ipledge.risk.decision.cny`` /
 ``pct`` delegate here. Numbers go through Babel (CLDR grouping and decimal signs per locale).
 
 Fixed rules (``lang`` is ``"en"`` or ``"zh"``; anything else is an error):

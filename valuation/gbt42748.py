@@ -21,7 +21,7 @@ from typing import Literal
 
 import yaml
 
-from valuation import evidence
+from ipledge.valuation import evidence
 
 DATA = Path(__file__).resolve().parent / "data"
 STANDARD = "GB/T 42748-2023"

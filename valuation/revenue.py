@@ -58,11 +58,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from valuation import terms
-from valuation.schema import Product
-from valuation.scorecard import (
-    Card, Indicator, Knockout, PledgeFacts, Reading, cny, clamp, ids, log_ramp, ramp,
-)
+from ipledge.valuation import terms
+from ipledge.valuation.schema import Product
+from ipledge.valuation.facts import PledgeFacts, Reading, clamp, log_ramp, ramp
+from ipledge.valuation.indicators import Card, Indicator, Knockout, cny, ids
 
 # --- cited constants (copied here: valuation must not import risk) ----------------------------
 # Probability of moving to the next stage, ALL therapeutic areas, 2011-2020:

@@ -10,7 +10,7 @@ filing, licensing state, dependency), plus what CNIPA's pledge registration chec
 existing pledges, fees). The weights are ours and favour what decides whether a pledge can be
 registered and sold: status and term.
 
-Several patents (see :mod:`valuation.scorecard`): status and type, remaining term and claim breadth
+Several patents (see :mod:`ipledge.valuation.scorecard`): status and type, remaining term and claim breadth
 take the strongest patent; jurisdictions the union over live patents; stability, ownership,
 encumbrances, fees and litigation the worst patent among all listed.
 
@@ -68,11 +68,9 @@ from __future__ import annotations
 
 import math
 
-from valuation.schema import Patent
-from valuation.scorecard import (
-    Card, Indicator, Knockout, PledgeFacts, Reading, all_patents, best_of, clamp, id_list, ids, plural, ramp,
-    worst_of,
-)
+from ipledge.valuation.schema import Patent
+from ipledge.valuation.facts import PledgeFacts, Reading, clamp, ramp
+from ipledge.valuation.indicators import Card, Indicator, Knockout, all_patents, best_of, id_list, ids, plural, worst_of
 
 # --- status and type -------------------------------------------------------------------------
 STATUS_TYPE_POINTS = {

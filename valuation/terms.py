@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from valuation.schema import Patent
+from ipledge.valuation.schema import Patent
 
 DESIGN_15Y_FROM = dt.date(2021, 6, 1)
 MAX_EXTENSION_YEARS = 5.0

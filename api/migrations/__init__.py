@@ -1,1 +1,1 @@
-"""Alembic migrations of the API store (shipped in the package, applied by api.store.Store.migrate)."""
+"""Alembic migrations of the API store (shipped in the package, applied by ipledge.api.store.Store.migrate)."""

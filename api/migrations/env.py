@@ -1,12 +1,12 @@
 """Alembic environment of the ipledge API store.
 
-Run by :meth:`api.store.Store.migrate`, which passes an open connection in
+Run by :meth:`ipledge.api.store.Store.migrate`, which passes an open connection in
 ``config.attributes["connection"]``. Standalone use (``alembic -c ...``) reads the URL the same way
 the server does (``DATABASE_URL`` / ``IPLEDGE_DB`` / ./instance/ipledge.db).
 """
 from alembic import context
 
-from api.store import Base, database_url, make_engine
+from ipledge.api.store import Base, database_url, make_engine
 
 target_metadata = Base.metadata
 

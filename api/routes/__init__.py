@@ -1,6 +1,6 @@
 """Blueprint /v1. One small module per resource; a new module only needs importing below.
 
-Views are thin: read the HTTP request, call :mod:`api.service`, shape the HTTP response.
+Views are thin: read the HTTP request, call :mod:`ipledge.api.service`, shape the HTTP response.
 """
 from __future__ import annotations
 
@@ -25,5 +25,5 @@ def result_response(result, location: str | None = None) -> Response:
     return json_response(result.body, result.status, headers)
 
 
-from api.routes import assessments, health, meta, model, readiness, stress, valuations  # noqa: E402,F401
-from api.routes import alerts, book, loans, replay  # noqa: E402,F401  (issue 17)
+from ipledge.api.routes import assessments, health, meta, model, readiness, stress, valuations  # noqa: E402,F401
+from ipledge.api.routes import alerts, book, loans, replay  # noqa: E402,F401  (issue 17)

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from api import responses as R
-from api import service_loans as service
-from api.auth import current_principal
-from api.openapi import operation
-from api.routes import bp, result_response
-from api.routes.loans import PAGING, optional_json
+from ipledge.api import responses as R
+from ipledge.api import service_loans as service
+from ipledge.api.auth import current_principal
+from ipledge.api.openapi import operation
+from ipledge.api.routes import bp, result_response
+from ipledge.api.routes.loans import PAGING, optional_json
 
 ALERT_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
 

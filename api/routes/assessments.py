@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from api import responses as R
-from api import service
-from api.auth import current_principal
-from api.bodies import idempotency_key, read_json
-from api.examples import example_request
-from api.openapi import operation
-from api.routes import bp, result_response
-from valuation.schema import PledgeRequest
+from ipledge.api import responses as R
+from ipledge.api import service
+from ipledge.api.auth import current_principal
+from ipledge.api.bodies import idempotency_key, read_json
+from ipledge.api.examples import example_request
+from ipledge.api.openapi import operation
+from ipledge.api.routes import bp, result_response
+from ipledge.valuation.schema import PledgeRequest
 
 
 def _store():

@@ -11,15 +11,15 @@ import logging
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from api.auth import current_principal
-from api.bodies import idempotency_key
-from api.openapi import operation
-from api.problems import Problem
-from api.routes import bp, json_response, result_response
-from api.routes.loans import optional_json
-from api.routes.stress import DEFAULT_MAX_CELLS, JOB_PARAM, JOB_SCHEMA, _dumps, _pool
-from api.service import check_idempotency, loaded_posterior, result_from_stored
-from valuation.errors import field_errors
+from ipledge.api.auth import current_principal
+from ipledge.api.bodies import idempotency_key
+from ipledge.api.openapi import operation
+from ipledge.api.problems import Problem
+from ipledge.api.routes import bp, json_response, result_response
+from ipledge.api.routes.loans import optional_json
+from ipledge.api.routes.stress import DEFAULT_MAX_CELLS, JOB_PARAM, JOB_SCHEMA, _dumps, _pool
+from ipledge.api.service import check_idempotency, loaded_posterior, result_from_stored
+from ipledge.valuation.errors import field_errors
 
 log = logging.getLogger("ipledge.api")
 ENDPOINT = "POST /v1/book/risk"
@@ -36,7 +36,7 @@ class BookRiskBody(BaseModel):
 def run_book_job(store, job_id: str, book, loan_ids: list[str], posterior, engine: str,
                  scheduler: str | None) -> None:
     """Pool thread: queued -> running -> done | failed; the result names each pledge's loan."""
-    from risk.portfolio import run_portfolio
+    from ipledge.risk.portfolio import run_portfolio
 
     try:
         if not store.mark_running(job_id):
@@ -61,10 +61,10 @@ def run_book_job(store, job_id: str, book, loan_ids: list[str], posterior, engin
                        "whatever the portfolio model reports on scheme caps, over the tenant's active loans "
                        "(each at the request of its latest revaluation) with the common factors.")
 def submit_book_risk():
-    from api.service_loans import tenant_book
-    from api.store import canonical_hash
-    from api.store_loans import LoanStore
-    from risk.portfolio import Book, BookError
+    from ipledge.api.service_loans import tenant_book
+    from ipledge.api.store import canonical_hash
+    from ipledge.api.store_loans import LoanStore
+    from ipledge.risk.portfolio import Book, BookError
 
     principal = current_principal()
     key = idempotency_key()

@@ -6,10 +6,10 @@ import json
 
 from flask import current_app
 
-from api import responses as R
-from api.openapi import operation
-from api.routes import bp, json_response
-from valuation.schema import SCHEMA_VERSION
+from ipledge.api import responses as R
+from ipledge.api.openapi import operation
+from ipledge.api.routes import bp, json_response
+from ipledge.valuation.schema import SCHEMA_VERSION
 
 
 @bp.get("/health")
@@ -55,7 +55,7 @@ def _checks() -> dict[str, str]:
            tags=["service"], auth=False, errors=(503,),
            responses={200: (READY_SCHEMA, "Every dependency answers")})
 def ready():
-    from api.problems import Problem
+    from ipledge.api.problems import Problem
 
     checks = _checks()
     if any(v != "ok" for v in checks.values()):

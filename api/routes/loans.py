@@ -1,6 +1,6 @@
 """A lender's loans (issue 17): booking from an assessment, append-only events, revaluations.
 
-Views are thin; :mod:`api.service_loans` validates, revalues and stores. Every write is committed
+Views are thin; :mod:`ipledge.api.service_loans` validates, revalues and stores. Every write is committed
 with its valuation, alerts and audit rows before the response; another tenant's loan answers the
 404 of a missing one.
 """
@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from api import responses as R
-from api import service_loans as service
-from api.auth import current_principal
-from api.bodies import idempotency_key, read_json
-from api.openapi import operation
-from api.routes import bp, result_response
-from api.service import loaded_posterior
+from ipledge.api import responses as R
+from ipledge.api import service_loans as service
+from ipledge.api.auth import current_principal
+from ipledge.api.bodies import idempotency_key, read_json
+from ipledge.api.openapi import operation
+from ipledge.api.routes import bp, result_response
+from ipledge.api.service import loaded_posterior
 
 ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
 PAGING = [

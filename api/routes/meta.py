@@ -4,9 +4,9 @@ import json
 
 from flask import current_app, render_template_string, url_for
 
-from api.openapi import build_spec, operation
-from api.problems import csp_nonce
-from api.routes import bp, json_response
+from ipledge.api.openapi import build_spec, operation
+from ipledge.api.problems import csp_nonce
+from ipledge.api.routes import bp, json_response
 
 DOCS_HTML = """<!doctype html>
 <html lang="en">

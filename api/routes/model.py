@@ -5,13 +5,13 @@ import threading
 
 from flask import current_app, request
 
-from api import responses as R
-from api.auth import current_principal
-from api.openapi import operation
-from api.problems import Problem
-from api.routes import bp, json_response
+from ipledge.api import responses as R
+from ipledge.api.auth import current_principal
+from ipledge.api.openapi import operation
+from ipledge.api.problems import Problem
+from ipledge.api.routes import bp, json_response
 
-REGIONS = ("global", "china")  # as risk.posterior.REGIONS; not imported so the route module stays light
+REGIONS = ("global", "china")  # as ipledge.risk.posterior.REGIONS; not imported so the route module stays light
 _regional: dict[tuple[int, str], str] = {}  # (id of the loaded posterior, region) -> document, built once
 _lock = threading.Lock()
 
@@ -45,7 +45,7 @@ def show_model():
     key = (id(model.posterior), region)
     with _lock:
         if key not in _regional:
-            from api.service import finite_or_none
+            from ipledge.api.service import finite_or_none
 
             try:
                 doc = model.posterior.show(region=region)

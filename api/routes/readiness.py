@@ -3,8 +3,8 @@
 The page blueprint (``page``, no prefix, no key) serves ``GET /`` and three unauthenticated POSTs that
 take the same JSON pledge request as the API: ``/self-assessment`` (results as an HTML fragment with
 inline SVG charts), ``/self-assessment/report.html`` and ``/self-assessment/report.pdf`` (downloads).
-Nothing posted to the page is stored. Logic lives in :mod:`risk.readiness`, :mod:`api.charts` and
-:mod:`api.report`; these views only parse, call and shape.
+Nothing posted to the page is stored. Logic lives in :mod:`ipledge.risk.readiness`, :mod:`ipledge.reports.charts` and
+:mod:`ipledge.reports.report`; these views only parse, call and shape.
 """
 from __future__ import annotations
 
@@ -13,17 +13,18 @@ import json
 
 from flask import Blueprint, Response, current_app, request, url_for
 
-from api.auth import current_principal
-from api.i18n import COOKIE, HTML_LANG, current_lang, init_babel, normalise
-from api.labels import N_
-from api.bodies import parse_pledge, read_json
-from api.examples import example_request
-from api.openapi import operation
-from api.problems import Problem
-from api.responses import READINESS_MONEY, round_money
-from api.service import loaded_posterior
-from api.routes import bp, json_response
-from valuation.schema import (CLAIM_TYPES, INVALIDATION, MODALITIES, PATENT_KINDS, PATENT_STATUSES,
+from ipledge.api.auth import current_principal
+from ipledge.api.bodies import parse_pledge, read_json
+from ipledge.api.examples import example_request
+from ipledge.api.languages import current_lang, init_babel
+from ipledge.api.openapi import operation
+from ipledge.api.problems import Problem
+from ipledge.api.responses import READINESS_MONEY, round_money
+from ipledge.api.routes import bp, json_response
+from ipledge.api.service import loaded_posterior
+from ipledge.reports.i18n import COOKIE, HTML_LANG, STATIC, normalise
+from ipledge.reports.labels import N_
+from ipledge.valuation.schema import (CLAIM_TYPES, INVALIDATION, MODALITIES, PATENT_KINDS, PATENT_STATUSES,
                               SHARING_SCHEMES, STAGES, THERAPEUTIC_AREAS, VBP_EXPOSURE, PledgeRequest,
                               Simulation)
 
@@ -35,17 +36,18 @@ UI_STRINGS = {"assessing": N_("Assessing… (each action is a full re-run of the
               "fix_fields": N_("Please correct the highlighted fields."), "generating": N_("generating…"),
               "loaded": N_("Loaded:")}
 
-page = Blueprint("page", __name__)
+# the stylesheet is the report's too (ipledge.reports); the page serves it from there
+page = Blueprint("page", __name__, static_folder=str(STATIC), static_url_path="/static/report")
 page.record_once(lambda state: init_babel(state.app))  # the page's language: ?lang=, cookie, Accept-Language
 
 
 def run_readiness(req: PledgeRequest, ltv_basis: str = "inputs") -> dict:
     """The readiness result as a JSON-ready dict; an unknown scenario is a 422 on ``scenario``."""
-    from api.service import to_json_ready
-    from risk.readiness import readiness
+    from ipledge.api.service import to_json_ready
+    from ipledge.risk.readiness import readiness
 
-    from api import compute
-    from api.limits import READINESS_RUNS, heavy_work
+    from ipledge.api import compute
+    from ipledge.api.limits import READINESS_RUNS, heavy_work
 
     try:
         loaded_posterior()  # 503 when this worker has no model
@@ -87,6 +89,13 @@ def create_readiness():
 
 
 # --- the self-assessment page (no key; nothing stored) ---------------------------------------------
+def _static_url(filename: str) -> str:
+    """The page's assets: the shared stylesheet from :mod:`ipledge.reports`, the rest from the app's static."""
+    if (STATIC / filename).is_file():
+        return url_for("page.static", filename=filename)
+    return url_for("static", filename=filename)
+
+
 def public(fn):
     fn._ipledge_public = True
     return fn
@@ -105,10 +114,10 @@ def _page_request() -> PledgeRequest:
 @page.get("/")
 @public
 def self_assessment_page():
-    from api.labels import CASES
-    from api.report import bundled_cases, env
-    from api.i18n import gettext, label
-    from scenarios.loader import builtin_names
+    from ipledge.reports.labels import CASES
+    from ipledge.reports.report import bundled_cases, env
+    from ipledge.reports.i18n import gettext, label
+    from ipledge.scenarios.loader import builtin_names
 
     lang = current_lang()
     cases = bundled_cases()
@@ -124,7 +133,7 @@ def self_assessment_page():
         ui_json=json.dumps(ui, ensure_ascii=False).replace("</", "<\\/"),
         default_paths=current_app.config.get("IPLEDGE_PAGE_PATHS", PAGE_DEFAULT_PATHS),
         max_paths=current_app.config.get("IPLEDGE_PAGE_MAX_PATHS", PAGE_MAX_PATHS),
-        static=lambda f: url_for("static", filename=f))
+        static=_static_url)
     resp = Response(html, mimetype="text/html")
     if normalise(request.args.get("lang")):  # the switch on the page: remembered for the next visit
         resp.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax")
@@ -136,8 +145,8 @@ def self_assessment_page():
 @page.post("/self-assessment")
 @public
 def self_assessment():
-    from api.charts import readiness_svgs
-    from api.report import results_html
+    from ipledge.reports.charts import readiness_svgs
+    from ipledge.reports.report import results_html
 
     lang = current_lang()
     req = _page_request()
@@ -153,7 +162,7 @@ def self_assessment():
 @page.post("/self-assessment/report.<fmt>")
 @public
 def self_assessment_report(fmt: str):
-    from api.report import report_html, report_pdf
+    from ipledge.reports.report import report_html, report_pdf
 
     if fmt not in ("html", "pdf"):
         raise Problem(404, detail="the report is available as report.html or report.pdf")
@@ -163,7 +172,7 @@ def self_assessment_report(fmt: str):
     if fmt == "html":
         resp = Response(report_html(result, req, lang), mimetype="text/html")
     else:
-        from api.fonts import GlyphError
+        from ipledge.reports.fonts import GlyphError
 
         try:
             resp = Response(report_pdf(result, req, lang), mimetype="application/pdf")

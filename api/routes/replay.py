@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import current_app
 
-from api import responses as R
-from api.auth import current_principal
-from api.openapi import operation
-from api.routes import bp, result_response
-from api.service import loaded_posterior
+from ipledge.api import responses as R
+from ipledge.api.auth import current_principal
+from ipledge.api.openapi import operation
+from ipledge.api.routes import bp, result_response
+from ipledge.api.service import loaded_posterior
 
 ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
 
@@ -20,7 +20,7 @@ ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "st
            description="Runs the stored request with its stored seed on the served model and compares the whole "
                        "document (id and created_at are the stored ones). Audited as assessment.replay.")
 def replay_assessment(assessment_id: str):
-    from api.service_loans import replay_assessment as run
+    from ipledge.api.service_loans import replay_assessment as run
 
     return result_response(run(current_app.extensions["ipledge_store"], current_principal(), assessment_id,
                                loaded_posterior()))

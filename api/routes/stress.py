@@ -24,13 +24,13 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import current_principal
-from api.bodies import idempotency_key, read_json
-from api.openapi import operation
-from api.problems import Problem
-from api.responses import STRESS_ROW_MONEY, round_money
-from api.service import loaded_posterior
-from api.routes import bp, json_response, result_response
+from ipledge.api.auth import current_principal
+from ipledge.api.bodies import idempotency_key, read_json
+from ipledge.api.openapi import operation
+from ipledge.api.problems import Problem
+from ipledge.api.responses import STRESS_ROW_MONEY, round_money
+from ipledge.api.service import loaded_posterior
+from ipledge.api.routes import bp, json_response, result_response
 
 log = logging.getLogger("ipledge.api")
 
@@ -83,7 +83,7 @@ def _invalid(field: str, message: str) -> Problem:
 
 
 def _dumps(obj) -> str:
-    from api.service import finite_or_none, to_json_ready
+    from ipledge.api.service import finite_or_none, to_json_ready
 
     return json.dumps(to_json_ready(finite_or_none(obj)), ensure_ascii=False)
 
@@ -95,7 +95,7 @@ def _dumps(obj) -> str:
 @operation("GET", "/v1/scenarios", "The built-in stress scenarios, their shocks and sources", tags=["stress"],
            responses={200: (SCENARIOS_SCHEMA, "Scenarios (name, description, set, sources)")})
 def list_scenarios():
-    from scenarios.loader import builtin_names, load_scenario
+    from ipledge.scenarios.loader import builtin_names, load_scenario
 
     out = []
     for name in builtin_names():
@@ -118,10 +118,10 @@ ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "st
 def stress_assessment(assessment_id: str):
     from pydantic import ValidationError
 
-    from risk.stress import stress_rows
-    from scenarios.loader import ScenarioError
-    from valuation.errors import field_errors
-    from valuation.schema import PledgeRequest
+    from ipledge.risk.stress import stress_rows
+    from ipledge.scenarios.loader import ScenarioError
+    from ipledge.valuation.errors import field_errors
+    from ipledge.valuation.schema import PledgeRequest
 
     principal = current_principal()
     raw = read_json()
@@ -135,15 +135,15 @@ def stress_assessment(assessment_id: str):
     data = store.get_assessment_request(principal, assessment_id)
     if data is None:
         raise Problem(404, "not-found", f"no assessment {assessment_id!r}", title="Not found")
-    from scenarios.loader import builtin_names
+    from ipledge.scenarios.loader import builtin_names
 
     known = set(builtin_names())
     for i, name in enumerate(body.scenarios or []):
         if name not in known:  # built-ins only over HTTP (no file paths)
             raise _invalid(f"scenarios[{i}]", f"unknown scenario '{name}'; built-ins: {', '.join(sorted(known))}")
     req = PledgeRequest.model_validate(data)
-    from api import compute
-    from api.limits import heavy_work
+    from ipledge.api import compute
+    from ipledge.api.limits import heavy_work
 
     n_runs = 1 + (len(known) if body.all else len(set(body.scenarios or [])))
     try:
@@ -162,7 +162,7 @@ def stress_assessment(assessment_id: str):
 
 def _run_job(store, job_id: str, book, posterior, engine: str, scheduler: str | None) -> None:
     """Body of a pool thread: queued -> running -> done | failed, each state committed to the job's row."""
-    from risk.portfolio import run_portfolio
+    from ipledge.risk.portfolio import run_portfolio
 
     try:
         if not store.mark_running(job_id):
@@ -202,7 +202,7 @@ POOL_BACKLOG = 8  # jobs waiting in one worker's pool before new ones are refuse
 def _admit_job(store, principal, cells: int) -> None:
     """Bounded queue: at most IPLEDGE_PORTFOLIO_QUEUE unfinished jobs per tenant (429), at most
     POOL_BACKLOG waiting in this worker (503); the work (loans x paths) is charged to the tenant."""
-    from api.limits import budgets
+    from ipledge.api.limits import budgets
 
     cap = int(current_app.config.get("IPLEDGE_PORTFOLIO_QUEUE", 4))
     if store.count_unfinished_jobs(principal) >= cap:
@@ -236,10 +236,10 @@ def submit_portfolio():
     """
     from pydantic import ValidationError
 
-    from api.service import check_idempotency, result_from_stored
-    from api.store import canonical_hash
-    from risk.portfolio import Book, BookError
-    from valuation.errors import field_errors
+    from ipledge.api.service import check_idempotency, result_from_stored
+    from ipledge.api.store import canonical_hash
+    from ipledge.risk.portfolio import Book, BookError
+    from ipledge.valuation.errors import field_errors
 
     principal = current_principal()
     key = idempotency_key()

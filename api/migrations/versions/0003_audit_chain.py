@@ -3,7 +3,7 @@
 Columns (all nullable: rows written before this migration stay as they were, unchained, and
 ``ipledge audit verify`` reports them as such): ``seq`` (the tenant's row number), ``request_hash`` /
 ``response_hash`` (SHA-256 of the assessment's stored request and response JSON), ``prev_hash`` and
-``row_hash`` (see api.store.append_audit). A unique (tenant_id, seq) index refuses a forked chain.
+``row_hash`` (see ipledge.api.store.append_audit). A unique (tenant_id, seq) index refuses a forked chain.
 
 PostgreSQL: the append-only triggers also refuse TRUNCATE; roles ``ipledge_owner`` (owns the tables,
 runs migrations) and ``ipledge_app`` (what the server should log in as: SELECT/INSERT, UPDATE only

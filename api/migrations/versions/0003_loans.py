@@ -14,7 +14,7 @@ import importlib
 import sqlalchemy as sa
 from alembic import op
 
-_audit_chain = importlib.import_module("api.migrations.versions.0003_audit_chain")
+_audit_chain = importlib.import_module("ipledge.api.migrations.versions.0003_audit_chain")
 
 revision = "0003_loans"
 down_revision = "0003_audit_chain"
