@@ -55,3 +55,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# golden outputs (tests/expected, docs/testing.md): rewrite them from fresh runs and print every moved
+# number; e.g. `make expected ARGS="--case tcm_formulation --check"`
+.PHONY: expected
+expected: $(STAMP)
+	$(BIN)/python -m tests.update_expected $(ARGS)
