@@ -6,7 +6,7 @@ assessment are compared with files committed in ``tests/expected/``, one per cas
 ``tests/test_expected_outputs.py`` compares; ``python -m tests.update_expected`` rewrites the files and
 prints every number that moved. Both use this module, so they run the engine one way.
 
-A run is the assessment as deployed: :func:`risk.assess.assess` on the case file as written (its
+A run is the assessment as deployed: :func:`ipledge.risk.assess.assess` on the case file as written (its
 ``simulation.paths`` / ``seed``, the schema defaults 10,000 / 7), escalation on, the request's
 ``scenario`` set to the stress scenario — what ``ipledge assess CASE --scenario NAME --json`` and
 ``POST /v1/assessments`` with ``"scenario": NAME`` compute (the API then rounds amounts to the fen,
@@ -28,12 +28,12 @@ from pathlib import Path
 
 import yaml
 
-import scenarios
-from risk.assess import assess
-from risk.posterior import load_posterior, shipped_posterior_path
-from scenarios.loader import builtin_names
-from valuation.cases import load_case
-from valuation.schema import PledgeRequest
+import ipledge.scenarios as scenarios
+from ipledge.risk.assess import assess
+from ipledge.risk.posterior import load_posterior, shipped_posterior_path
+from ipledge.scenarios.loader import builtin_names
+from ipledge.valuation.cases import load_case
+from ipledge.valuation.schema import PledgeRequest
 
 EXPECTED_DIR = Path(__file__).resolve().parent / "expected"
 TOLERANCES_FILE = EXPECTED_DIR / "tolerances.yaml"

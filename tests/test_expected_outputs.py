@@ -11,7 +11,7 @@ import dataclasses
 
 import pytest
 
-from risk.params import DEFAULT_PARAMS
+from ipledge.risk.params import DEFAULT_PARAMS
 from tests import expected_helpers as gh
 
 UPDATE_HINT = ("if the change is intended: `python -m tests.update_expected` (from the repository root), "
