@@ -27,11 +27,10 @@ def calibrate(as_json: bool, book: str, seed: int | None, tenant: str | None, da
 
     update = None
     if tenant is not None:
+        from api.cli_db import open_store
         from api.service_loans import book_default_evidence
-        from api.store import Store
 
-        store = Store(database_url)
-        store.migrate()
+        store = open_store(database_url)
         evidence = book_default_evidence(store, tenant)
         target = target_from_book(evidence)
         update = target.pop("book_update")

@@ -20,11 +20,9 @@ _tenant_option = click.option("--tenant", required=True, help="Institution whose
 
 
 def _store(database_url: str | None):
-    from api.store import Store
+    from api.cli_db import open_store
 
-    store = Store(database_url)
-    store.migrate()
-    return store
+    return open_store(database_url)
 
 
 def _problem(e) -> str:
