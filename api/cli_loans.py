@@ -12,6 +12,7 @@ import sys
 import click
 
 from api.cli import emit_json, fail, user_errors
+from api.cli_progress import progress_bar, quiet_option
 
 CLI_KEY = "cli"
 _db_option = click.option("--database-url", envvar="DATABASE_URL", default=None,
@@ -158,9 +159,10 @@ def _tenant_book(database_url, tenant, paths, seed, factors):
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler (default: a LocalCluster).")
 @click.option("--workers", type=click.IntRange(1, 256), default=2, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the portfolio result as JSON.")
+@quiet_option
 @_db_option
 @user_errors
-def book_risk(tenant, paths, seed, factors, engine, scheduler, workers, as_json, database_url) -> None:
+def book_risk(tenant, paths, seed, factors, engine, scheduler, workers, as_json, quiet, database_url) -> None:
     """EL, VaR, ES and contributions of TENANT's open loans at their latest valuations."""
     from api.cli_portfolio import print_portfolio
     from api.store import canonical_hash
@@ -169,7 +171,9 @@ def book_risk(tenant, paths, seed, factors, engine, scheduler, workers, as_json,
     if scheduler and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask")
     ls, book_doc, ids = _tenant_book(database_url, tenant, paths, seed, factors)
-    res = run_portfolio(Book.from_dict(book_doc), engine=engine, scheduler=scheduler, workers=workers)
+    with progress_bar("book risk", quiet, as_json) as progress:
+        res = run_portfolio(Book.from_dict(book_doc), engine=engine, scheduler=scheduler, workers=workers,
+                            progress=progress)
     for row in res["loans"]:
         row["loan_id"] = ids[row["index"]]
     ls.audit(_principal(ls, _tenant(ls, tenant)), "book.risk", input_hash=canonical_hash(book_doc),

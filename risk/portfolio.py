@@ -285,6 +285,14 @@ def run_task(task: Task, posterior: PipelinePosterior, factors: FactorModel,
 # Engines
 
 
+def _reporting(results, total: int, progress):
+    """The task results, unchanged, calling ``progress("tasks", done, total)`` as each one arrives."""
+    progress("tasks", 0, total)
+    for done, r in enumerate(results, 1):
+        progress("tasks", done, total)
+        yield r
+
+
 def _run_local(tasks, posterior, factors, params):
     for t in tasks:
         yield run_task(t, posterior, factors, params)
@@ -453,8 +461,11 @@ def summarise(book: Book, loss: np.ndarray, default: np.ndarray, period: np.ndar
 def run_portfolio(book: Book, posterior: PipelinePosterior | None = None, *, engine: str = "local",
                   scheduler: str | None = None, client=None, workers: int = 2, processes: bool = True,
                   params: ModelParams = DEFAULT_PARAMS, loans_per_task: int = DEFAULT_LOANS_PER_TASK,
-                  keep_matrix: bool = False) -> dict:
-    """Simulate the book and return the portfolio summary (``engine``: local | dask)."""
+                  keep_matrix: bool = False, progress=None) -> dict:
+    """Simulate the book and return the portfolio summary (``engine``: local | dask).
+
+    ``progress``: optional ``progress("tasks", done, total)`` called as each task (a block of loans on one
+    path chunk) finishes, in either engine; None costs nothing."""
     from risk.posterior import load_posterior
 
     if engine not in ("local", "dask"):
@@ -466,6 +477,8 @@ def run_portfolio(book: Book, posterior: PipelinePosterior | None = None, *, eng
         results = _run_local(tasks, posterior, book.factors, params)
     else:
         results = _run_dask(tasks, posterior, book.factors, params, scheduler, client, workers, processes)
+    if progress is not None:
+        results = _reporting(results, len(tasks), progress)
     periods: dict = {}
     loss, default = assemble(book, results, periods)
     out = summarise(book, loss, default, periods["period"])

@@ -75,3 +75,119 @@ def test_malformed_file_names_line_and_column(tmp_path, name, content, line, col
     err = _one_error(CliRunner().invoke(main, ["score", str(f)]))
     kind = "JSON" if name.endswith(".json") else "YAML"
     assert err.startswith(f"error: {f}:{line}:{col}: not valid {kind} ("), err
+
+
+# -- progress: driven by the engine, no number changes, shown only at a terminal ------------------------------
+
+def _recorder():
+    events: list[tuple] = []
+    return events, lambda step, done=0, total=None: events.append((step, done, total))
+
+
+def _same(a: dict, b: dict, drop=("id", "created_at")) -> None:
+    a = {k: v for k, v in a.items() if k not in drop}
+    b = {k: v for k, v in b.items() if k not in drop}
+    assert json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+
+def _monotone(events) -> None:
+    done = [d for _, d, _ in events]
+    assert done == sorted(done), events
+    for _, d, t in events:
+        assert t is None or 0 <= d <= t, events
+
+
+def _req(paths: int = 2000):
+    from valuation.cases import load_case
+    from valuation.schema import PledgeRequest
+
+    d = load_case(BASE).model_dump(mode="json")
+    d["simulation"]["paths"] = paths
+    return PledgeRequest.model_validate(d)
+
+
+def test_assess_progress_reports_each_engine_step_and_changes_nothing():
+    from risk.assess import assess
+
+    events, rec = _recorder()
+    req = _req()
+    _same(assess(req, progress=rec), assess(req))
+    assert events[0] == ("scores", 0, 4) and events[-1] == ("done", 4, 4), events
+    assert [e[0] for e in events[1:4]] == ["simulate 2,000 paths", "credit", "ltv search"], events
+    _monotone(events)
+
+
+def test_stress_progress_counts_the_rows():
+    from risk.stress import stress_rows
+
+    events, rec = _recorder()
+    req = _req(1000)
+    names = ["funding_winter", "vbp_price_cut"]
+    assert stress_rows(req, names, progress=rec) == stress_rows(req, names)
+    assert events == [("base", 0, 3), ("funding_winter", 1, 3), ("vbp_price_cut", 2, 3), ("done", 3, 3)], events
+
+
+def test_portfolio_progress_counts_finished_tasks():
+    from risk.portfolio import load_book, plan, run_portfolio
+
+    book = load_book(CASES.parent / "books" / "example_book.yaml")
+    book.paths, book.chunk_paths = 2000, 1000
+    n_tasks = len(plan(book, 4))
+    events, rec = _recorder()
+    with_bar = run_portfolio(book, progress=rec, loans_per_task=4)
+    without = run_portfolio(book, loans_per_task=4)
+    _same(with_bar, without, drop=("wall_seconds",))
+    assert n_tasks > 1 and events == [("tasks", k, n_tasks) for k in range(n_tasks + 1)], (n_tasks, events)
+
+
+def test_readiness_progress_counts_every_engine_run(monkeypatch):
+    import risk.readiness as readiness_mod
+
+    calls = []
+    real = readiness_mod.assess
+    monkeypatch.setattr(readiness_mod, "assess", lambda *a, **k: calls.append(1) or real(*a, **k))
+    events, rec = _recorder()
+    readiness_mod.readiness(_req(1000), progress=rec, ltv_points=4)
+    _monotone(events)
+    assert events[-1][1] == len(calls) == events[-1][2], (len(calls), events[-3:])   # the total came true
+    runs = [e for e in events if e[1] > 0]
+    assert sorted({e[1] for e in runs}) == list(range(1, len(calls) + 1))            # one count per run
+    assert len(events) == len(calls) + 2, events        # + the start and the LTV-range phase announcing its total
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    import api.cli_progress as cp
+
+    monkeypatch.setattr(cp, "stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(cp, "DELAY", 0.0)
+
+
+STRESS = ["stress", str(BASE), "--scenario", "funding_winter", "--paths", "1000"]
+
+
+def test_the_bar_is_drawn_on_stderr_at_a_terminal(terminal):
+    r = CliRunner().invoke(main, STRESS)
+    assert r.exit_code == 0, r.output
+    assert "stress: " in r.stderr and "2/2" in r.stderr, r.stderr       # the final frame: both rows done
+    assert "stress: " not in r.stdout and "funding_winter" in r.stdout
+
+
+@pytest.mark.parametrize("flag", ["--json", "--quiet"])
+def test_no_bar_with_json_or_quiet(terminal, flag):
+    r = CliRunner().invoke(main, STRESS + [flag])
+    assert r.exit_code == 0 and r.stderr == "", r.stderr
+    if flag == "--json":
+        assert [row["scenario"] for row in json.loads(r.stdout)] == ["base", "funding_winter"]
+
+
+def test_no_bar_off_a_terminal():
+    r = CliRunner().invoke(main, STRESS)
+    assert r.exit_code == 0 and r.stderr == "", r.stderr
+
+
+def test_assess_and_portfolio_draw_their_bars(terminal, tmp_path):
+    r = CliRunner().invoke(main, ["assess", str(BASE), "--paths", "1000"])
+    assert r.exit_code == 0 and "assess: " in r.stderr and "4/4" in r.stderr, r.stderr
+    r = CliRunner().invoke(main, ["portfolio", str(CASES.parent / "books" / "example_book.yaml"), "--paths", "2000"])
+    assert r.exit_code == 0 and "portfolio: tasks" in r.stderr, r.stderr
