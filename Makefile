@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast test-slow bench install clean translations i18n-extract i18n-update
+.PHONY: run test test-fast test-slow bench install clean translations i18n-extract i18n-update schema-doc
 
 # message catalogues (api/translations): .po in the repository, .mo compiled here (not committed)
 I18N := api/translations
@@ -42,6 +42,10 @@ test: $(STAMP) translations
 
 test-fast: $(STAMP) translations
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# docs/schema.md and docs/examples/approval.json from the pydantic models (tests/test_readme.py checks them)
+schema-doc: $(STAMP)
+	$(BIN)/python -m api.schema_doc
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
