@@ -137,7 +137,9 @@ class Book:
             try:
                 pledges.append(PledgeRequest.model_validate(p))
             except ValidationError as e:
-                raise BookError(f"pledges[{i}]: {one_line(e)}") from None
+                err = BookError(f"pledges[{i}]: {one_line(e)}")
+                err.loc = ("pledges", i, *e.errors(include_url=False)[0]["loc"])   # for load_book's line number
+                raise err from None
         sim = data.get("simulation") or {}
         if not isinstance(sim, dict) or set(sim) - {"paths", "seed", "chunk_paths"}:
             raise BookError("book: simulation takes paths, seed, chunk_paths")
@@ -151,11 +153,16 @@ class Book:
 
 
 def load_book(path: str | Path) -> Book:
-    """Read a book from YAML or JSON (``.json`` suffix)."""
-    from valuation.cases import read_data_file
+    """Read a book from YAML or JSON (``.json`` suffix); a bad pledge names the file, line and column."""
+    from valuation.cases import read_data_file, where, yaml_position
 
     data = read_data_file(path, BookError)
-    return Book.from_dict(data)
+    try:
+        return Book.from_dict(data)
+    except BookError as e:
+        loc = getattr(e, "loc", None)
+        pos = yaml_position(Path(path).read_text(encoding="utf-8"), loc) if loc else None
+        raise BookError(f"{where(Path(path), *(pos or (None, None)))}: {e}") from None
 
 
 # --------------------------------------------------------------------------------------------

@@ -191,3 +191,16 @@ def test_assess_and_portfolio_draw_their_bars(terminal, tmp_path):
     assert r.exit_code == 0 and "assess: " in r.stderr and "4/4" in r.stderr, r.stderr
     r = CliRunner().invoke(main, ["portfolio", str(CASES.parent / "books" / "example_book.yaml"), "--paths", "2000"])
     assert r.exit_code == 0 and "portfolio: tasks" in r.stderr, r.stderr
+
+
+def test_a_bad_pledge_in_a_book_names_file_line_and_column(tmp_path):
+    text = (CASES.parent / "books" / "example_book.yaml").read_text()
+    first = text.index("  loan:\n    amount: ")
+    second = text.index("  loan:\n    amount: ", first + 1)     # the second pledge's loan amount
+    bad_text = text[:second] + text[second:].replace("term_years: ", "term_years: 30 #", 1)
+    bad = tmp_path / "book.yaml"
+    bad.write_text(bad_text)
+    line = bad_text[:bad_text.index("term_years: 30 #", second)].count("\n") + 1
+    col = len(bad_text[:bad_text.index("term_years: 30 #", second)].rsplit("\n", 1)[1]) + 1
+    err = _one_error(CliRunner().invoke(main, ["portfolio", str(bad)]))
+    assert err.startswith(f"error: {bad}:{line}:{col}: pledges[1]: loan.term_years"), (line, col, err)

@@ -15,7 +15,7 @@ class CaseError(ValueError):
     """A case file that cannot be read or parsed (not a schema problem)."""
 
 
-def _where(p: Path, line: int | None, column: int | None) -> str:
+def where(p: Path, line: int | None, column: int | None) -> str:
     """``file:line:column`` (1-based, as editors and compilers print it), or the file alone."""
     return f"{p}:{line}:{column}" if line else str(p)
 
@@ -30,12 +30,12 @@ def read_data_file(path: str | Path, error: type[Exception] = CaseError):
     try:
         return json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
     except json.JSONDecodeError as e:
-        raise error(f"{_where(p, e.lineno, e.colno)}: not valid JSON ({e.msg})") from None
+        raise error(f"{where(p, e.lineno, e.colno)}: not valid JSON ({e.msg})") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         what = ": ".join(x for x in (getattr(e, "context", None), getattr(e, "problem", None)) if x) \
             or str(e).splitlines()[0]
-        raise error(f"{_where(p, mark and mark.line + 1, mark and mark.column + 1)}: not valid YAML "
+        raise error(f"{where(p, mark and mark.line + 1, mark and mark.column + 1)}: not valid YAML "
                     f"({what})") from None
 
 
@@ -75,7 +75,7 @@ def located_message(path: str | Path, exc: ValidationError) -> str:
     except OSError:
         pos = None
     more = f" (and {len(rows) - 1} more)" if len(rows) > 1 else ""
-    return f"{_where(p, *(pos or (None, None)))}: {rows[0]['field']}: {rows[0]['message']}{more}"
+    return f"{where(p, *(pos or (None, None)))}: {rows[0]['field']}: {rows[0]['message']}{more}"
 
 
 def read_case_data(path: str | Path) -> dict:
