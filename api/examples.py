@@ -82,17 +82,18 @@ _APPROVAL = {
 }
 
 
-def approval_request(paths: int | None = None) -> dict:
-    """A fresh copy of the approved example (optionally with another ``simulation.paths``)."""
-    req = copy.deepcopy(_APPROVAL)
+def _fresh(template: dict, paths: int | None) -> dict:
+    req = copy.deepcopy(template)
     if paths is not None:
         req["simulation"]["paths"] = int(paths)
     return req
+
+
+def approval_request(paths: int | None = None) -> dict:
+    """A fresh copy of the approved example (optionally with another ``simulation.paths``)."""
+    return _fresh(_APPROVAL, paths)
 
 
 def example_request(paths: int | None = None) -> dict:
     """A fresh copy of the example request (optionally with another ``simulation.paths``)."""
-    req = copy.deepcopy(_EXAMPLE)
-    if paths is not None:
-        req["simulation"]["paths"] = int(paths)
-    return req
+    return _fresh(_EXAMPLE, paths)
