@@ -204,3 +204,17 @@ def test_a_bad_pledge_in_a_book_names_file_line_and_column(tmp_path):
     col = len(bad_text[:bad_text.index("term_years: 30 #", second)].rsplit("\n", 1)[1]) + 1
     err = _one_error(CliRunner().invoke(main, ["portfolio", str(bad)]))
     assert err.startswith(f"error: {bad}:{line}:{col}: pledges[1]: loan.term_years"), (line, col, err)
+
+
+def test_calibrate_progress_counts_rate_evaluations_and_changes_nothing():
+    import risk.calibrate as cal
+
+    calls = []
+    real = cal._BookRuns.rate
+    events, rec = _recorder()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cal._BookRuns, "rate", lambda self, **kw: calls.append(1) or real(self, **kw))
+        with_bar = cal.calibrate(progress=rec)
+    assert with_bar == cal.calibrate()
+    _monotone(events)
+    assert events[-1][1] == events[-1][2] == len(calls), (len(calls), events[-2:])
