@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast test-slow bench install clean translations i18n-extract i18n-update lock
+.PHONY: run test test-fast test-slow bench install clean translations i18n-extract i18n-update lock schema-doc
 
 # message catalogues (reports/translations): .po in the repository, .mo compiled here (not committed)
 I18N := reports/translations
@@ -49,6 +49,10 @@ test: $(STAMP) translations
 
 test-fast: $(STAMP) translations
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# docs/schema.md and docs/examples/approval.json from the pydantic models (tests/test_readme.py checks them)
+schema-doc: $(STAMP)
+	$(BIN)/python -m ipledge.api.schema_doc
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

@@ -151,17 +151,17 @@ def _ipledge_command() -> str:
 
 
 def curl_example(host: str, port: int, db_url: str) -> str:
-    """Two shell lines: create a key, then POST an assessment with it."""
-    from ipledge.api.examples import example_request
+    """Two shell lines: create a key, then POST an assessment (the approved example) with it."""
+    from ipledge.api.examples import approval_request
 
     base = _base_url(host, port)
-    body = json.dumps(example_request(), separators=(",", ":"))
+    body = json.dumps(approval_request(), separators=(",", ":"))
     env = ""
     if db_url.startswith("sqlite:///") and not os.environ.get("DATABASE_URL"):
         env = f"IPLEDGE_DB={shlex.quote(db_url[len('sqlite:///'):])} "
     lines = [
         f"ipledge API at {base}  (docs: {base}/v1/docs, health: {base}/v1/health)",
-        "Create an API key and assess the example pledge:" + (
+        "Create an API key and assess the example pledge (a marketed anaesthetic; approved):" + (
             "  (run with the same DATABASE_URL as the server)" if not env else ""),
         "",
         f"  KEY=$({env}{_ipledge_command()} keys create --tenant demo-bank | tail -n 1)",

@@ -1,38 +1,10 @@
 """`ipledge assess CASE`: the full assessment as a readable report or as the v1 response JSON."""
 from __future__ import annotations
 
-import threading
-
 import click
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ipledge.cli.common import emit_json, read_request, user_errors
-
-STEPS = ("scores", "simulate", "credit", "ltv search")
-
-
-class DelayedProgress:
-    """A progress bar on stderr that appears only if the run takes longer than ``delay`` seconds."""
-
-    def __init__(self, delay: float = 1.0):
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                                 console=Console(stderr=True), transient=True)
-        self.task = self.progress.add_task("assessing", total=len(STEPS))
-        self.timer = threading.Timer(delay, self.progress.start)
-        self.timer.daemon = True
-
-    def __enter__(self):
-        self.timer.start()
-        return self
-
-    def __call__(self, step: str) -> None:
-        done = STEPS.index(step) if step in STEPS else 0
-        self.progress.update(self.task, completed=done, description=step)
-
-    def __exit__(self, *exc):
-        self.timer.cancel()
-        self.progress.stop()
+from ipledge.cli.progress import progress_bar, quiet_option
 
 
 @click.command()
@@ -41,8 +13,10 @@ class DelayedProgress:
 @click.option("--paths", type=int, default=None, help="Monte Carlo paths (1,000-200,000).")
 @click.option("--seed", type=int, default=None, help="Random seed (stored with the result).")
 @click.option("--scenario", default=None, help="Apply a named stress scenario (see scenarios/stress).")
+@quiet_option
 @user_errors
-def assess(case: str, as_json: bool, paths: int | None, seed: int | None, scenario: str | None) -> None:
+def assess(case: str, as_json: bool, paths: int | None, seed: int | None, scenario: str | None,
+           quiet: bool) -> None:
     """Assess the pledge in CASE: value, default risk, recommended LTV, decision and loss split."""
     from ipledge.risk.assess import assess as run_assessment
     from ipledge.valuation.schema import PledgeRequest
@@ -56,7 +30,7 @@ def assess(case: str, as_json: bool, paths: int | None, seed: int | None, scenar
     if scenario is not None:
         data["scenario"] = scenario
     req = PledgeRequest.model_validate(data)
-    with DelayedProgress() as progress:
+    with progress_bar("assess", quiet, as_json) as progress:
         result = run_assessment(req, progress=progress)
     if as_json:
         emit_json(result)

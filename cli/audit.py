@@ -25,7 +25,7 @@ def verify(tenant, anchor_path, save_path, as_json, database_url, schema) -> Non
     """Report the first broken link of each chain (and every other one found); exit 1 if any."""
     from ipledge.api.audit import verify as run
     from ipledge.cli.common import fail
-    from ipledge.api.store import Store
+    from ipledge.cli.db import open_store
 
     anchor = None
     if anchor_path:
@@ -34,7 +34,7 @@ def verify(tenant, anchor_path, save_path, as_json, database_url, schema) -> Non
                 anchor = json.load(fh)["heads"]
         except (OSError, ValueError, KeyError, TypeError) as e:
             fail(f"--anchor {anchor_path}: not an anchor file ({type(e).__name__}: {e})")
-    store = Store(database_url, schema=schema)
+    store = open_store(database_url, schema=schema, migrate=False)
     try:
         rep = run(store, tenant=tenant, anchor=anchor)
     finally:

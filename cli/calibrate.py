@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from ipledge.cli.common import emit_json, user_errors
+from ipledge.cli.progress import progress_bar, quiet_option
 
 JSON_KEYS = ("book", "parameters", "annual_default_rate", "target")
 
@@ -19,25 +20,27 @@ JSON_KEYS = ("book", "parameters", "annual_default_rate", "target")
                    "its loan-years; methodology §12).")
 @click.option("--database-url", envvar="DATABASE_URL", default=None,
               help="With --from-book: SQLAlchemy URL (default: $DATABASE_URL, $IPLEDGE_DB or ./instance/ipledge.db).")
+@quiet_option
 @user_errors
-def calibrate(as_json: bool, book: str, seed: int | None, tenant: str | None, database_url: str | None) -> None:
+def calibrate(as_json: bool, book: str, seed: int | None, tenant: str | None, database_url: str | None,
+              quiet: bool) -> None:
     """Fit q_base so the book's simulated annual default rate lands in the target band."""
     from ipledge.risk.calibrate import calibrate as fit
     from ipledge.risk.calibrate import target_from_book
 
     update = None
     if tenant is not None:
+        from ipledge.cli.db import open_store
         from ipledge.api.service_loans import book_default_evidence
-        from ipledge.api.store import Store
 
-        store = Store(database_url)
-        store.migrate()
+        store = open_store(database_url)
         evidence = book_default_evidence(store, tenant)
         target = target_from_book(evidence)
         update = target.pop("book_update")
-        r = fit(book, seed, observed=target)
     else:
-        r = fit(book, seed)
+        target = None
+    with progress_bar("calibrate", quiet, as_json) as progress:
+        r = fit(book, seed, observed=target, progress=progress)
     if as_json:
         emit_json({**{k: r[k] for k in JSON_KEYS}, **({"book_update": update} if update else {})})
         return

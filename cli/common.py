@@ -9,7 +9,7 @@ from typing import NoReturn
 import click
 from pydantic import ValidationError
 
-from ipledge.valuation.cases import CaseError, load_case
+from ipledge.valuation.cases import CaseError, load_case_located
 from ipledge.valuation.errors import one_line
 
 EXIT_USAGE = 2
@@ -34,7 +34,8 @@ def user_errors(fn):
 
 
 def read_request(path: str):
-    return load_case(path)
+    """The case in PATH; a schema error names the file, line and column (``case.yaml:52:3: field: ...``)."""
+    return load_case_located(path)
 
 
 def emit_json(obj) -> None:

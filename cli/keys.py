@@ -1,6 +1,8 @@
 """``ipledge keys``: API keys per tenant (institution). Only a SHA-256 of each key is stored.
 
 The database is the server's: ``DATABASE_URL`` / ``IPLEDGE_DB`` / ./instance/ipledge.db, or ``--database-url``.
+Each command prints the database it uses on stderr (password masked) and refuses to create a new one
+unless ``keys create --create-db`` asks for it (:mod:`ipledge.cli.db`).
 """
 from __future__ import annotations
 
@@ -9,12 +11,10 @@ import json
 import click
 
 
-def _store(database_url: str | None):
-    from ipledge.api.store import Store
+def _store(database_url: str | None, create: bool = False):
+    from ipledge.cli.db import open_store
 
-    store = Store(database_url)
-    store.migrate()
-    return store
+    return open_store(database_url, create=create)
 
 
 _db_option = click.option("--database-url", envvar="DATABASE_URL", default=None,
@@ -29,12 +29,15 @@ def keys() -> None:
 @keys.command("create")
 @click.option("--tenant", required=True, help="Institution the key acts for (created if new).")
 @_db_option
-def create(tenant: str, database_url: str | None) -> None:
+@click.option("--create-db", "create_db", is_flag=True,
+              help="Create (and migrate) the database if it does not exist yet; without it a missing database "
+                   "is an error (a key in a database the server does not use is refused with 401).")
+def create(tenant: str, database_url: str | None, create_db: bool) -> None:
     """Create a key for TENANT; the key itself is printed once, on the last line."""
     from ipledge.cli.common import fail
 
     try:
-        key_id, key = _store(database_url).create_key(tenant)
+        key_id, key = _store(database_url, create_db).create_key(tenant)
     except ValueError as e:
         fail(str(e))
     click.echo(f"tenant: {tenant.strip()}")

@@ -12,6 +12,7 @@ import sys
 import click
 
 from ipledge.cli.common import emit_json, fail, user_errors
+from ipledge.cli.progress import progress_bar, quiet_option
 
 CLI_KEY = "cli"
 _db_option = click.option("--database-url", envvar="DATABASE_URL", default=None,
@@ -20,11 +21,9 @@ _tenant_option = click.option("--tenant", required=True, help="Institution whose
 
 
 def _store(database_url: str | None):
-    from ipledge.api.store import Store
+    from ipledge.cli.db import open_store
 
-    store = Store(database_url)
-    store.migrate()
-    return store
+    return open_store(database_url)
 
 
 def _problem(e) -> str:
@@ -160,9 +159,10 @@ def _tenant_book(database_url, tenant, paths, seed, factors):
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler (default: a LocalCluster).")
 @click.option("--workers", type=click.IntRange(1, 256), default=2, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the portfolio result as JSON.")
+@quiet_option
 @_db_option
 @user_errors
-def book_risk(tenant, paths, seed, factors, engine, scheduler, workers, as_json, database_url) -> None:
+def book_risk(tenant, paths, seed, factors, engine, scheduler, workers, as_json, quiet, database_url) -> None:
     """EL, VaR, ES and contributions of TENANT's open loans at their latest valuations."""
     from ipledge.cli.portfolio import print_portfolio
     from ipledge.api.store import canonical_hash
@@ -171,7 +171,9 @@ def book_risk(tenant, paths, seed, factors, engine, scheduler, workers, as_json,
     if scheduler and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask")
     ls, book_doc, ids = _tenant_book(database_url, tenant, paths, seed, factors)
-    res = run_portfolio(Book.from_dict(book_doc), engine=engine, scheduler=scheduler, workers=workers)
+    with progress_bar("book risk", quiet, as_json) as progress:
+        res = run_portfolio(Book.from_dict(book_doc), engine=engine, scheduler=scheduler, workers=workers,
+                            progress=progress)
     for row in res["loans"]:
         row["loan_id"] = ids[row["index"]]
     ls.audit(_principal(ls, _tenant(ls, tenant)), "book.risk", input_hash=canonical_hash(book_doc),

@@ -35,8 +35,9 @@ def model():
 @click.option("--chains", type=click.IntRange(min=1), help="Number of chains.")
 @click.option("--seed", type=int, help="Random seed.")
 @click.option("--sampler", type=click.Choice(["nutpie", "pymc"]), help="NUTS implementation (default nutpie).")
-@click.option("--progress", is_flag=True, help="Show the sampler's progress bar.")
-def fit(evidence, out, force, draws, tune, chains, seed, sampler, progress):
+@click.option("--progress", is_flag=True, help="Show the sampler's progress bar even off a terminal.")
+@click.option("--quiet", "-q", is_flag=True, help="No sampler progress bar (default: shown at a terminal).")
+def fit(evidence, out, force, draws, tune, chains, seed, sampler, progress, quiet):
     """Fit the posterior on the cited counts (+ evidence) and write it as a new model version."""
     import warnings
 
@@ -69,7 +70,10 @@ def fit(evidence, out, force, draws, tune, chains, seed, sampler, progress):
     if target.exists() and not force:
         _fail(f"{target} exists; pass --force to overwrite it or choose another --out")
 
-    m.fit(m.data, progressbar=progress)
+    from ipledge.cli.progress import stderr_is_terminal
+
+    # the sampler's own bar (nutpie / PyMC), driven by its draws: at a terminal unless --quiet
+    m.fit(m.data, progressbar=progress or (not quiet and stderr_is_terminal()))
     diag = m.diagnostics()
     _, ppc = m.posterior_predictive_check()
     path = m.save(target, overwrite=force, allow_shipped=is_shipped and force)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from ipledge.cli.common import emit_json, user_errors
+from ipledge.cli.progress import progress_bar, quiet_option
 
 
 def _m(x: float) -> str:
@@ -56,9 +57,10 @@ def print_portfolio(res: dict, top: int = 10) -> None:
 @click.option("--factors", type=click.Choice(["book", "on", "off"]), default="book", show_default=True,
               help="Common factors as in the book, or force on/off.")
 @click.option("--json", "as_json", is_flag=True, help="Print the portfolio result as JSON.")
+@quiet_option
 @user_errors
 def portfolio(book: str, engine: str, scheduler: str | None, workers: int, paths: int | None, seed: int | None,
-              factors: str, as_json: bool) -> None:
+              factors: str, as_json: bool, quiet: bool) -> None:
     """Simulate the book of pledges in BOOK (YAML or JSON): EL, VaR 99%, ES 99%, contributions."""
     from ipledge.risk.portfolio import FactorModel, load_book, run_portfolio
 
@@ -71,7 +73,8 @@ def portfolio(book: str, engine: str, scheduler: str | None, workers: int, paths
         b.factors = FactorModel.parse(factors)
     if scheduler and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask")
-    res = run_portfolio(b, engine=engine, scheduler=scheduler, workers=workers)
+    with progress_bar("portfolio", quiet, as_json) as progress:
+        res = run_portfolio(b, engine=engine, scheduler=scheduler, workers=workers, progress=progress)
     if as_json:
         emit_json(res)
     else:

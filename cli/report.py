@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from ipledge.cli.common import fail, user_errors
+from ipledge.cli.progress import progress_bar, quiet_option
 
 FORMATS = (".html", ".htm", ".pdf")
 
@@ -26,8 +27,9 @@ FORMATS = (".html", ".htm", ".pdf")
               help="Language of the report (简体中文 or English).")
 @click.option("--ltv-basis", type=click.Choice(["inputs", "scenarios"]), default="inputs", show_default=True,
               help="LTV range over perturbed inputs or over the built-in stress scenarios.")
+@quiet_option
 @user_errors
-def report(case: str, output: str, paths: int | None, lang: str, ltv_basis: str) -> None:
+def report(case: str, output: str, paths: int | None, lang: str, ltv_basis: str, quiet: bool) -> None:
     """Write the financing-readiness report of CASE (a case file or a bundled case name)."""
     from ipledge.reports.report import report_html, report_pdf, resolve_case
     from ipledge.risk.posterior import load_posterior
@@ -46,7 +48,8 @@ def report(case: str, output: str, paths: int | None, lang: str, ltv_basis: str)
         posterior = load_posterior()
     except (OSError, KeyError) as e:
         fail(f"pipeline posterior not available ({e}); run `ipledge model fit` or set IPLEDGE_POSTERIOR")
-    result = readiness(req, posterior, ltv_basis=ltv_basis)
+    with progress_bar("report (engine runs)", quiet) as progress:
+        result = readiness(req, posterior, ltv_basis=ltv_basis, progress=progress)
     if suffix == ".pdf":
         data = report_pdf(result, req, lang)   # a GlyphError (a ValueError) is one line and exit 2
         out.write_bytes(data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from ipledge.cli.common import emit_json, read_request, user_errors
+from ipledge.cli.progress import progress_bar, quiet_option
 
 JSON_KEYS = ("scenario", "appraised_value", "pd", "expected_loss_rate", "ltv", "decision")
 
@@ -53,15 +54,17 @@ def print_stress(req, rows: list[dict]) -> None:
                    "the first row is base.")
 @click.option("--paths", type=click.IntRange(1000, 200_000), default=None, help="Paths (default: the case's).")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None, help="Seed (default: the case's).")
+@quiet_option
 @user_errors
 def stress(case: str, scenarios: tuple[str, ...], all_: bool, as_json: bool, paths: int | None,
-           seed: int | None) -> None:
+           seed: int | None, quiet: bool) -> None:
     """Run CASE under stress scenarios and compare with the base (common random numbers)."""
     from ipledge.risk.stress import resolve_names, stress_rows
 
     req = read_request(case)
     names = resolve_names(list(scenarios), all_)  # unknown name: one line, exit 2, before any simulation
-    rows = stress_rows(req, names, paths=paths, seed=seed)
+    with progress_bar("stress", quiet, as_json) as progress:
+        rows = stress_rows(req, names, paths=paths, seed=seed, progress=progress)
     if as_json:
         emit_json(rows)
     else:

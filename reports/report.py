@@ -19,7 +19,7 @@ from pathlib import Path
 from ipledge.reports import i18n, narrative
 from ipledge.reports.labels import CARDS, N_, VALUE_PATTERNS
 from ipledge.valuation import fmt
-from ipledge.valuation.cases import CaseError, load_case
+from ipledge.valuation.cases import CaseError, load_case, load_case_located
 
 STATIC = Path(__file__).resolve().parent / "static"
 CARD_KEYS = tuple(CARDS)
@@ -156,7 +156,7 @@ def resolve_case(case: str):
     if p.suffix.lower() in (".yaml", ".yml", ".json") or os.sep in case:
         if not p.is_file():
             raise CaseError(f"{case}: no such case file")
-        return load_case(p)
+        return load_case_located(p)
     f = _cases_dir() / f"{case}.yaml"
     if not f.is_file():
         names = ", ".join(n[:-5] for n in sorted(x.name for x in _cases_dir().iterdir()) if n.endswith(".yaml"))

@@ -30,6 +30,13 @@ SIM_VERSION = "sim-2"   # sim-2: issue 10 (no look-ahead, IP value to exclusivit
 DEFAULT_MAX_PATHS = 200_000   # the schema bound; the server reads the same IPLEDGE_MAX_PATHS
 
 
+ENGINE_STEPS = ("simulate", "credit", "ltv search")   # per simulation; an escalation repeats them
+
+
+def no_progress(step: str, done: int = 0, total: int | None = None) -> None:
+    """The default progress callback: nothing."""
+
+
 def max_paths() -> int:
     """Most paths an assessment may escalate to (IPLEDGE_MAX_PATHS, at most the schema bound 200,000)."""
     try:
@@ -170,22 +177,26 @@ def assess(req: PledgeRequest, *, assessment_id: str | None = None, created_at: 
     """The full v1 response for one pledge request.
 
     ``escalate``: re-run with 4x the paths (up to :func:`max_paths`) while the LTV standard error
-    exceeds ``params.ltv_se_limit``; off where rows must share their paths (the stress table)."""
-    step = progress or (lambda name: None)
+    exceeds ``params.ltv_se_limit``; off where rows must share their paths (the stress table).
+    ``progress``: optional ``progress(step, done, total)`` called as each engine step starts (scores,
+    simulate, credit, LTV search; an escalation adds three); None costs nothing."""
+    step = progress or no_progress
     base_req = req
     req, params = apply_named_scenario(req, params)
     posterior = posterior or load_posterior()
-    step("scores")
+    total = 1 + len(ENGINE_STEPS)
+    step("scores", 0, total)
     scores = score_request(req)
-    step("simulate")
     ipc = scores["competitive_contribution"]["ip_contribution"]
     paths, paths_note = req.simulation.paths, None
     cap_paths = max_paths() if escalate else paths
     while True:
+        done = total - len(ENGINE_STEPS)
+        step(f"simulate {paths:,} paths", done, total)
         sim = simulate(req, ipc, posterior, params, n=paths)
-        step("credit")
+        step("credit", done + 1, total)
         run = run_credit(sim, req, [req.loan.amount])
-        step("ltv search")
+        step("ltv search", done + 2, total)
         ltv = ltv_search(sim, req, params=params)
         se_loan, se_ltv = std_errors(sim, req, ltv, params)
         if se_ltv <= params.ltv_se_limit or paths >= cap_paths:
@@ -194,6 +205,8 @@ def assess(req: PledgeRequest, *, assessment_id: str | None = None, created_at: 
         paths_note = (f"LTV standard error {pct_pp(se_ltv)} at {paths:,} paths exceeds "
                       f"{pct_pp(params.ltv_se_limit)}: re-run at {more:,} paths")
         paths = more
+        total += len(ENGINE_STEPS)
+    step("done", total, total)
     credit, checks, guarantee = credit_block(req, sim, run, ltv, params)
     scores["gbt42748"] = gbt42748.crosswalk(scores, req, gbt42748_derived(sim))
     pipeline = _pipeline_block(req, posterior, sim)

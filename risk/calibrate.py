@@ -164,19 +164,36 @@ class _BookRuns:
         return total, per
 
 
+FIT_TABLE_Q = (0.5, 0.6, 0.7, 0.8)   # q_base values of the fit table (with the fitted one)
+
+
 def calibrate(book: CalibrationBook | str | Path = DEFAULT_BOOK, seed: int | None = None, observed=None,
-              params: ModelParams = DEFAULT_PARAMS, posterior=None) -> dict:
-    """Fit q_base to the target band; the result ``--json`` prints (reproducible from ``seed``)."""
+              params: ModelParams = DEFAULT_PARAMS, posterior=None, progress=None) -> dict:
+    """Fit q_base to the target band; the result ``--json`` prints (reproducible from ``seed``).
+
+    ``progress``: optional ``progress(step, done, total)`` after each evaluation of the book's default rate
+    (the bracket, the bisection, the fitted value, the funding winter, the fit table); None costs nothing."""
+    from ipledge.risk.assess import no_progress
     from ipledge.risk.posterior import load_posterior
+
+    step = progress or no_progress
+    count = {"done": 0, "total": None}
+
+    def rate(runs: _BookRuns, what: str, **kw):
+        out = runs.rate(**kw)
+        count["done"] += 1
+        step(what, count["done"], count["total"])
+        return out
 
     book = book if isinstance(book, CalibrationBook) else load_book(book)
     seed = book.seed if seed is None else int(seed)
     target = target_from(observed)
     posterior = posterior or load_posterior()
+    step("simulate segments", 0, None)
     base = _BookRuns(book, params, seed, None, posterior)
     lo, hi = Q_BRACKET[0], params.q_after_success
     goal = 0.5 * (target["base"][0] + target["base"][1])
-    r_lo, r_hi = base.rate(q_base=lo)[0], base.rate(q_base=hi)[0]
+    r_lo, r_hi = rate(base, "bracket", q_base=lo)[0], rate(base, "bracket", q_base=hi)[0]
     if goal < r_hi <= target["base"][1]:
         # the band's middle is out of reach below q_after_success (news never lowers the odds): take the
         # in-band rate nearest to it, at the bracket's upper end
@@ -184,19 +201,21 @@ def calibrate(book: CalibrationBook | str | Path = DEFAULT_BOOK, seed: int | Non
     if not r_hi <= goal <= r_lo:
         raise CalibrationError(f"no q_base in [{lo}, {hi}] gives the target {goal:.4f}: the book's default "
                                f"rate runs from {r_hi:.4f} to {r_lo:.4f}")
-    for _ in range(BISECTION_STEPS if lo < hi else 0):          # rate falls as q_base rises
+    steps = BISECTION_STEPS if lo < hi else 0
+    count["total"] = 2 + steps + 2 + len(FIT_TABLE_Q) + 1
+    for _ in range(steps):          # rate falls as q_base rises
         mid = 0.5 * (lo + hi)
-        if base.rate(q_base=mid)[0] > goal:
+        if rate(base, "bisection", q_base=mid)[0] > goal:
             lo = mid
         else:
             hi = mid
     q = round(0.5 * (lo + hi), 4)
     fitted = dataclasses.replace(params, q_base=q)
-    rate_base, per_base = base.rate(q_base=q)
+    rate_base, per_base = rate(base, "fitted", q_base=q)
     winter = _BookRuns(book, fitted, seed, "funding_winter", posterior)
-    rate_winter, per_winter = winter.rate()
-    fit_table = [{"q_base": x, "annual_default_rate": base.rate(q_base=x)[0]}
-                 for x in (0.5, 0.6, 0.7, q, 0.8)]
+    rate_winter, per_winter = rate(winter, "funding winter")
+    fit_table = [{"q_base": x, "annual_default_rate": rate(base, "fit table", q_base=x)[0]}
+                 for x in (*FIT_TABLE_Q[:3], q, FIT_TABLE_Q[3])]
     return {
         "book": book.name,
         "parameters": {"q_base": q, "q_after_success": params.q_after_success,

@@ -137,7 +137,9 @@ class Book:
             try:
                 pledges.append(PledgeRequest.model_validate(p))
             except ValidationError as e:
-                raise BookError(f"pledges[{i}]: {one_line(e)}") from None
+                err = BookError(f"pledges[{i}]: {one_line(e)}")
+                err.loc = ("pledges", i, *e.errors(include_url=False)[0]["loc"])   # for load_book's line number
+                raise err from None
         sim = data.get("simulation") or {}
         if not isinstance(sim, dict) or set(sim) - {"paths", "seed", "chunk_paths"}:
             raise BookError("book: simulation takes paths, seed, chunk_paths")
@@ -151,11 +153,16 @@ class Book:
 
 
 def load_book(path: str | Path) -> Book:
-    """Read a book from YAML or JSON (``.json`` suffix)."""
-    from ipledge.valuation.cases import read_data_file
+    """Read a book from YAML or JSON (``.json`` suffix); a bad pledge names the file, line and column."""
+    from ipledge.valuation.cases import read_data_file, where, yaml_position
 
     data = read_data_file(path, BookError)
-    return Book.from_dict(data)
+    try:
+        return Book.from_dict(data)
+    except BookError as e:
+        loc = getattr(e, "loc", None)
+        pos = yaml_position(Path(path).read_text(encoding="utf-8"), loc) if loc else None
+        raise BookError(f"{where(Path(path), *(pos or (None, None)))}: {e}") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,6 +290,14 @@ def run_task(task: Task, posterior: PipelinePosterior, factors: FactorModel,
 
 # --------------------------------------------------------------------------------------------
 # Engines
+
+
+def _reporting(results, total: int, progress):
+    """The task results, unchanged, calling ``progress("tasks", done, total)`` as each one arrives."""
+    progress("tasks", 0, total)
+    for done, r in enumerate(results, 1):
+        progress("tasks", done, total)
+        yield r
 
 
 def _run_local(tasks, posterior, factors, params):
@@ -453,8 +468,11 @@ def summarise(book: Book, loss: np.ndarray, default: np.ndarray, period: np.ndar
 def run_portfolio(book: Book, posterior: PipelinePosterior | None = None, *, engine: str = "local",
                   scheduler: str | None = None, client=None, workers: int = 2, processes: bool = True,
                   params: ModelParams = DEFAULT_PARAMS, loans_per_task: int = DEFAULT_LOANS_PER_TASK,
-                  keep_matrix: bool = False) -> dict:
-    """Simulate the book and return the portfolio summary (``engine``: local | dask)."""
+                  keep_matrix: bool = False, progress=None) -> dict:
+    """Simulate the book and return the portfolio summary (``engine``: local | dask).
+
+    ``progress``: optional ``progress("tasks", done, total)`` called as each task (a block of loans on one
+    path chunk) finishes, in either engine; None costs nothing."""
     from ipledge.risk.posterior import load_posterior
 
     if engine not in ("local", "dask"):
@@ -466,6 +484,8 @@ def run_portfolio(book: Book, posterior: PipelinePosterior | None = None, *, eng
         results = _run_local(tasks, posterior, book.factors, params)
     else:
         results = _run_dask(tasks, posterior, book.factors, params, scheduler, client, workers, processes)
+    if progress is not None:
+        results = _reporting(results, len(tasks), progress)
     periods: dict = {}
     loss, default = assemble(book, results, periods)
     out = summarise(book, loss, default, periods["period"])

@@ -81,7 +81,7 @@ from typing import Callable
 
 import numpy as np
 
-from ipledge.risk.assess import assess
+from ipledge.risk.assess import assess, no_progress
 from ipledge.risk.credit import SCHEMES
 from ipledge.risk.profiles import ltv_cap
 from ipledge.risk.schemes import catalogue
@@ -458,24 +458,41 @@ def _action_row(act: Action, before: dict, after: dict, measured_on: str, before
             "changes": request_changes(before_req, after_req)}
 
 
+def _ltv_range_runs(basis: str, points: int) -> int:
+    """How many engine runs :func:`ltv_range` makes (for the progress total)."""
+    if basis == "scenarios":
+        from ipledge.scenarios.loader import builtin_names
+
+        return len(builtin_names()) or points
+    return points
+
+
 def readiness(req: PledgeRequest, posterior: PipelinePosterior | None = None, *,
               params: ModelParams = DEFAULT_PARAMS, ltv_basis: str = "inputs",
               ltv_points: int = LTV_DESIGN_POINTS, progress=None) -> dict:
-    """Readiness score, blockers, LTV range and ranked, measured actions (see the module docstring)."""
+    """Readiness score, blockers, LTV range and ranked, measured actions (see the module docstring).
+
+    ``progress``: optional ``progress(phase, done, total)`` called after each engine run (an assessment);
+    ``total`` is None while the actions are being measured (their number depends on the results) and known
+    from the LTV range on. None costs nothing."""
     if ltv_basis not in ("inputs", "scenarios"):
         raise ValueError("ltv_basis must be 'inputs' or 'scenarios'")
-    step = progress or (lambda name: None)
+    step = progress or no_progress
     posterior = posterior or load_posterior()
+    count = {"phase": "assess", "done": 0, "total": None}
 
     def run(r: PledgeRequest) -> dict:
-        return assess(r, posterior=posterior, params=params)
+        out = assess(r, posterior=posterior, params=params)
+        count["done"] += 1
+        step(count["phase"], count["done"], count["total"])
+        return out
 
-    step("assess")
+    step("assess", 0, None)
     base = run(req)
     requested = req.loan.amount
     blockers = blockers_of(base)
 
-    step("actions")
+    count["phase"] = "actions"
     rows: list[dict] = []
     fixes = blocker_actions(req, base)
     fixes = [a for a in fixes if _valid(req, a)]
@@ -517,7 +534,9 @@ def readiness(req: PledgeRequest, posterior: PipelinePosterior | None = None, *,
     for i, r in enumerate(rows, 1):
         r["rank"] = i
 
-    step("ltv range")
+    count["phase"] = "ltv range"
+    count["total"] = count["done"] + _ltv_range_runs(ltv_basis, ltv_points)
+    step(count["phase"], count["done"], count["total"])
     rng = ltv_range(req, base, run, ltv_basis, ltv_points)
     score, parts = readiness_score(base, requested)
     value = float(base["valuation"]["appraised_value"])

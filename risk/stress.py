@@ -55,13 +55,15 @@ def _row(name: str, description: str, resp: dict) -> dict:
 
 def stress_rows(req: PledgeRequest, names=None, posterior: PipelinePosterior | None = None, *,
                 params: ModelParams = DEFAULT_PARAMS, paths: int | None = None, seed: int | None = None,
-                all_: bool = False) -> list[dict]:
+                all_: bool = False, progress=None) -> list[dict]:
     """Rows for the base case and each scenario; the first row is ``base``.
 
     ``paths`` / ``seed`` override the request's simulation settings (the same for every row).
+    ``progress``: optional ``progress(row, done, total)`` called as each row's assessment starts (total =
+    1 + the scenarios) and once at the end; None costs nothing.
     Raises :class:`ipledge.scenarios.loader.ScenarioError` for an unknown scenario, before running anything.
     """
-    from ipledge.risk.assess import assess, shocked
+    from ipledge.risk.assess import no_progress, assess, shocked
 
     chosen = resolve_names(names, all_)
     data = req.model_dump(mode="json")
@@ -75,16 +77,20 @@ def stress_rows(req: PledgeRequest, names=None, posterior: PipelinePosterior | N
     base_req = PledgeRequest.model_validate(data)
     posterior = posterior or load_posterior()
 
+    step = progress or no_progress
+    step("base", 0, 1 + len(chosen))
     base_resp = assess(base_req, posterior=posterior, params=params)
     base = _row("base", "the case as entered", base_resp)
     # every scenario row on the base's paths (the base may have escalated them): common random numbers
     data["simulation"] = {**sim, "paths": base_resp["valuation"]["paths"]}
     base_req = PledgeRequest.model_validate(data)
     rows = [base]
-    for name in chosen:
+    for i, name in enumerate(chosen, 1):
+        step(name, i, 1 + len(chosen))
         scen, r, p = shocked(base_req, name, params)
         rows.append(_row(scen.name, " ".join(scen.description.split()),
                          assess(r, posterior=posterior, params=p, escalate=False)))
+    step("done", len(rows), len(rows))
     for row in rows:
         row["change"] = {k: (row[k] - base[k]) if row[k] is not None and base[k] is not None else None
                          for k in DELTA_KEYS}

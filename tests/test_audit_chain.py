@@ -246,7 +246,7 @@ def test_cli_reports_the_first_broken_link(trail, tmp_path):
     assert bad.exit_code == 1, bad.output
     assert "first broken link: tenant bank-a" in bad.output and "seq 2" in bad.output, bad.output
     as_json = CliRunner().invoke(main, args + ["--json"])
-    doc = json.loads(as_json.output)
+    doc = json.loads(as_json.stdout)
     assert doc["ok"] is False and doc["first_break"]["seq"] == 2
     missing = CliRunner().invoke(main, args + ["--anchor", str(tmp_path / "none.json")])
     assert missing.exit_code == 2 and "not an anchor file" in missing.output

@@ -102,7 +102,7 @@ def test_book_risk_equals_portfolio_on_the_export(stored_book, tmp_path):
     r = runner.invoke(main, ["book", "risk", "--tenant", "book-bank", "--paths", str(BOOK_PATHS), "--seed",
                              str(BOOK_SEED), "--json", "--database-url", url])
     assert r.exit_code == 0, r.output
-    local = json.loads(r.output)
+    local = json.loads(r.stdout)
     assert local["expected_loss"] == api["expected_loss"] and local["es_99"] == api["es_99"]
 
 
@@ -116,7 +116,7 @@ def test_book_outcomes_and_evidence(stored_book, tmp_path):
     r = CliRunner().invoke(main, ["book", "outcomes", "--tenant", "book-bank", "--as-of", "2026-12-01", "--json",
                                   "--evidence", str(csv_path), "--database-url", url])
     assert r.exit_code == 0, r.output
-    out = json.loads(r.output)
+    out = json.loads(r.stdout)
     assert out["defaults"] == 1 and out["recovered"] == 1.0e5 and out["n_loans"] == N_LOANS
     # exposure: 198 loans from 2026-11-05 to 2026-12-01, the repaid and the defaulted one to 2026-11-20
     expected_ly = ((N_LOANS - 2) * 26 + 2 * 15) / 365.25
@@ -139,6 +139,6 @@ def test_book_risk_dask_engine_equals_local(stored_book):
         r = CliRunner().invoke(main, ["book", "risk", "--tenant", "book-bank", "--paths", str(BOOK_PATHS), "--seed",
                                       "5", "--engine", engine, "--json", "--database-url", url])
         assert r.exit_code == 0, r.output
-        runs[engine] = json.loads(r.output)
+        runs[engine] = json.loads(r.stdout)
     for k in ("expected_loss", "var_99", "es_99"):
         assert runs["dask"][k] == runs["local"][k], (k, runs["local"][k], runs["dask"][k])

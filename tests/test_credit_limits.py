@@ -502,7 +502,12 @@ def test_cli_calibrate_from_book_of_an_unknown_tenant_is_one_line_and_exit_2(tmp
 
     from ipledge.cli.main import main
 
-    r = CliRunner().invoke(main, ["calibrate", "--from-book", "Nobody Bank", "--database-url",
-                                  f"sqlite:///{tmp_path / 'x.db'}"])
+    from ipledge.api.store import Store
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    Store(url).migrate()     # an existing, empty book (a missing database is refused before: ipledge.cli.db)
+    r = CliRunner().invoke(main, ["calibrate", "--from-book", "Nobody Bank", "--database-url", url])
     assert r.exit_code == 2, r.output
-    assert r.output.strip().count("\n") == 0 and "Nobody Bank" in r.output, r.output
+    assert r.stdout == "" and r.stderr.startswith("database: "), r.output
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Nobody Bank" in errors[0], r.output

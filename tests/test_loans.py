@@ -249,7 +249,7 @@ def test_revalue_cli(sqlite_loan):
     url = app.config["DATABASE_URL"]
     r = CliRunner().invoke(main, ["revalue", lid, "--as-of", "2026-11-30", "--json", "--database-url", url])
     assert r.exit_code == 0, r.output
-    v = json.loads(r.output)["valuation"]
+    v = json.loads(r.stdout)["valuation"]
     assert v["reason"] == "on_demand" and v["as_of"] == "2026-11-30" and v["drivers"][0]["driver"] == "time"
     trail = LoanStore(app.extensions["ipledge_store"]).loan_audit(lid)
     assert trail[-1]["action"] == "loan.revalue" and trail[-1]["key_id"] == "cli"

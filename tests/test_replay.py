@@ -72,7 +72,7 @@ def test_replay_cli(tmp_path):
         a = assess(app.test_client(), key, case_request("tcm_formulation"))
         r = CliRunner().invoke(main, ["replay", a["id"], "--json", "--database-url", url])
         assert r.exit_code == 0, r.output
-        assert json.loads(r.output)["identical"] is True
+        assert json.loads(r.stdout)["identical"] is True
         r = CliRunner().invoke(main, ["replay", "nope", "--database-url", url])
         assert r.exit_code == 2 and "no assessment" in r.output
     finally:
