@@ -133,7 +133,7 @@ def cash_short(term, repayment, rate, n=20_000):
                applicant={"cash": 0.0, "annual_burn": 1e7, "annual_revenue": 0.0},
                product={"peak_sales": {"p10": 0.0, "p50": 0.0, "p90": 0.0}},
                loan={"amount": 2e7, "term_years": term, "rate": rate, "repayment": repayment},
-               sharing={"scheme": "none"})
+               sharing={"scheme": "none"}, simulation={"paths": n, "seed": 7})
     params = dataclasses.replace(DEFAULT_PARAMS, runway_target_years=0.0)
     sim = simulate(req, IPC, fixed_posterior(), params, n=n)
     assert np.all(sim.collateral == 0.0) or np.all(sim.collateral[:, 1:] == 0.0)
@@ -154,6 +154,11 @@ def test_one_year_and_lifetime_pd_on_a_constant_hazard():
     got_annual = float(measures(run, Limits.of(req, params))["pd"][0])
     se_annual = se / (term * (1 - life) ** (1 - 1 / term))          # delta method
     check("annual PD", got_annual, h, 4 * se_annual, hazard=h, term=term, paths=n)
+    from risk.assess import assess
+
+    credit = assess(req, params=params, escalate=False)["credit"]     # the response's two PD fields
+    check("response credit.pd (lifetime)", credit["pd"], life, 4 * se, hazard=h, term=term, paths=n)
+    check("response credit.pd_annual", credit["pd_annual"], h, 4 * se_annual, hazard=h, term=term, paths=n)
     before, fracs = 0.0, [1.0, 1.0, 0.5]
     for k, f in enumerate(fracs, start=1):
         p = (1 - h) ** before * (1 - (1 - h) ** f)

@@ -124,7 +124,15 @@ def main(argv=None) -> int:
         for r in rows:
             print(f"| `{r['fault']}` | {'yes' if r['issue'] else 'extra'} | {'yes' if r['caught'] else '**NO**'} "
                   f"| {', '.join('`' + t + '`' for t in r['failing_tests']) or '-'} |")
-        print(f"\n{sum(r['caught'] for r in rows)} of {len(rows)} faults caught")
+        print(f"\n{sum(r['caught'] for r in rows)} of {len(rows)} faults caught\n")
+        seen: dict[str, list[str]] = {}
+        for r in rows:
+            for t in r["failing_tests"]:
+                seen.setdefault(t, []).append(r["fault"])
+        print("| test | seen failing against |")
+        print("|---|---|")
+        for t in sorted(seen):
+            print(f"| `{t}` | {', '.join('`' + f + '`' for f in seen[t])} |")
     return 0 if ok else 1
 
 
