@@ -12,6 +12,15 @@ One installed namespace; each subpackage is a folder of the repository (``setup.
 ``tests/test_layering.py`` fails on an import cycle or on a lower room importing a higher one.
 """
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+if not (_HERE / "risk").is_dir() and (_HERE.parent / "setup.cfg").is_file() \
+        and (_HERE.parent / "risk" / "__init__.py").is_file():
+    # A source checkout (the repository, or a copy of it such as the fault harness's): the rooms are this
+    # folder's siblings, and they are found from here, so a copy imports its own files and not those the
+    # editable install points to. Installed, the rooms are inside this folder and nothing is added.
+    __path__.append(str(_HERE.parent))  # noqa: F821  (the package's own __path__)
 
 try:
     __version__ = version("ipledge")

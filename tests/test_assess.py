@@ -57,10 +57,30 @@ def test_too_large_a_request_gets_a_smaller_amount_as_condition():
     assert rec["requested_ltv"] > rec["ltv"]
 
 
-def test_risk_sharing_rows_sum_to_expected_loss():
-    r = assess(case("oncology_antibody_phase2", simulation=PATHS))
-    total = sum(row["expected_loss"] for row in r["risk_sharing"])
-    assert total == pytest.approx(r["credit"]["expected_loss"], rel=1e-12)
+def test_risk_sharing_rows_follow_the_funds_cap_path_by_path():
+    """Replaces "rows sum to EL" (true by construction, issue 12). Guangzhou 2023: the fund takes 50%
+    of each bad loan's loss up to CNY 10m, the bank the rest; by hand from the loss paths of the same
+    simulation (same seed and paths, the assessment's IP contribution). CNY 50m on the phase III
+    biologic loses more than CNY 20m on some paths, so the cap binds there."""
+    import numpy as np
+
+    from ipledge.risk.credit import run_credit
+    from ipledge.risk.posterior import load_posterior
+    from ipledge.risk.simulate import simulate
+
+    req = case("biologic_phase3_coowned", simulation=PATHS, sharing={"scheme": "guangzhou_2023"},
+               loan={"amount": 5e7})
+    r = assess(req, escalate=False)
+    sim = simulate(req, r["scores"]["competitive_contribution"]["ip_contribution"], load_posterior())
+    assert sim.appraised_value == pytest.approx(r["valuation"]["appraised_value"], rel=1e-12), "same paths"
+    loss = run_credit(sim, req, [req.loan.amount]).loss[0]
+    fund = np.minimum(0.5 * loss, 1e7)
+    assert (0.5 * loss > 1e7).sum() >= 20, "the cap must bind on some paths"
+    rows = {row["party"]: row["expected_loss"] for row in r["risk_sharing"]}
+    for party, want in (("fund", fund.mean()), ("bank", (loss - fund).mean())):
+        assert rows[party] == pytest.approx(want, rel=1e-9), (
+            f"{party}: expected {want:,.0f} (fund 50% capped at CNY 10m per loan), got {rows[party]:,.0f}")
+    assert r["credit"]["bank_expected_loss"] == pytest.approx((loss - fund).mean(), rel=1e-9)
 
 
 def test_unknown_scenario_is_a_clear_error():

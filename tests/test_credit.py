@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -47,12 +48,6 @@ def test_debt_schedules():
     check("amortising principal", float((a.service - a.interest).sum()), 1.0, 1e-12)
 
 
-def test_borrower_with_ample_cash_never_defaults():
-    req = with_(case("oncology_antibody_phase2"), applicant={"cash": 5e10})
-    run = run_credit(sim_for(req), req, [req.loan.amount])
-    assert run.summary()["pd"] == 0.0
-
-
 def test_pd_of_a_cash_short_borrower_is_one_minus_q():
     """No cash, no sales, a one-year zero-rate bullet: year 1 ends short, so PD = 1 - q_base."""
     req = with_(case("anaesthetic_injectable"),
@@ -80,13 +75,43 @@ def test_loss_is_exposure_less_haircut_collateral():
     assert np.all(run.loss[0][~d] == 0)
 
 
+LOSS_PATHS = np.array([0.0, 4e6, 1.6e7, 3e7, 6e7])     # per-path losses of one loan, CNY
+
+
 @pytest.mark.parametrize("scheme", sorted(SCHEMES) + ["custom"])
-def test_loss_shares_sum_to_expected_loss(scheme):
-    sharing = {"scheme": scheme, "shares": {"bank": 0.3, "guarantor": 0.5, "fund": 0.2} if scheme == "custom" else None}
+def test_each_party_bears_its_share_up_to_the_funds_per_loan_cap(scheme):
+    """Replaces "loss shares sum to EL" (true by construction, issue 12). By hand from
+    risk/data/schemes.yaml, path by path: each party its share of the loss; the capped fund at most
+    min(per_loan, per_enterprise) on the loan, the rest of its share staying with the bank."""
+    import yaml
+
+    from ipledge.risk.credit import party_expected_losses
+    from ipledge.risk.schemes import scheme_of
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "risk" / "data" / "schemes.yaml").read_text())
+    custom = {"bank": 0.3, "guarantor": 0.2, "fund": 0.5}
+    sharing = ({"scheme": scheme, "shares": custom, "caps": {"per_loan": 1.2e7}} if scheme == "custom"
+               else {"scheme": scheme})
     req = with_(case("oncology_antibody_phase2"), sharing=sharing)
-    rows = split_loss(req, 1234567.0)
-    check("sum of shares", sum(r["share"] for r in rows), 1.0, 1e-12, scheme=scheme)
-    check("sum of shared losses", sum(r["expected_loss"] for r in rows), 1234567.0, 1e-6, scheme=scheme)
+    shares = custom if scheme == "custom" else raw[scheme]["shares"]
+    caps = {"per_loan": 1.2e7} if scheme == "custom" else (raw[scheme].get("caps") or {})
+    cap = min(caps.get("per_loan", math.inf), caps.get("per_enterprise", math.inf))
+    want = {p: w * LOSS_PATHS for p, w in shares.items()}
+    if "fund" in want and math.isfinite(cap):
+        assert (want["fund"] > cap).sum() >= 2, f"{scheme}: the loss paths must exceed the fund's cap"
+        paid = np.minimum(want["fund"], cap)
+        want["bank"] = want.get("bank", 0.0) + want["fund"] - paid
+        want["fund"] = paid
+    rows = {r["party"]: r for r in split_loss(req, float(LOSS_PATHS.mean()), LOSS_PATHS)}
+    in_limits = party_expected_losses(scheme_of(req), LOSS_PATHS[None, :])
+    assert set(rows) == set(shares), (scheme, sorted(rows), sorted(shares))
+    for party, parts in want.items():
+        el = float(parts.mean())
+        check(f"{scheme}: {party}'s expected loss (response)", rows[party]["expected_loss"], el, 1e-6,
+              shares=shares, cap=cap, losses=LOSS_PATHS.tolist())
+        check(f"{scheme}: {party}'s expected loss (limits)", float(in_limits[party][0]), el, 1e-6,
+              shares=shares, cap=cap)
+        check(f"{scheme}: {party}'s share", rows[party]["share"], shares[party], 1e-12)
 
 
 def test_ltv_search_answer_is_a_first_crossing_and_respects_the_cap():
