@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast test-slow bench install clean translations i18n-extract i18n-update lock schema-doc
+.PHONY: run test test-fast test-slow bench install clean translations i18n-extract i18n-update lock schema-doc faults
 
 # message catalogues (reports/translations): .po in the repository, .mo compiled here (not committed)
 I18N := reports/translations
@@ -53,6 +53,10 @@ test-fast: $(STAMP) translations
 # docs/schema.md and docs/examples/approval.json from the pydantic models (tests/test_readme.py checks them)
 schema-doc: $(STAMP)
 	$(BIN)/python -m ipledge.api.schema_doc
+
+# each seeded fault of tests/faults in a copy of the tree, with the tests that must catch it (docs/testing.md)
+faults: $(STAMP)
+	$(BIN)/python -m tests.faults
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

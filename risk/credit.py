@@ -136,7 +136,9 @@ def run_credit(sim: SimResult, req: PledgeRequest, amounts, u_fin: np.ndarray | 
         new = alive & (net < 0)
         if new.any():
             exposure = A[:, None] * (sched.balance[k] + sched.interest[k])
-            coll = sim.collateral[:, min(t, sim.collateral.shape[1] - 1)] * (1.0 - haircut)
+            # a part-year period ends at t_end < t: the buyer knows the year-end before it, never year t's news
+            seen = t if f >= 1.0 else k
+            coll = sim.collateral[:, min(seen, sim.collateral.shape[1] - 1)] * (1.0 - haircut)
             coll = np.where(failed_at <= t_end, 0.0, coll)     # a failed or dropped programme is worth 0
             lost = np.maximum(exposure - coll[None, :], 0.0)
             np.copyto(loss, lost, where=new)

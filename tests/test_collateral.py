@@ -111,3 +111,29 @@ def test_nested_simulation_agrees_with_the_regression_on_two_cases():
     bio = fs["biologic_phase3_coowned"]
     # perfect foresight puts zero collateral on exactly the failing (defaulting) paths: it overstates
     assert bio["el_rate_perfect_foresight"] > bio["el_rate"], bio
+
+
+def test_a_default_in_a_part_year_period_reads_the_collateral_known_before_it():
+    """A 2.5-year loan's last period ends at 2.5: a default then is valued with what a buyer knew at the end of
+    year 2 (and a programme failed by 2.5 is worth 0), never with year 3's value, which holds news of (2.5, 3]."""
+    from ipledge.risk.credit import news_times, run_credit
+
+    req = case("biologic_phase3_coowned", loan={"term_years": 2.5})
+    sim = simulate(req, 0.3, load_posterior(), n=4000, seed=7)
+    amount = 30e6
+    run = run_credit(sim, req, [amount])
+    failed_at, _ = news_times(sim)
+    h = req.policy.liquidation_haircut
+    last = run.default_period[0] == 3
+    assert last.sum() >= 20, f"only {int(last.sum())} defaults in the part-year period: the test needs more"
+    seen = np.where(failed_at <= 2.5, 0.0, sim.collateral[:, 2] * (1 - h))
+    expected = np.maximum(run.ead[0] - seen, 0.0)[last]
+    got = run.loss[0][last]
+    bad = np.flatnonzero(~np.isclose(got, expected, rtol=1e-12, atol=1e-6))
+    assert bad.size == 0, (
+        f"{bad.size} of {int(last.sum())} part-year defaults: loss got {got[bad[:3]]} expected {expected[bad[:3]]} "
+        f"(EAD less the year-2 collateral after a {h:.0%} haircut); year-3 collateral "
+        f"{sim.collateral[last][bad[:3], 3]}")
+    # the period-3 loss differs from what year 3's value would give: the test can tell the two apart
+    wrong = np.maximum(run.ead[0] - np.where(failed_at <= 2.5, 0.0, sim.collateral[:, 3] * (1 - h)), 0.0)[last]
+    assert not np.allclose(wrong, expected), "year-2 and year-3 collateral give the same losses: no power"
