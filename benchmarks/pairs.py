@@ -6,6 +6,9 @@ the load as much as the code (a 4.8x ratio on a quiet machine read 89.6x under l
 run in pairs, back to back, with the order alternating (A B, B A, A B, ...) so neither always gets
 the warmer cache or the quieter second; each pair gives one ratio, and the figure is the median of the
 pair ratios, printed with their min and max. A load burst hits both members of a pair and cancels.
+A millisecond call is either preempted or not, so each member of a pair repeats its call for at least
+``MIN_TIME_S`` (the count fixed once, before the pairs): long enough to get the machine's average
+share of a core, short enough that both members of a pair see the same load.
 
 :func:`rounds` generalises the pairs to several functions (every round runs each once, the order
 rotated by one each round), for figures that compare more than two timings (scaling with paths).
@@ -13,12 +16,14 @@ rotated by one each round), for figures that compare more than two timings (scal
 from __future__ import annotations
 
 import gc
+import math
 import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
 
 MIN_PAIRS = 15
+MIN_TIME_S = 0.1     # each member of a pair lasts at least this long (calls repeated)
 
 
 def load_average_1m() -> float | None:
@@ -74,25 +79,52 @@ def summary(values: Sequence[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
+def repeats_for(fn: Callable[[], object], min_time_s: float) -> int:
+    """How many back-to-back calls of ``fn`` last at least ``min_time_s`` (from one timed call)."""
+    wall, _ = _timed(fn)
+    return max(1, math.ceil(min_time_s / max(wall, 1e-9)))
+
+
+def batched(fn: Callable[[], object], number: int) -> Callable[[], object]:
+    if number == 1:
+        return fn
+
+    def run():
+        for _ in range(number):
+            fn()
+    return run
+
+
 def pair_ratio(a: Callable[[], object], b: Callable[[], object], pairs: int = MIN_PAIRS,
-               warmup: int = 1) -> dict:
+               warmup: int = 1, min_time_s: float = MIN_TIME_S) -> dict:
     """Time(a) / time(b) from ``pairs`` interleaved pairs (order alternating), with the load average.
+
+    Each member of a pair is ``a`` (or ``b``) called back to back as many times as last ``min_time_s``
+    (at least once; the count is fixed before the first pair and reported): a millisecond call is
+    either preempted or not, a 0.1 s batch gets the machine's average share of a core, and both
+    members of a pair get the same one. Times are per call.
 
     Returns ``ratio`` (median of the per-pair wall-time ratios), ``ratio_min``, ``ratio_max``,
     ``cpu_ratio`` (median of the per-pair CPU-time ratios: what the code costs, whatever the waiting
-    for a core), ``a_median_s``, ``b_median_s``, ``pairs``, ``load_average_1m_start`` / ``_end``."""
+    for a core), ``a_median_s``, ``b_median_s`` (per call), ``pairs``, ``repeats`` (calls per member),
+    ``load_average_1m_start`` / ``_end``."""
     if pairs < 1:
         raise ValueError("pairs must be >= 1")
     load0 = load_average_1m()
-    rs = rounds([a, b], pairs, warmup)
-    ratios = [r[0][0] / r[1][0] for r in rs]
-    cpu = [r[0][1] / r[1][1] for r in rs if r[1][1] > 0]
+    for _ in range(warmup):
+        a()
+        b()
+    na, nb = repeats_for(a, min_time_s), repeats_for(b, min_time_s)
+    rs = rounds([batched(a, na), batched(b, nb)], pairs, warmup=0)
+    ratios = [(r[0][0] / na) / (r[1][0] / nb) for r in rs]
+    cpu = [(r[0][1] / na) / (r[1][1] / nb) for r in rs if r[1][1] > 0]
     s = summary(ratios)
     return {"ratio": s["median"], "ratio_min": s["min"], "ratio_max": s["max"],
             "cpu_ratio": statistics.median(cpu) if cpu else None,
-            "a_median_s": statistics.median(r[0][0] for r in rs),
-            "b_median_s": statistics.median(r[1][0] for r in rs),
-            "pairs": pairs, "load_average_1m_start": load0, "load_average_1m_end": load_average_1m()}
+            "a_median_s": statistics.median(r[0][0] / na for r in rs),
+            "b_median_s": statistics.median(r[1][0] / nb for r in rs),
+            "pairs": pairs, "repeats": [na, nb],
+            "load_average_1m_start": load0, "load_average_1m_end": load_average_1m()}
 
 
 def ratio_line(name: str, res: dict) -> str:

@@ -184,36 +184,51 @@ def approved_launch_time(req: PledgeRequest, params: ModelParams) -> float:
 
 
 def _pipeline(req, posterior, params, streams, n, T):
-    """Success flags, completion times and launch time of the remaining transitions."""
+    """Success flags, completion times and launch time of the remaining transitions.
+
+    Per transition (one contiguous row of n paths each); ``completion`` and ``passed`` are returned
+    as (n, K) views of those (K, n) rows."""
     prod = req.product
     s = STAGES.index(prod.stage)
     K = N_TRANSITIONS - s
-    # Draw all five columns and keep the remaining ones: an earlier stage then shares its later
-    # hurdles' draws with a later stage on every path.
-    p_all = posterior.sample(prod.therapeutic_area, prod.modality, STAGES[0], n, streams["posterior"],
-                             region=req.pipeline.region)
-    u_all = streams["success"].random((n, N_TRANSITIONS))
-    z_all = streams["duration"].standard_normal((n, N_TRANSITIONS))
-    left = streams["duration"].random(n)
     if K == 0:
+        # nothing left to pass: no pipeline draw would be used, so none is made (the posterior,
+        # success and duration streams serve nothing else)
         launch_t = np.full(n, approved_launch_time(req, params))
         empty = np.zeros((n, 0))
         return empty, empty.astype(bool), launch_t, np.ones(n, bool), np.full(n, np.inf)
-    p = np.clip(p_all[:, s:] * params.success_scale, 0.0, 1.0)
+    # Draw all five columns and keep the remaining ones: an earlier stage then shares its later
+    # hurdles' draws with a later stage on every path.
+    rows = posterior.sample_rows(n, streams["posterior"])
+    u_all = streams["success"].random((n, N_TRANSITIONS))
+    z_all = streams["duration"].standard_normal((n, N_TRANSITIONS))
+    left = streams["duration"].random(n)
+    table = posterior.transition_table(prod.therapeutic_area, prod.modality, prod.stage,
+                                       region=req.pipeline.region, scale=params.success_scale)
     med = phase_duration_medians(prod.therapeutic_area, params.duration_sigma)
-    medians = np.array([med[st] for st in STAGES[s:-1]]) * params.duration_scale
-    dur = medians * np.exp(params.duration_sigma * z_all[:, s:])
-    dur[:, 0] *= left
-    dur[:, 0] += params.extra_delay_years
-    completion = np.cumsum(dur, axis=1)
-    passed = u_all[:, s:] < p
-    for j in range(1, K):        # column loop: logical_and.accumulate along a short last axis is slow
-        passed[:, j] &= passed[:, j - 1]
-    approved = passed[:, -1]
-    launch_t = np.where(approved, completion[:, -1], np.inf)
-    n_passed = passed.sum(axis=1)
-    fail_time = np.where(approved, np.inf, np.take_along_axis(completion, np.minimum(n_passed, K - 1)[:, None], 1)[:, 0])
-    return completion, passed, launch_t, approved, fail_time
+    medians = [med[st] * params.duration_scale for st in STAGES[s:-1]]
+    sigma = params.duration_sigma
+    completion = np.empty((K, n))
+    passed = np.empty((K, n), bool)
+    for j in range(K):
+        d = np.multiply(z_all[:, s + j], sigma)
+        np.exp(d, out=d)
+        d *= medians[j]
+        if j == 0:
+            d *= left
+            d += params.extra_delay_years
+        else:
+            d += completion[j - 1]
+        completion[j] = d
+        np.less(u_all[:, s + j], table[j].take(rows), out=passed[j])
+        if j:
+            passed[j] &= passed[j - 1]
+    approved = passed[-1]
+    launch_t = np.where(approved, completion[-1], np.inf)
+    fail_time = np.full(n, np.inf)                 # completion of the first transition failed
+    for j in range(K - 1, -1, -1):
+        fail_time = np.where(passed[j], fail_time, completion[j])
+    return completion.T, passed.T, launch_t, approved, fail_time
 
 
 def stage_means(req: PledgeRequest, params: ModelParams) -> np.ndarray:
@@ -240,14 +255,16 @@ def expected_launch(t, k, tau, means: np.ndarray) -> np.ndarray:
 
 
 def _success_events(completion, passed, n, periods):
-    """(n, periods) flags: a transition succeeded during year t (what lifts refinancing odds that year)."""
-    succ = np.zeros((n, periods + 1), bool)
-    rows = np.arange(n)
+    """(n, periods) flags: a transition succeeded during year t (what lifts refinancing odds that year).
+
+    Returned as an (n, periods) view of (periods, n) rows: the credit model reads one year at a time."""
+    succ = np.zeros((periods + 1, n), bool)
+    cols = np.arange(n)
     for j in range(completion.shape[1]):
-        per = np.ceil(completion[:, j]).astype(np.int64)
+        per = np.ceil(completion[:, j])
         ok = passed[:, j] & (per <= periods)
-        succ[rows[ok], per[ok]] = True
-    return succ[:, 1:]
+        succ[per[ok].astype(np.int64), cols[ok]] = True
+    return succ[1:].T
 
 
 def patent_outcomes(patents: PatentTable, streams, n) -> np.ndarray:
@@ -354,8 +371,9 @@ def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePost
         launch_period = np.maximum(launch_period, 1)
 
     mu, sigma = lognormal_from_quantiles(prod.peak_sales.p10, prod.peak_sales.p50, prod.peak_sales.p90)
-    z_peak = streams["peak"].standard_normal(n)
-    peak = np.exp(mu + sigma * z_peak) if np.isfinite(mu) else np.zeros(n)
+    # each component has its own stream: a draw that cannot change the result (no sales, no VBP
+    # hazard, a factor-model draw in its place) is not made, and every other draw stays the same
+    peak = np.exp(mu + sigma * streams["peak"].standard_normal(n)) if np.isfinite(mu) else np.zeros(n)
 
     alive = patent_outcomes(patents, streams, n)
     excl = exclusivity_given_launch(patents, alive, launch_t, params.exclusivity_shift_years)
@@ -363,13 +381,20 @@ def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePost
     erosion = streams["erosion"].beta(ea, eb, n)
 
     h = params.vbp_hazard[prod.vbp_exposure]
-    u_vbp = streams["vbp"].random(n)
-    ca, cb = beta_ab(params.vbp_cut_mean, params.vbp_cut_concentration)
-    cut = streams["vbp"].beta(ca, cb, n)
+    u_vbp = cut = None
     if draws.get("vbp_u") is not None:
         u_vbp = np.asarray(draws["vbp_u"], float)
+    elif h > 0:
+        u_vbp = streams["vbp"].random(n)
     if draws.get("vbp_cut") is not None:
         cut = np.asarray(draws["vbp_cut"], float)
+    elif h > 0:
+        if draws.get("vbp_u") is not None:
+            streams["vbp"].random(n)       # the timing uniforms precede the cuts on the stream
+        ca, cb = beta_ab(params.vbp_cut_mean, params.vbp_cut_concentration)
+        cut = streams["vbp"].beta(ca, cb, n)
+    else:
+        cut = np.zeros(n)                  # no event can happen: the cut is never applied
     first_exposed = np.maximum(launch_period, 1)
     if h > 0:
         wait = np.ceil(np.log1p(-u_vbp) / math.log1p(-h)) if h < 1 else np.ones(n)
