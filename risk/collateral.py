@@ -37,6 +37,8 @@ because the loan it secures is nominal.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 N_BASIS = 3  # 1, tau, tau^2 (+1 exclusivity column once resolved)
@@ -128,6 +130,11 @@ def expected_accrual(res, patents, sub: np.ndarray) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def _triu(b: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(b)
+
+
 def _lsm_fit(y: np.ndarray, features: np.ndarray, group: np.ndarray, n_groups: int, with_se: bool = False):
     """Fitted values of y on features (b × m, one row per basis function), one coefficient set per group.
 
@@ -141,12 +148,18 @@ def _lsm_fit(y: np.ndarray, features: np.ndarray, group: np.ndarray, n_groups: i
     # unit-scale the columns (tau² reaches 100 where the intercept is 1) so one cut-off fits all
     col_scale = np.maximum(np.abs(features).max(axis=1), 1e-300)
     features = features / col_scale[:, None]
-    iu, ku = np.triu_indices(b)
+    iu, ku = _triu(b)
     key = group.astype(np.int32 if n_groups > 32767 else np.int16)
     order = np.argsort(key, kind="stable")        # radix sort on small integer keys
     f_sorted, y_sorted, g_sorted = features[:, order], y[order], group[order]
-    prods = np.concatenate([f_sorted[iu] * f_sorted[ku], f_sorted * y_sorted] +
-                           ([y_sorted[None, :] ** 2, np.ones((1, y.size))] if with_se else []))
+    # products x_i x_k (i <= k), x_i y (and y², 1 for the standard errors), written in place
+    prods = np.empty((iu.size + b + (2 if with_se else 0), y.size))
+    for r, (i, k) in enumerate(zip(iu, ku)):
+        np.multiply(f_sorted[i], f_sorted[k], out=prods[r])
+    np.multiply(f_sorted, y_sorted, out=prods[iu.size:iu.size + b])
+    if with_se:
+        np.square(y_sorted, out=prods[-2])
+        prods[-1] = 1.0
     starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
     sums = np.zeros((n_groups, prods.shape[0]))
     sums[g_sorted[starts]] = np.add.reduceat(prods, starts, axis=1).T
@@ -159,7 +172,10 @@ def _lsm_fit(y: np.ndarray, features: np.ndarray, group: np.ndarray, n_groups: i
     # group's fitted mean equal to its mean of y
     ginv = np.linalg.pinv(gram, rcond=1e-10, hermitian=True)
     beta = (ginv @ rhs[:, :, None])[:, :, 0]
-    fitted = (features * beta[group].T).sum(axis=0)
+    bg = beta.T[:, group]                          # (b, m): each observation's coefficients
+    fitted = features[0] * bg[0]                   # Σ_i x_i β_i, summed in the order of i
+    for i in range(1, b):
+        fitted += features[i] * bg[i]
     if not with_se:
         return fitted
     yy, cnt = sums[:, iu.size + b], sums[:, iu.size + b + 1]

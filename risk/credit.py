@@ -124,24 +124,25 @@ def run_credit(sim: SimResult, req: PledgeRequest, amounts, u_fin: np.ndarray | 
         net += op[None, :] - A[:, None] * sched.interest[k]
         # a failure weighs on every later round (the lead asset is gone), a success only that year
         success = sim.success_events[:, k] if k < sim.success_events.shape[1] else np.zeros(n, bool)
-        q = np.where(failed_at <= t_end, p.q_after_failure,
-                     np.where(success, p.q_after_success, p.q_base))
+        q = np.where(success, p.q_after_success, p.q_base)
+        q[failed_at <= t_end] = p.q_after_failure
         if delay_until is not None:
             q = np.where(delay_until > k, np.minimum(q, p.q_during_delay), q)
         if f < 1.0:
             q = q ** f                       # a part-year: the same annual hazard of not closing a round
         short = alive & (net < target)
-        raised = short & (u_fin[:, k] < q)[None, :]
-        np.copyto(net, np.maximum(net, target), where=raised)
+        short &= (u_fin[:, k] < q)[None, :]
+        np.copyto(net, target, where=short)          # raised: max(net, target) = target, as net < target
         new = alive & (net < 0)
         if new.any():
             exposure = A[:, None] * (sched.balance[k] + sched.interest[k])
             coll = sim.collateral[:, min(t, sim.collateral.shape[1] - 1)] * (1.0 - haircut)
-            coll = np.where(failed_at <= t_end, 0.0, coll)     # a failed or dropped programme is worth 0
-            lost = np.maximum(exposure - coll[None, :], 0.0)
+            coll[failed_at <= t_end] = 0.0                      # a failed or dropped programme is worth 0
+            lost = np.subtract(exposure, coll[None, :])
+            np.maximum(lost, 0.0, out=lost)
             np.copyto(loss, lost, where=new)
             np.copyto(ead, exposure, where=new)
-            dperiod[new] = t
+            np.copyto(dperiod, t, where=new)
             alive &= ~new
     return CreditRun(A, loss, ~alive, ead, dperiod)
 

@@ -271,8 +271,10 @@ def patent_outcomes(patents: PatentTable, streams, n) -> np.ndarray:
     """(p, n) bool: patent i is (or becomes) an enforceable right on the path (grant / invalidation draws)."""
     if patents.base.size == 0:
         return np.zeros((0, n), bool)
-    u = streams["patents"].random((n, patents.base.size)).T          # patents first: fast max over them
-    return u < patents.survive_p[:, None]
+    u = streams["patents"].random((n, patents.base.size))
+    alive = np.empty((patents.base.size, n), bool)     # C order, patents first: a row per patent, fast max over them
+    np.less(u.T, patents.survive_p[:, None], out=alive)
+    return alive
 
 
 def exclusivity_given_launch(patents: PatentTable, alive: np.ndarray, launch, shift: float = 0.0) -> np.ndarray:
