@@ -259,7 +259,6 @@ def collateral_values(res, patents, h: float, years: int | None = None, with_se:
     n, T = res.n, res.T
     Y = T if years is None else max(1, min(int(years), T))
     resolved_from = res.params.patent_resolution_years if patents.uncertain.any() else 0
-    realised = realised_remaining(res, Y)
     rows = res.market_rows
     cols = np.arange(Y + 1)
     VT = np.zeros((Y + 1, n))
@@ -268,12 +267,6 @@ def collateral_values(res, patents, h: float, years: int | None = None, with_se:
         VT[:, rows] = _launched_values(res, patents, resolved_from, h, Y).T
     comp = res.completion_times
     K = comp.shape[1]
-    done = np.zeros((Y + 1, n), np.int64)     # transitions resolved by the end of year t
-    last = np.zeros((Y + 1, n))               # when the latest of them resolved
-    for j in range(K):
-        resolved = comp[None, :, j] <= cols[:, None]
-        done += resolved
-        last = np.where(resolved, comp[None, :, j], last)
     known = _known_state(res, patents)
     gone, base_alive, base_any = known
     # every (year, path) still in development, fitted at once: group = (year, stage reached)
@@ -282,9 +275,16 @@ def collateral_values(res, patents, h: float, years: int | None = None, with_se:
     pre &= np.where(years_ < resolved_from, base_any > years_, base_alive[None, :] > years_)
     ti, pi = np.nonzero(pre)
     if ti.size:
+        realised = realised_remaining(res, Y)
         t = ti + 1
-        k = done[t, pi]
-        tau = np.where(k > 0, t - last[t, pi], t)     # stage under way at as_of: time since as_of
+        k = np.zeros(t.size, np.int64)     # transitions resolved by the end of year t
+        last = np.zeros(t.size)            # when the latest of them resolved
+        for j in range(K):
+            c = comp[:, j][pi]
+            resolved = c <= t
+            k += resolved
+            last = np.where(resolved, c, last)
+        tau = np.where(k > 0, t - last, t)     # stage under way at as_of: time since as_of
         feats = [np.ones_like(tau, dtype=float), tau, tau * tau]
         if patents.base.size and t.max() >= resolved_from:
             sel = t >= resolved_from

@@ -286,12 +286,22 @@ def exclusivity_given_launch(patents: PatentTable, alive: np.ndarray, launch, sh
     launch = np.asarray(launch, float)
     if patents.base.size == 0:
         return np.zeros(launch.shape)
-    base, ext = patents.base[:, None], patents.extension[:, None]
-    L = launch[None, :]
-    room = np.maximum(0.0, L + MAX_EFFECTIVE_TERM_AFTER_APPROVAL_YEARS - base)
-    ends = base + np.where(base > L, np.minimum(ext, room), 0.0)
-    ends = np.where(alive, ends, 0.0)
-    return np.maximum(ends.max(axis=0) + shift, 0.0)
+    alive = np.asarray(alive, bool)
+    shape = np.broadcast_shapes(launch.shape, alive.shape[1:])
+    launch = np.broadcast_to(launch, shape)
+    cap = launch + MAX_EFFECTIVE_TERM_AFTER_APPROVAL_YEARS
+    latest = None
+    for base, ext, on in zip(patents.base.tolist(), patents.extension.tolist(), alive):   # one patent at a time
+        on = np.broadcast_to(on, shape)
+        room = cap - base
+        np.maximum(room, 0.0, out=room)
+        np.minimum(room, ext, out=room)
+        room[~(base > launch)] = 0.0           # no extension for a patent expired by approval
+        room += base
+        room[~on] = 0.0                        # not (or no longer) an enforceable right on the path
+        latest = room if latest is None else np.maximum(latest, room, out=latest)
+    latest += shift
+    return np.maximum(latest, 0.0, out=latest)
 
 
 def ramp_integral(x: np.ndarray, ytp: float) -> np.ndarray:
