@@ -15,10 +15,13 @@ rotated by one each round), for figures that compare more than two timings (scal
 """
 from __future__ import annotations
 
+import contextlib
 import gc
+import json
 import math
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 
@@ -131,3 +134,25 @@ def ratio_line(name: str, res: dict) -> str:
     """One printed line: median ratio [min, max] over n pairs, load average start -> end."""
     return (f"{name:40s} {res['ratio']:8.3f}  [min {res['ratio_min']:.3f}, max {res['ratio_max']:.3f}] "
             f"over {res['pairs']} pairs; load {res['load_average_1m_start']} -> {res['load_average_1m_end']}")
+
+
+@contextlib.contextmanager
+def stdout_to_stderr():
+    """Send everything written to stdout (this process's and its children's, at the file-descriptor
+    level) to stderr, so a ``--json`` run prints its one JSON document alone; yields the real stdout."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        with os.fdopen(os.dup(saved), "w", closefd=True) as real, contextlib.redirect_stdout(sys.stderr):
+            yield real
+            real.flush()
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def print_json(doc: dict, out=None) -> None:
+    """The one JSON document of a ``--json`` run."""
+    print(json.dumps(doc, indent=2), file=out or sys.stdout)

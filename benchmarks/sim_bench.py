@@ -46,7 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.pairs import MIN_PAIRS, load_average_1m, machine, pair_ratio, ratio_line, rounds, summary
+from benchmarks.pairs import (MIN_PAIRS, load_average_1m, machine, pair_ratio, print_json, ratio_line, rounds,
+                              stdout_to_stderr, summary)
 from risk.assess import assess
 from risk.credit import DebtSchedule, ltv_search, run_credit
 from risk.params import DEFAULT_PARAMS
@@ -285,11 +286,11 @@ def main(argv=None) -> int:
         print(json.dumps(sim_and_floor(args.default_allocator, pairs)))
         return 0
     cases = tuple(c.strip() for c in args.cases.split(",") if c.strip())
-    res = run_sim_bench(cases, args.quick, args.pairs)
     if args.json:
-        print(json.dumps(res, indent=2))
+        with stdout_to_stderr() as out:
+            print_json(run_sim_bench(cases, args.quick, args.pairs), out)
     else:
-        print_human(res)
+        print_human(run_sim_bench(cases, args.quick, args.pairs))
     return 0
 
 
