@@ -83,7 +83,10 @@ def summary(values: Sequence[float]) -> dict:
 
 
 def repeats_for(fn: Callable[[], object], min_time_s: float) -> int:
-    """How many back-to-back calls of ``fn`` last at least ``min_time_s`` (from one timed call)."""
+    """How many back-to-back calls of ``fn`` last at least ``min_time_s`` (from one timed call; 1 without
+    calling it when ``min_time_s`` <= 0)."""
+    if min_time_s <= 0:
+        return 1
     wall, _ = _timed(fn)
     return max(1, math.ceil(min_time_s / max(wall, 1e-9)))
 
