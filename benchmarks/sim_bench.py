@@ -20,11 +20,12 @@ generators (:func:`risk.simulate.rng_streams` from the request's seed, one PCG64
 same kinds of draw (uniform, standard normal, Beta with the same shape parameters, integers) and the
 same number of each as the engine consumes for that case and path count, and nothing it draws only
 to throw away. Per simulation of n paths with K remaining transitions, p usable patents and a loan
-of Tm periods: the posterior index (n integers) and K columns each of success uniforms and duration
-normals plus n uniforms for the time left in the current stage (all only when K > 0); n peak normals
-(when peak sales are positive); n × p patent uniforms; n erosion Betas; n VBP uniforms and n VBP-cut
-Betas (only when the VBP hazard is positive: with none they change nothing); n × Tm financing
-uniforms. Creating the generators is part of the floor. For the assessment, one such set for every
+of Tm periods: the posterior index (n integers), n uniforms for the time left in the current stage
+and, for each remaining transition, n duration normals and n success uniforms from that transition's
+child streams (all only when K > 0); n peak normals (when peak sales are positive); n × p patent
+uniforms; n erosion Betas; n VBP uniforms and n VBP-cut Betas (only when the VBP hazard is positive:
+with none they change nothing); Tm × n financing uniforms. Creating the generators (the eight
+component streams and the transitions' children) is part of the floor. For the assessment, one such set for every
 path count the escalation rule runs (10,000, then 4x while the LTV standard error is too wide).
 ``tests/test_benchmarks.py`` checks the plan against the draws the engine makes.
 
@@ -52,7 +53,8 @@ from risk.assess import assess
 from risk.credit import DebtSchedule, ltv_search, run_credit
 from risk.params import DEFAULT_PARAMS
 from risk.posterior import STAGES, load_posterior
-from risk.simulate import N_TRANSITIONS, PatentTable, beta_ab, lognormal_from_quantiles, rng_streams, simulate
+from risk.simulate import (N_TRANSITIONS, PatentTable, beta_ab, lognormal_from_quantiles, rng_streams, simulate,
+                           transition_streams)
 from valuation.cases import load_case
 from valuation.scorecard import score_request
 
@@ -73,10 +75,10 @@ def floor_plan(req, posterior, n: int, params=DEFAULT_PARAMS) -> list[tuple[str,
     K = N_TRANSITIONS - STAGES.index(prod.stage)
     plan: list[tuple[str, str, tuple]] = []
     if K > 0:
-        plan += [("posterior", "integers", (0, posterior.n_draws, n)),
-                 ("success", "random", ((n, K),)),
-                 ("duration", "standard_normal", ((n, K),)),
-                 ("duration", "random", (n,))]
+        s = N_TRANSITIONS - K
+        plan += [("posterior", "integers", (0, posterior.n_draws, n)), ("duration", "random", (n,))]
+        for j in range(s, N_TRANSITIONS):        # each transition's own child streams
+            plan += [(f"duration[{j}]", "standard_normal", (n,)), (f"success[{j}]", "random", (n,))]
     if np.isfinite(lognormal_from_quantiles(prod.peak_sales.p10, prod.peak_sales.p50, prod.peak_sales.p90)[0]):
         plan.append(("peak", "standard_normal", (n,)))
     npat = PatentTable.from_request(req, params).base.size
@@ -87,15 +89,24 @@ def floor_plan(req, posterior, n: int, params=DEFAULT_PARAMS) -> list[tuple[str,
         plan += [("vbp", "random", (n,)),
                  ("vbp", "beta", (*beta_ab(params.vbp_cut_mean, params.vbp_cut_concentration), n))]
     Tm = DebtSchedule.from_loan(req.loan.term_years, req.loan.rate, req.loan.repayment).periods
-    plan.append(("credit", "random", ((n, Tm),)))
+    plan.append(("credit", "random", ((Tm, n),)))
     return plan
 
 
 def draw_plan(plan, seed: int) -> None:
     """Draw the numbers of ``plan`` from fresh generators of ``seed`` (one set per simulation)."""
     streams = rng_streams(seed)
+    children: dict[str, dict[int, np.random.Generator]] = {}
     for name, method, args in plan:
-        getattr(streams[name], method)(*args)
+        if name.endswith("]"):                   # "success[j]": transition j's child of the stream
+            parent, j = name[:-1].split("[")
+            if parent not in children:
+                first = min(int(x[:-1].split("[")[1]) for x, _, _ in plan if x.startswith(parent + "["))
+                children[parent] = dict(enumerate(transition_streams(streams[parent], first), first))
+            gen = children[parent][int(j)]
+        else:
+            gen = streams[name]
+        getattr(gen, method)(*args)
 
 
 def escalation_paths(req, result: dict) -> list[int]:

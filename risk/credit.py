@@ -173,12 +173,16 @@ def news_times(sim: SimResult) -> tuple[np.ndarray, np.ndarray | None]:
 def financing_draws(sim: SimResult, periods: int) -> np.ndarray:
     """(n, periods) uniforms for the financing outcome each year, from the credit stream.
 
-    Drawn once per simulation and reused for every amount (common random numbers)."""
+    Year by year (a row of n paths per year, returned as an (n, periods) view): the first k years'
+    draws are the same whatever the loan's term (common random numbers across terms), and only the
+    years a loan has are drawn. Drawn once per simulation and reused for every amount."""
     cache = getattr(sim, "_u_fin", None)
-    if cache is None or cache.shape[1] < periods:
-        cache = sim.streams["credit"].random((sim.n, max(periods, 10)))
+    have = 0 if cache is None else cache.shape[0]
+    if have < periods:
+        more = sim.streams["credit"].random((periods - have, sim.n))     # the stream continues
+        cache = more if cache is None else np.concatenate([cache, more])
         sim._u_fin = cache
-    return cache[:, :periods]
+    return cache[:periods].T
 
 
 def bank_share(req: PledgeRequest) -> float:

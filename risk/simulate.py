@@ -64,6 +64,16 @@ def rng_streams(seed: int) -> dict[str, np.random.Generator]:
     return {name: np.random.Generator(np.random.PCG64(c)) for name, c in zip(STREAMS, children)}
 
 
+def transition_streams(stream: np.random.Generator, first: int) -> list[np.random.Generator]:
+    """One generator per transition ``first``..N_TRANSITIONS-1, children of ``stream``'s seed sequence.
+
+    Transition j always draws from child j, whatever the stage: an earlier stage shares its later
+    hurdles' draws with a later stage on every path (common random numbers), and a transition already
+    passed costs nothing (no child generator, no draw). The parent's own stream is left as it was."""
+    children = stream.bit_generator.seed_seq.spawn(N_TRANSITIONS)
+    return [np.random.Generator(np.random.PCG64(c)) for c in children[first:]]
+
+
 def lognormal_from_quantiles(p10: float, p50: float, p90: float) -> tuple[float, float]:
     """(mu, sigma) of a lognormal fitted by least squares to log p10, log p50, log p90.
 
@@ -197,11 +207,11 @@ def _pipeline(req, posterior, params, streams, n, T):
         launch_t = np.full(n, approved_launch_time(req, params))
         empty = np.zeros((n, 0))
         return empty, empty.astype(bool), launch_t, np.ones(n, bool), np.full(n, np.inf)
-    # Draw all five columns and keep the remaining ones: an earlier stage then shares its later
-    # hurdles' draws with a later stage on every path.
+    # transition j draws its success uniform and duration normal from its own child streams, so an
+    # earlier stage shares its later hurdles' draws with a later stage on every path
     rows = posterior.sample_rows(n, streams["posterior"])
-    u_all = streams["success"].random((n, N_TRANSITIONS))
-    z_all = streams["duration"].standard_normal((n, N_TRANSITIONS))
+    u_gen = transition_streams(streams["success"], s)
+    z_gen = transition_streams(streams["duration"], s)
     left = streams["duration"].random(n)
     table = posterior.transition_table(prod.therapeutic_area, prod.modality, prod.stage,
                                        region=req.pipeline.region, scale=params.success_scale)
@@ -211,7 +221,8 @@ def _pipeline(req, posterior, params, streams, n, T):
     completion = np.empty((K, n))
     passed = np.empty((K, n), bool)
     for j in range(K):
-        d = np.multiply(z_all[:, s + j], sigma)
+        d = z_gen[j].standard_normal(n)
+        d *= sigma
         np.exp(d, out=d)
         d *= medians[j]
         if j == 0:
@@ -220,7 +231,7 @@ def _pipeline(req, posterior, params, streams, n, T):
         else:
             d += completion[j - 1]
         completion[j] = d
-        np.less(u_all[:, s + j], table[j].take(rows), out=passed[j])
+        np.less(u_gen[j].random(n), table[j].take(rows), out=passed[j])
         if j:
             passed[j] &= passed[j - 1]
     approved = passed[-1]

@@ -129,6 +129,8 @@ class _Recorder:
 
     def __getattr__(self, method):
         f = getattr(self._gen, method)
+        if method == "bit_generator":
+            return f
 
         def call(*args, **kwargs):
             out = f(*args, **kwargs)
@@ -145,9 +147,11 @@ def _engine_draws(monkeypatch, req, n):
     from valuation.scorecard import score_request
 
     log: list[tuple] = []
-    real = simulate_mod.rng_streams
+    real, real_children = simulate_mod.rng_streams, simulate_mod.transition_streams
     monkeypatch.setattr(simulate_mod, "rng_streams",
                         lambda seed: {k: _Recorder(k, g, log) for k, g in real(seed).items()})
+    monkeypatch.setattr(simulate_mod, "transition_streams", lambda stream, first: [
+        _Recorder(f"{stream._name}[{first + i}]", g, log) for i, g in enumerate(real_children(stream, first))])
     ipc = score_request(req)["competitive_contribution"]["ip_contribution"]
     sim = simulate_mod.simulate(req, ipc, load_posterior(), n=n)
     run_credit(sim, req, [req.loan.amount])
@@ -166,32 +170,18 @@ def _plan_draws(plan):
 @pytest.mark.parametrize("case", ["oncology_antibody_phase2", "anaesthetic_injectable",
                                   "small_molecule_phase1", "tcm_formulation"])
 def test_floor_plan_is_the_draws_the_engine_uses(monkeypatch, case):
-    """Every draw of the floor is made by the engine (same stream, method, distribution); the engine
-    makes no draw outside the floor except the documented discards: the success uniforms and duration
-    normals of the transitions already passed (five columns are drawn so that stages share their later
-    hurdles' draws) and financing uniforms beyond the loan's periods (ten columns at least)."""
+    """The floor draws exactly what the engine draws for one simulation and its credit model: the same
+    streams (transition children included), methods, distribution parameters and number of values,
+    in the same order (phase 2 and phase 1 cases, an approved product, a VBP-exposed one)."""
     from benchmarks.sim_bench import floor_plan, with_paths
-    from risk.credit import DebtSchedule
-    from risk.posterior import STAGES, load_posterior
-    from risk.simulate import N_TRANSITIONS
+    from risk.posterior import load_posterior
     from valuation.cases import load_case
 
     n = 1000
     req = with_paths(load_case(CASES / f"{case}.yaml"), n)
     engine = _engine_draws(monkeypatch, req, n)
     plan = _plan_draws(floor_plan(req, load_posterior(), n))
-    K = N_TRANSITIONS - STAGES.index(req.product.stage)
-    Tm = DebtSchedule.from_loan(req.loan.term_years, req.loan.rate, req.loan.repayment).periods
-    allowed_extra = {("success", "random"): n * (N_TRANSITIONS - K),
-                     ("duration", "standard_normal"): n * (N_TRANSITIONS - K),
-                     ("credit", "random"): n * (max(Tm, 10) - Tm)}
-    assert [d[:3] for d in engine] == [d[:3] for d in plan], (
-        f"{case}: engine draws {engine}\nfloor plan {plan}")
-    for got, want in zip(engine, plan):
-        extra = got[3] - want[3]
-        assert 0 <= extra <= allowed_extra.get(got[:2], 0), (
-            f"{case}: {got[:2]} engine {got[3]} values, floor {want[3]}, discard allowed "
-            f"{allowed_extra.get(got[:2], 0)}")
+    assert engine == plan, f"{case}:\nengine draws {engine}\nfloor plan   {plan}"
 
 
 def test_assess_floor_counts_every_escalation():
