@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 
 MIN_PAIRS = 15
-MIN_TIME_S = 0.1     # each member of a pair lasts at least this long (calls repeated)
+MIN_TIME_S = 0.2     # each member of a pair lasts at least this long (calls repeated)
 
 
 def load_average_1m() -> float | None:
@@ -107,7 +107,7 @@ def pair_ratio(a: Callable[[], object], b: Callable[[], object], pairs: int = MI
 
     Each member of a pair is ``a`` (or ``b``) called back to back as many times as last ``min_time_s``
     (at least once; the count is fixed before the first pair and reported): a millisecond call is
-    either preempted or not, a 0.1 s batch gets the machine's average share of a core, and both
+    either preempted or not, a 0.2 s batch gets the machine's average share of a core, and both
     members of a pair get the same one. Times are per call.
 
     Returns ``ratio`` (median of the per-pair wall-time ratios), ``ratio_min``, ``ratio_max``,

@@ -11,7 +11,8 @@ alternating, min and max printed with it, and the 1-minute load average at the s
 - ``ltv_search_to_single_sim_ratio``: the LTV search (all candidate amounts, common random numbers)
   over one simulation (target <= 3);
 - ``paths_scaling_exponent``: log-log slope of simulation time over 1,000 ... 200,000 paths, one slope
-  per round of interleaved sizes, median of the rounds (0.85-1.15);
+  per round of interleaved sizes (every size once per round, the order rotated; a size repeated to
+  last the same minimum time as a pair member), median of the 15 rounds (0.85-1.15);
 - ``peak_rss_mb_200k_paths``: peak resident memory of a 200,000-path assessment in a fresh process (<= 2048);
 - ``assess_10k_median_s``: median wall time of the full 10,000-path assessment (from its pairs).
 
@@ -47,8 +48,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.pairs import (MIN_PAIRS, load_average_1m, machine, pair_ratio, print_json, ratio_line, rounds,
-                              stdout_to_stderr, summary)
+from benchmarks.pairs import (MIN_PAIRS, MIN_TIME_S, batched, load_average_1m, machine, pair_ratio, print_json, ratio_line, rounds,
+                              repeats_for, stdout_to_stderr, summary)
 from risk.assess import assess
 from risk.credit import DebtSchedule, ltv_search, run_credit
 from risk.params import DEFAULT_PARAMS
@@ -181,12 +182,16 @@ def assess_and_floor(name: str, pairs: int = PAIRS, n: int = 10_000) -> dict:
 def scaling(req, ipc, post, sizes, n_rounds: int) -> dict:
     """Simulation time over ``sizes`` paths in interleaved rounds; one log-log slope per round."""
     fns = [lambda k=k: simulate(req, ipc, post, n=k) for k in sizes]
-    rs = rounds(fns, n_rounds)
+    for fn in fns:
+        fn()                                                     # warm-up
+    reps = [repeats_for(fn, MIN_TIME_S) for fn in fns]           # each size runs >= MIN_TIME_S per round
+    rs = [[(t[0] / m, t[1] / m) for t, m in zip(r, reps)]
+          for r in rounds([batched(fn, m) for fn, m in zip(fns, reps)], n_rounds, warmup=0)]
     logs = np.log(sizes)
     slopes = [float(np.polyfit(logs, np.log([t[0] for t in r]), 1)[0]) for r in rs]
     ends = [math.log(r[-1][0] / r[0][0]) / math.log(sizes[-1] / sizes[0]) for r in rs]
     s, e = summary(slopes), summary(ends)
-    return {"sizes": list(sizes), "rounds": n_rounds,
+    return {"sizes": list(sizes), "rounds": n_rounds, "repeats": reps,
             "median_s": {str(k): statistics.median(r[j][0] for r in rs) for j, k in enumerate(sizes)},
             "paths_scaling_exponent": s["median"], "paths_scaling_exponent_min": s["min"],
             "paths_scaling_exponent_max": s["max"], "endpoint_exponent": e["median"],
