@@ -70,8 +70,10 @@ def transition_streams(stream: np.random.Generator, first: int) -> list[np.rando
     Transition j always draws from child j, whatever the stage: an earlier stage shares its later
     hurdles' draws with a later stage on every path (common random numbers), and a transition already
     passed costs nothing (no child generator, no draw). The parent's own stream is left as it was."""
-    children = stream.bit_generator.seed_seq.spawn(N_TRANSITIONS)
-    return [np.random.Generator(np.random.PCG64(c)) for c in children[first:]]
+    ss = stream.bit_generator.seed_seq
+    # child j exactly as ss.spawn(N_TRANSITIONS)[j] makes it, without making the ones not needed
+    return [np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+        ss.entropy, spawn_key=ss.spawn_key + (j,), pool_size=ss.pool_size))) for j in range(first, N_TRANSITIONS)]
 
 
 def lognormal_from_quantiles(p10: float, p50: float, p90: float) -> tuple[float, float]:
@@ -303,13 +305,12 @@ def exclusivity_given_launch(patents: PatentTable, alive: np.ndarray, launch, sh
     cap = launch + MAX_EFFECTIVE_TERM_AFTER_APPROVAL_YEARS
     latest = None
     for base, ext, on in zip(patents.base.tolist(), patents.extension.tolist(), alive):   # one patent at a time
-        on = np.broadcast_to(on, shape)
         room = cap - base
         np.maximum(room, 0.0, out=room)
-        np.minimum(room, ext, out=room)
-        room[~(base > launch)] = 0.0           # no extension for a patent expired by approval
+        np.minimum(room, ext, out=room)        # finite and >= 0: x 1 keeps it, x 0 gives +0
+        room *= base > launch                  # no extension for a patent expired by approval
         room += base
-        room[~on] = 0.0                        # not (or no longer) an enforceable right on the path
+        room *= on                             # 0 where not (or no longer) an enforceable right on the path
         latest = room if latest is None else np.maximum(latest, room, out=latest)
     latest += shift
     return np.maximum(latest, 0.0, out=latest)
