@@ -1,16 +1,18 @@
-"""HTTP load benchmark of the API (issues 5, 15): ``ipledge serve`` (gunicorn master, 2 workers) on loopback.
+"""HTTP load benchmark of the API (issues 5, 12, 15): ``ipledge serve`` (gunicorn master, 2 workers) on loopback.
 
-Two phases of ``duration_s`` each at ``concurrency`` client threads (keep-alive connections):
-``GET /v1/health`` and then ``POST /v1/assessments`` with the example pledge at 10,000 paths.
-Reports errors (any non-2xx or transport error; target 0), p50/p99 latency, requests per second, and
-the assessment throughput as a ratio to health on the same server. The database is a fresh SQLite
-file in a temporary directory, or with ``--pg URL`` a throw-away schema of that PostgreSQL. Request,
-work and concurrency limits are lifted for the run (one key, as before), but every limit is still
-checked on its shared store, so their cost is in the figures. The 1-minute load average before and
-after is reported: the machine may be shared. Loopback only; loops are bounded by the deadline and
-by MAX_REQUESTS per phase.
+Interleaved phases (issue 12): ``pairs`` (>= 15) pairs of a ``GET /v1/health`` phase and a
+``POST /v1/assessments`` phase (the example pledge at 10,000 paths), ``phase_s`` seconds each at
+``concurrency`` client threads (keep-alive connections), the order alternating (health first, then
+assessment first, ...), on the same server. ``throughput_ratio_vs_health`` is the median of the
+per-pair ratios (assessment rps / health rps), printed with its min and max; a load burst from the
+machine's other users hits both phases of a pair. Errors (any non-2xx or transport error; target 0),
+p50/p99 latency and rps are over all phases of a kind. The database is a fresh SQLite file in a
+temporary directory, or with ``--pg URL`` a throw-away schema of that PostgreSQL. Request, work and
+concurrency limits are lifted for the run (one key, as before), but every limit is still checked on
+its shared store, so their cost is in the figures. The 1-minute load average before and after and the
+core count are reported. Loopback only; loops are bounded by the deadline and by MAX_REQUESTS per phase.
 
-    python -m benchmarks.http_load [duration_s] [concurrency] [--pg URL]
+    python -m benchmarks.http_load [phase_s] [concurrency] [--pg URL] [--pairs N]   (one JSON document)
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from benchmarks.pairs import MIN_PAIRS, load_average_1m, print_json, stdout_to_stderr, summary
 
 PATHS = 10_000
 MAX_REQUESTS = 1_000_000  # per phase, whatever the duration
@@ -82,16 +86,49 @@ def _phase(port: int, method: str, path: str, body: bytes | None, headers: dict,
     elapsed = time.monotonic() - t_start
     lat = sorted(x for per in latencies for x in per)
     ok = len(lat)
+    return _summary(lat, sum(errors), error_samples, elapsed)
+
+
+def _summary(lat: list[float], errors: int, error_samples: list[str], elapsed: float) -> dict:
+    lat = sorted(lat)
+    ok = len(lat)
     return {
-        "requests": ok + sum(errors),
+        "requests": ok + errors,
         "ok": ok,
-        "errors": sum(errors),
-        "error_samples": error_samples,
+        "errors": errors,
+        "error_samples": error_samples[:5],
         "elapsed_s": round(elapsed, 2),
         "rps": round(ok / elapsed, 2) if elapsed > 0 else None,
         "p50_ms": round(_percentile(lat, 0.50) * 1000, 2) if lat else None,
         "p99_ms": round(_percentile(lat, 0.99) * 1000, 2) if lat else None,
+        "_latencies": lat,
     }
+
+
+def _pooled(phases: list[dict]) -> dict:
+    """One summary of several phases of the same request (latencies pooled, rps over the total time)."""
+    lat = [x for ph in phases for x in ph["_latencies"]]
+    out = _summary(lat, sum(ph["errors"] for ph in phases), [e for ph in phases for e in ph["error_samples"]],
+                   sum(ph["elapsed_s"] for ph in phases))
+    out.pop("_latencies")
+    return out
+
+
+def interleaved_phases(run_health, run_assess, pairs: int) -> dict:
+    """``pairs`` pairs of (health, assessment) phases on the same server, the order alternating; the
+    throughput ratio of each pair (assessment rps / health rps) and their median, min and max."""
+    health, assess, ratios = [], [], []
+    for i in range(pairs):
+        if i % 2 == 0:
+            h, a = run_health(), run_assess()
+        else:
+            a = run_assess()
+            h = run_health()
+        health.append(h)
+        assess.append(a)
+        if a["rps"] and h["rps"]:
+            ratios.append(a["rps"] / h["rps"])
+    return {"health": health, "assess": assess, "ratios": ratios}
 
 
 def _pg_schema(url: str, create: bool, name: str | None = None) -> str:
@@ -107,8 +144,9 @@ def _pg_schema(url: str, create: bool, name: str | None = None) -> str:
     return name
 
 
-def run_http_load(duration_s: float = 30, concurrency: int = 8, pg_url: str | None = None) -> dict:
-    """Run both phases against a fresh server; returns the figures (see module docstring)."""
+def run_http_load(phase_s: float = 2.0, concurrency: int = 8, pg_url: str | None = None,
+                  pairs: int = MIN_PAIRS) -> dict:
+    """Interleaved health / assessment phases against a fresh server; the figures of the module docstring."""
     import os
 
     from ipledge.api.examples import example_request
@@ -137,19 +175,24 @@ def run_http_load(duration_s: float = 30, concurrency: int = 8, pg_url: str | No
         store.dispose()
         body = json.dumps(example_request(paths=PATHS)).encode()
         post_headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-        load_before = os.getloadavg()[0]
+        load_before = load_average_1m()
         with ServerProcess(env, log_path=str(tmp / "server.log")) as srv:
             # warm-up: both workers import and run the engine once before timing
             _phase(srv.port, "POST", "/v1/assessments", body, post_headers, 2.0, 2, 201)
-            health = _phase(srv.port, "GET", "/v1/health", None, {}, duration_s, concurrency, 200)
-            assess = _phase(srv.port, "POST", "/v1/assessments", body, post_headers, duration_s, concurrency, 201)
-        ratio = (assess["rps"] / health["rps"]) if assess["rps"] and health["rps"] else None
+            res = interleaved_phases(
+                lambda: _phase(srv.port, "GET", "/v1/health", None, {}, phase_s, concurrency, 200),
+                lambda: _phase(srv.port, "POST", "/v1/assessments", body, post_headers, phase_s, concurrency, 201),
+                pairs)
+        health, assess = _pooled(res["health"]), _pooled(res["assess"])
+        ratio = summary(res["ratios"]) if res["ratios"] else None
         kind = os.environ.get("IPLEDGE_SERVER") or "waitress"
         backend = "PostgreSQL" if pg_url else "SQLite (WAL, synchronous=FULL)"
         return {
             "server": f"gunicorn, {WORKERS} workers ({kind}), loopback, {backend}",
-            "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-            "duration_s_per_phase": duration_s,
+            "cpu_count": os.cpu_count(),
+            "load_average_1m": [load_before, load_average_1m()],
+            "pairs": pairs,
+            "duration_s_per_phase": phase_s,
             "concurrency": concurrency,
             "paths": PATHS,
             "errors": health["errors"] + assess["errors"],
@@ -159,7 +202,9 @@ def run_http_load(duration_s: float = 30, concurrency: int = 8, pg_url: str | No
             "assessment_p99_ms": assess["p99_ms"],
             "assessment_rps": assess["rps"],
             "health_rps": health["rps"],
-            "throughput_ratio_vs_health": round(ratio, 4) if ratio is not None else None,
+            "throughput_ratio_vs_health": round(ratio["median"], 5) if ratio else None,
+            "throughput_ratio_vs_health_min": round(ratio["min"], 5) if ratio else None,
+            "throughput_ratio_vs_health_max": round(ratio["max"], 5) if ratio else None,
         }
     finally:
         if schema:
@@ -167,13 +212,21 @@ def run_http_load(duration_s: float = 30, concurrency: int = 8, pg_url: str | No
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def main(argv=None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.http_load")
+    ap.add_argument("phase_s", nargs="?", type=float, default=2.0, help="seconds per phase (default 2)")
+    ap.add_argument("concurrency", nargs="?", type=int, default=8, help="client threads (default 8)")
+    ap.add_argument("--pg", default=None, metavar="URL", help="a PostgreSQL to run against (throw-away schema)")
+    ap.add_argument("--pairs", type=int, default=MIN_PAIRS, help=f"health/assessment phase pairs (>= {MIN_PAIRS})")
+    args = ap.parse_args(argv)
+    if args.pairs < MIN_PAIRS:
+        ap.error(f"--pairs must be at least {MIN_PAIRS}")
+    with stdout_to_stderr() as out:             # the output is one JSON document
+        print_json(run_http_load(args.phase_s, args.concurrency, args.pg, args.pairs), out)
+    return 0
+
+
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    pg = None
-    if "--pg" in args:
-        i = args.index("--pg")
-        pg = args[i + 1]
-        del args[i:i + 2]
-    d = float(args[0]) if len(args) > 0 else 30
-    c = int(args[1]) if len(args) > 1 else 8
-    print(json.dumps(run_http_load(d, c, pg), indent=2))
+    sys.exit(main())

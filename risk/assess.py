@@ -138,9 +138,20 @@ def value_histogram(pv: np.ndarray, bins: int = 30) -> dict:
             "zero": int((pv <= 0).sum()), "above": int(pos.size - counts.sum()), "mean": float(pv.mean())}
 
 
+def cash_flow_percentiles(ip_cf: np.ndarray) -> np.ndarray:
+    """(2, T) p5 and p95 of each year's IP cash flow over the paths: ``np.percentile(ip_cf, [5, 95],
+    axis=0)``, one year (a contiguous row of the transpose) at a time, and 0 without computing it for a
+    year in which no path has a cash flow (every percentile of zeros is 0)."""
+    q = np.zeros((2, ip_cf.shape[1]))
+    active = ip_cf.any(axis=0)
+    if active.any():
+        q[:, active] = np.percentile(ip_cf.T[active], [5, 95], axis=1)
+    return q
+
+
 def _valuation_block(sim: SimResult, scores: dict) -> dict:
     pv = sim.pv
-    q = np.percentile(sim.ip_cf, [5, 95], axis=0)
+    q = cash_flow_percentiles(sim.ip_cf)
     flows = [{"year": int(y), "mean": float(m), "p5": float(a), "p95": float(b)}
              for y, m, a, b in zip(sim.years, sim.ip_cf.mean(axis=0), q[0], q[1])]
     p5, p50, p95 = np.percentile(pv, [5, 50, 95])

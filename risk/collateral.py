@@ -37,7 +37,11 @@ because the loan it secures is nominal.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
+
+from ipledge.risk.launch import accrued_sales, exclusivity_given_launch, expected_launch, info_years_left
 
 N_BASIS = 3  # 1, tau, tau^2 (+1 exclusivity column once resolved)
 
@@ -108,7 +112,6 @@ def expected_accrual(res, patents, sub: np.ndarray) -> np.ndarray:
 
     E is the latest end among surviving patents: with ends sorted e_(1) <= ... <= e_(p) on a path,
     P(E = e_(j)) = s_(j) Π_{l>j} (1 - s_(l)), independent outcomes (Patent Law art. 42 rule per end)."""
-    from ipledge.risk.simulate import accrued_sales, exclusivity_given_launch
 
     L = res.launch_time[res.market_rows[sub]]
     p, m, T = patents.base.size, sub.size, res.T
@@ -128,6 +131,11 @@ def expected_accrual(res, patents, sub: np.ndarray) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def _triu(b: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(b)
+
+
 def _lsm_fit(y: np.ndarray, features: np.ndarray, group: np.ndarray, n_groups: int, with_se: bool = False):
     """Fitted values of y on features (b × m, one row per basis function), one coefficient set per group.
 
@@ -141,12 +149,18 @@ def _lsm_fit(y: np.ndarray, features: np.ndarray, group: np.ndarray, n_groups: i
     # unit-scale the columns (tau² reaches 100 where the intercept is 1) so one cut-off fits all
     col_scale = np.maximum(np.abs(features).max(axis=1), 1e-300)
     features = features / col_scale[:, None]
-    iu, ku = np.triu_indices(b)
+    iu, ku = _triu(b)
     key = group.astype(np.int32 if n_groups > 32767 else np.int16)
     order = np.argsort(key, kind="stable")        # radix sort on small integer keys
     f_sorted, y_sorted, g_sorted = features[:, order], y[order], group[order]
-    prods = np.concatenate([f_sorted[iu] * f_sorted[ku], f_sorted * y_sorted] +
-                           ([y_sorted[None, :] ** 2, np.ones((1, y.size))] if with_se else []))
+    # products x_i x_k (i <= k), x_i y (and y², 1 for the standard errors), written in place
+    prods = np.empty((iu.size + b + (2 if with_se else 0), y.size))
+    for r, (i, k) in enumerate(zip(iu, ku)):
+        np.multiply(f_sorted[i], f_sorted[k], out=prods[r])
+    np.multiply(f_sorted, y_sorted, out=prods[iu.size:iu.size + b])
+    if with_se:
+        np.square(y_sorted, out=prods[-2])
+        prods[-1] = 1.0
     starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
     sums = np.zeros((n_groups, prods.shape[0]))
     sums[g_sorted[starts]] = np.add.reduceat(prods, starts, axis=1).T
@@ -159,7 +173,10 @@ def _lsm_fit(y: np.ndarray, features: np.ndarray, group: np.ndarray, n_groups: i
     # group's fitted mean equal to its mean of y
     ginv = np.linalg.pinv(gram, rcond=1e-10, hermitian=True)
     beta = (ginv @ rhs[:, :, None])[:, :, 0]
-    fitted = (features * beta[group].T).sum(axis=0)
+    bg = beta.T[:, group]                          # (b, m): each observation's coefficients
+    fitted = features[0] * bg[0]                   # Σ_i x_i β_i, summed in the order of i
+    for i in range(1, b):
+        fitted += features[i] * bg[i]
     if not with_se:
         return fitted
     yy, cnt = sums[:, iu.size + b], sums[:, iu.size + b + 1]
@@ -238,12 +255,9 @@ def collateral_values(res, patents, h: float, years: int | None = None, with_se:
     Column 0 is today's appraisal. Returned as the transpose of a (Y+1, n) C-ordered array: a column
     (all paths at one year), which is what the credit model reads, is contiguous in memory.
     """
-    from ipledge.risk.simulate import expected_launch, info_years_left
-
     n, T = res.n, res.T
     Y = T if years is None else max(1, min(int(years), T))
     resolved_from = res.params.patent_resolution_years if patents.uncertain.any() else 0
-    realised = realised_remaining(res, Y)
     rows = res.market_rows
     cols = np.arange(Y + 1)
     VT = np.zeros((Y + 1, n))
@@ -252,12 +266,6 @@ def collateral_values(res, patents, h: float, years: int | None = None, with_se:
         VT[:, rows] = _launched_values(res, patents, resolved_from, h, Y).T
     comp = res.completion_times
     K = comp.shape[1]
-    done = np.zeros((Y + 1, n), np.int64)     # transitions resolved by the end of year t
-    last = np.zeros((Y + 1, n))               # when the latest of them resolved
-    for j in range(K):
-        resolved = comp[None, :, j] <= cols[:, None]
-        done += resolved
-        last = np.where(resolved, comp[None, :, j], last)
     known = _known_state(res, patents)
     gone, base_alive, base_any = known
     # every (year, path) still in development, fitted at once: group = (year, stage reached)
@@ -266,9 +274,16 @@ def collateral_values(res, patents, h: float, years: int | None = None, with_se:
     pre &= np.where(years_ < resolved_from, base_any > years_, base_alive[None, :] > years_)
     ti, pi = np.nonzero(pre)
     if ti.size:
+        realised = realised_remaining(res, Y)
         t = ti + 1
-        k = done[t, pi]
-        tau = np.where(k > 0, t - last[t, pi], t)     # stage under way at as_of: time since as_of
+        k = np.zeros(t.size, np.int64)     # transitions resolved by the end of year t
+        last = np.zeros(t.size)            # when the latest of them resolved
+        for j in range(K):
+            c = comp[:, j][pi]
+            resolved = c <= t
+            k += resolved
+            last = np.where(resolved, c, last)
+        tau = np.where(k > 0, t - last, t)     # stage under way at as_of: time since as_of
         feats = [np.ones_like(tau, dtype=float), tau, tau * tau]
         if patents.base.size and t.max() >= resolved_from:
             sel = t >= resolved_from

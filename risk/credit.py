@@ -124,26 +124,27 @@ def run_credit(sim: SimResult, req: PledgeRequest, amounts, u_fin: np.ndarray | 
         net += op[None, :] - A[:, None] * sched.interest[k]
         # a failure weighs on every later round (the lead asset is gone), a success only that year
         success = sim.success_events[:, k] if k < sim.success_events.shape[1] else np.zeros(n, bool)
-        q = np.where(failed_at <= t_end, p.q_after_failure,
-                     np.where(success, p.q_after_success, p.q_base))
+        q = np.where(success, p.q_after_success, p.q_base)
+        q[failed_at <= t_end] = p.q_after_failure
         if delay_until is not None:
             q = np.where(delay_until > k, np.minimum(q, p.q_during_delay), q)
         if f < 1.0:
             q = q ** f                       # a part-year: the same annual hazard of not closing a round
         short = alive & (net < target)
-        raised = short & (u_fin[:, k] < q)[None, :]
-        np.copyto(net, np.maximum(net, target), where=raised)
+        short &= (u_fin[:, k] < q)[None, :]
+        np.copyto(net, target, where=short)          # raised: max(net, target) = target, as net < target
         new = alive & (net < 0)
         if new.any():
             exposure = A[:, None] * (sched.balance[k] + sched.interest[k])
             # a part-year period ends at t_end < t: the buyer knows the year-end before it, never year t's news
             seen = t if f >= 1.0 else k
             coll = sim.collateral[:, min(seen, sim.collateral.shape[1] - 1)] * (1.0 - haircut)
-            coll = np.where(failed_at <= t_end, 0.0, coll)     # a failed or dropped programme is worth 0
-            lost = np.maximum(exposure - coll[None, :], 0.0)
+            coll[failed_at <= t_end] = 0.0                      # a failed or dropped programme is worth 0
+            lost = np.subtract(exposure, coll[None, :])
+            np.maximum(lost, 0.0, out=lost)
             np.copyto(loss, lost, where=new)
             np.copyto(ead, exposure, where=new)
-            dperiod[new] = t
+            np.copyto(dperiod, t, where=new)
             alive &= ~new
     return CreditRun(A, loss, ~alive, ead, dperiod)
 
@@ -174,12 +175,16 @@ def news_times(sim: SimResult) -> tuple[np.ndarray, np.ndarray | None]:
 def financing_draws(sim: SimResult, periods: int) -> np.ndarray:
     """(n, periods) uniforms for the financing outcome each year, from the credit stream.
 
-    Drawn once per simulation and reused for every amount (common random numbers)."""
+    Year by year (a row of n paths per year, returned as an (n, periods) view): the first k years'
+    draws are the same whatever the loan's term (common random numbers across terms), and only the
+    years a loan has are drawn. Drawn once per simulation and reused for every amount."""
     cache = getattr(sim, "_u_fin", None)
-    if cache is None or cache.shape[1] < periods:
-        cache = sim.streams["credit"].random((sim.n, max(periods, 10)))
+    have = 0 if cache is None else cache.shape[0]
+    if have < periods:
+        more = sim.streams["credit"].random((periods - have, sim.n))     # the stream continues
+        cache = more if cache is None else np.concatenate([cache, more])
         sim._u_fin = cache
-    return cache[:, :periods]
+    return cache[:periods].T
 
 
 def bank_share(req: PledgeRequest) -> float:

@@ -136,14 +136,17 @@ def fit_abandonment(pv: np.ndarray, starts: np.ndarray, reached: np.ndarray, yea
         go[rows, k] = ok
         value[rows] = np.where(ok, value[rows] - costs[k] * d, 0.0)
     # realised decisions: the first phase start where the holder stops ends the path
-    stop = reached & ~go
-    stopped_before = stop.copy()
-    for k in range(1, K):        # column loop: logical_or.accumulate along a short last axis is slow
-        stopped_before[:, k] |= stopped_before[:, k - 1]
-    paid = reached & go & ~np.concatenate([np.zeros((n, 1), bool), stopped_before[:, :-1]], axis=1)
-    abandoned = stopped_before[:, -1]
-    first = np.argmax(stop, axis=1)
-    abandon_time = np.where(abandoned, starts[np.arange(n), first], np.inf)
+    # column by column (a short last axis): stopped at an earlier start, paid, the first stop's date
+    paid_t = np.empty((K, n), bool)
+    stopped = np.zeros(n, bool)
+    abandon_time = np.full(n, np.inf)
+    for k in range(K):
+        stop_k = reached[:, k] & ~go[:, k]
+        np.logical_and(reached[:, k] & go[:, k], ~stopped, out=paid_t[k])
+        abandon_time = np.where(stop_k & ~stopped, starts[:, k], abandon_time)
+        stopped |= stop_k
+    paid = paid_t.T
+    abandoned = stopped
     cost_pv = np.zeros(n)
     for k in range(K):
         rows = np.flatnonzero(paid[:, k])

@@ -153,7 +153,8 @@ class ModelParams:
 
     def fingerprint(self) -> str:
         """Short hash of the parameters, stored with results so a run can be reproduced."""
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        # the same JSON as of to_dict() (sort_keys sorts the nested dicts too), without its deep copy
+        blob = json.dumps({f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
     @classmethod

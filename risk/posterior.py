@@ -219,8 +219,28 @@ class PipelinePosterior:
         """(n, len(remaining_transitions(stage))) success probabilities a new programme faces (drift
         included, predictive); one posterior draw per row."""
         draws = self._all_draws(area, modality, stage, region)
-        idx = rng.integers(0, self.n_draws, size=int(n))
-        return draws[idx]
+        return draws[self.sample_rows(n, rng)]
+
+    def sample_rows(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """(n,) index of the posterior draw of each row: the only random draw of :meth:`sample`."""
+        return rng.integers(0, self.n_draws, size=int(n))
+
+    def transition_table(self, area: str, modality: str | None, stage: str, region: str = "global",
+                         scale: float = 1.0) -> np.ndarray:
+        """(len(remaining_transitions(stage)), n_draws), read-only: the predictive success probabilities
+        of :meth:`sample` × ``scale``, clipped to [0, 1], one row per transition (a transition of every
+        path is then one contiguous gather). Cached per argument set: the simulator asks for the same
+        table on every request."""
+        key = (area, modality, stage, region, float(scale))
+        cache = self.__dict__.setdefault("_transition_tables", {})
+        table = cache.get(key)
+        if table is None:
+            table = np.ascontiguousarray(np.clip(self._all_draws(area, modality, stage, region) * scale, 0.0, 1.0).T)
+            table.setflags(write=False)
+            if len(cache) >= 256:     # areas × modalities × stages × regions × stress scales: bounded anyway
+                cache.clear()
+            cache[key] = table
+        return table
 
     def p_approval(self, area: str, modality: str | None, stage: str, region: str = "global",
                    predictive: bool = True) -> dict:

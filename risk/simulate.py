@@ -48,10 +48,12 @@ import numpy as np
 
 from ipledge.risk.development import Development, fit_abandonment, ip_cost_share, no_costs, remaining_phase_costs
 from ipledge.risk.durations import phase_duration_medians
+from ipledge.risk.launch import (accrued_sales, exclusivity_given_launch, expected_launch,  # noqa: F401
+                                 info_years_left, ramp_integral)
 from ipledge.risk.params import DEFAULT_PARAMS, ModelParams
 from ipledge.risk.posterior import STAGES, PipelinePosterior
 from ipledge.valuation.schema import PledgeRequest
-from ipledge.valuation.terms import DAYS_PER_YEAR, MAX_EFFECTIVE_TERM_AFTER_APPROVAL_YEARS, base_expiry
+from ipledge.valuation.terms import DAYS_PER_YEAR, base_expiry
 
 Z90 = 1.2815515655446004  # standard normal 90% quantile
 STREAMS = ("posterior", "success", "duration", "peak", "patents", "erosion", "vbp", "credit")
@@ -62,6 +64,18 @@ def rng_streams(seed: int) -> dict[str, np.random.Generator]:
     """One independent generator per component, from a single seed (reproducible, CRN-friendly)."""
     children = np.random.SeedSequence(seed).spawn(len(STREAMS))
     return {name: np.random.Generator(np.random.PCG64(c)) for name, c in zip(STREAMS, children)}
+
+
+def transition_streams(stream: np.random.Generator, first: int) -> list[np.random.Generator]:
+    """One generator per transition ``first``..N_TRANSITIONS-1, children of ``stream``'s seed sequence.
+
+    Transition j always draws from child j, whatever the stage: an earlier stage shares its later
+    hurdles' draws with a later stage on every path (common random numbers), and a transition already
+    passed costs nothing (no child generator, no draw). The parent's own stream is left as it was."""
+    ss = stream.bit_generator.seed_seq
+    # child j exactly as ss.spawn(N_TRANSITIONS)[j] makes it, without making the ones not needed
+    return [np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+        ss.entropy, spawn_key=ss.spawn_key + (j,), pool_size=ss.pool_size))) for j in range(first, N_TRANSITIONS)]
 
 
 def lognormal_from_quantiles(p10: float, p50: float, p90: float) -> tuple[float, float]:
@@ -184,36 +198,52 @@ def approved_launch_time(req: PledgeRequest, params: ModelParams) -> float:
 
 
 def _pipeline(req, posterior, params, streams, n, T):
-    """Success flags, completion times and launch time of the remaining transitions."""
+    """Success flags, completion times and launch time of the remaining transitions.
+
+    Per transition (one contiguous row of n paths each); ``completion`` and ``passed`` are returned
+    as (n, K) views of those (K, n) rows."""
     prod = req.product
     s = STAGES.index(prod.stage)
     K = N_TRANSITIONS - s
-    # Draw all five columns and keep the remaining ones: an earlier stage then shares its later
-    # hurdles' draws with a later stage on every path.
-    p_all = posterior.sample(prod.therapeutic_area, prod.modality, STAGES[0], n, streams["posterior"],
-                             region=req.pipeline.region)
-    u_all = streams["success"].random((n, N_TRANSITIONS))
-    z_all = streams["duration"].standard_normal((n, N_TRANSITIONS))
-    left = streams["duration"].random(n)
     if K == 0:
+        # nothing left to pass: no pipeline draw would be used, so none is made (the posterior,
+        # success and duration streams serve nothing else)
         launch_t = np.full(n, approved_launch_time(req, params))
         empty = np.zeros((n, 0))
         return empty, empty.astype(bool), launch_t, np.ones(n, bool), np.full(n, np.inf)
-    p = np.clip(p_all[:, s:] * params.success_scale, 0.0, 1.0)
+    # transition j draws its success uniform and duration normal from its own child streams, so an
+    # earlier stage shares its later hurdles' draws with a later stage on every path
+    rows = posterior.sample_rows(n, streams["posterior"])
+    u_gen = transition_streams(streams["success"], s)
+    z_gen = transition_streams(streams["duration"], s)
+    left = streams["duration"].random(n)
+    table = posterior.transition_table(prod.therapeutic_area, prod.modality, prod.stage,
+                                       region=req.pipeline.region, scale=params.success_scale)
     med = phase_duration_medians(prod.therapeutic_area, params.duration_sigma)
-    medians = np.array([med[st] for st in STAGES[s:-1]]) * params.duration_scale
-    dur = medians * np.exp(params.duration_sigma * z_all[:, s:])
-    dur[:, 0] *= left
-    dur[:, 0] += params.extra_delay_years
-    completion = np.cumsum(dur, axis=1)
-    passed = u_all[:, s:] < p
-    for j in range(1, K):        # column loop: logical_and.accumulate along a short last axis is slow
-        passed[:, j] &= passed[:, j - 1]
-    approved = passed[:, -1]
-    launch_t = np.where(approved, completion[:, -1], np.inf)
-    n_passed = passed.sum(axis=1)
-    fail_time = np.where(approved, np.inf, np.take_along_axis(completion, np.minimum(n_passed, K - 1)[:, None], 1)[:, 0])
-    return completion, passed, launch_t, approved, fail_time
+    medians = [med[st] * params.duration_scale for st in STAGES[s:-1]]
+    sigma = params.duration_sigma
+    completion = np.empty((K, n))
+    passed = np.empty((K, n), bool)
+    for j in range(K):
+        d = z_gen[j].standard_normal(n)
+        d *= sigma
+        np.exp(d, out=d)
+        d *= medians[j]
+        if j == 0:
+            d *= left
+            d += params.extra_delay_years
+        else:
+            d += completion[j - 1]
+        completion[j] = d
+        np.less(u_gen[j].random(n), table[j].take(rows), out=passed[j])
+        if j:
+            passed[j] &= passed[j - 1]
+    approved = passed[-1]
+    launch_t = np.where(approved, completion[-1], np.inf)
+    fail_time = np.full(n, np.inf)                 # completion of the first transition failed
+    for j in range(K - 1, -1, -1):
+        fail_time = np.where(passed[j], fail_time, completion[j])
+    return completion.T, passed.T, launch_t, approved, fail_time
 
 
 def stage_means(req: PledgeRequest, params: ModelParams) -> np.ndarray:
@@ -229,82 +259,27 @@ def stage_means(req: PledgeRequest, params: ModelParams) -> np.ndarray:
     return m
 
 
-def expected_launch(t, k, tau, means: np.ndarray) -> np.ndarray:
-    """Launch date a buyer expects at time t in remaining stage k after tau years in it (no look-ahead).
-
-    Mean remaining time of the stage, less the time already spent (floored at 0), plus the means of
-    the stages after it. For the stage under way at as_of (k = 0) the time spent is counted from as_of."""
-    after = np.concatenate([np.cumsum(means[::-1])[::-1][1:], [0.0]]) if means.size else np.zeros(1)
-    k = np.asarray(k)
-    return t + np.maximum(means[k] - tau, 0.0) + after[k]
-
-
 def _success_events(completion, passed, n, periods):
-    """(n, periods) flags: a transition succeeded during year t (what lifts refinancing odds that year)."""
-    succ = np.zeros((n, periods + 1), bool)
-    rows = np.arange(n)
+    """(n, periods) flags: a transition succeeded during year t (what lifts refinancing odds that year).
+
+    Returned as an (n, periods) view of (periods, n) rows: the credit model reads one year at a time."""
+    succ = np.zeros((periods + 1, n), bool)
+    cols = np.arange(n)
     for j in range(completion.shape[1]):
-        per = np.ceil(completion[:, j]).astype(np.int64)
+        per = np.ceil(completion[:, j])
         ok = passed[:, j] & (per <= periods)
-        succ[rows[ok], per[ok]] = True
-    return succ[:, 1:]
+        succ[per[ok].astype(np.int64), cols[ok]] = True
+    return succ[1:].T
 
 
 def patent_outcomes(patents: PatentTable, streams, n) -> np.ndarray:
     """(p, n) bool: patent i is (or becomes) an enforceable right on the path (grant / invalidation draws)."""
     if patents.base.size == 0:
         return np.zeros((0, n), bool)
-    u = streams["patents"].random((n, patents.base.size)).T          # patents first: fast max over them
-    return u < patents.survive_p[:, None]
-
-
-def exclusivity_given_launch(patents: PatentTable, alive: np.ndarray, launch, shift: float = 0.0) -> np.ndarray:
-    """Exclusivity end (years from as_of) given the patent outcomes and a launch date (array over paths).
-
-    The term-extension rule (Patent Law art. 42 §3): an invention still in force at approval gets its
-    compensation, the effective term after approval capped at 14 years. ``launch`` may be the actual
-    launch (after it) or the launch a buyer expects (before it); inf gives no extension."""
-    launch = np.asarray(launch, float)
-    if patents.base.size == 0:
-        return np.zeros(launch.shape)
-    base, ext = patents.base[:, None], patents.extension[:, None]
-    L = launch[None, :]
-    room = np.maximum(0.0, L + MAX_EFFECTIVE_TERM_AFTER_APPROVAL_YEARS - base)
-    ends = base + np.where(base > L, np.minimum(ext, room), 0.0)
-    ends = np.where(alive, ends, 0.0)
-    return np.maximum(ends.max(axis=0) + shift, 0.0)
-
-
-def ramp_integral(x: np.ndarray, ytp: float) -> np.ndarray:
-    """F(x) = ∫_0^x min(1, a / ytp) da: years' worth of peak sales accrued x years after launch.
-
-    Written without a branch: F(x) = x - ytp/2 + max(ytp - x, 0)² / (2 ytp) for x >= 0 (0 below)."""
-    x = np.maximum(x, 0.0)
-    if ytp <= 0:
-        return x
-    short = np.maximum(ytp - x, 0.0)
-    short *= short
-    short *= 0.5 / ytp
-    x -= 0.5 * ytp
-    x += short
-    return x
-
-
-def accrued_sales(launch: np.ndarray, excl: np.ndarray, T: int, ytp: float) -> tuple[np.ndarray, np.ndarray]:
-    """(in, after), each (m, T): years' worth of peak sales accrued in each period before / after E.
-
-    Periods wholly before E take their whole accrual, those wholly after it none; only the period E
-    falls in needs F at E itself."""
-    edges = np.arange(T + 1, dtype=float)
-    total = np.diff(ramp_integral(edges[None, :] - launch[:, None], ytp), axis=1)     # (m, T)
-    acc_in = total * (edges[None, 1:] <= excl[:, None])
-    j = np.floor(excl).astype(np.int64)                       # E lies in period j + 1 (column j)
-    rows = np.flatnonzero((j >= 0) & (j < T) & (excl > j))
-    if rows.size:
-        jr = j[rows]
-        acc_in[rows, jr] = (ramp_integral(excl[rows] - launch[rows], ytp)
-                            - ramp_integral(jr - launch[rows], ytp))
-    return acc_in, total - acc_in
+    u = streams["patents"].random((n, patents.base.size))
+    alive = np.empty((patents.base.size, n), bool)     # C order, patents first: a row per patent, fast max over them
+    np.less(u.T, patents.survive_p[:, None], out=alive)
+    return alive
 
 
 def discount_factors(rate, times) -> np.ndarray:
@@ -354,8 +329,9 @@ def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePost
         launch_period = np.maximum(launch_period, 1)
 
     mu, sigma = lognormal_from_quantiles(prod.peak_sales.p10, prod.peak_sales.p50, prod.peak_sales.p90)
-    z_peak = streams["peak"].standard_normal(n)
-    peak = np.exp(mu + sigma * z_peak) if np.isfinite(mu) else np.zeros(n)
+    # each component has its own stream: a draw that cannot change the result (no sales, no VBP
+    # hazard, a factor-model draw in its place) is not made, and every other draw stays the same
+    peak = np.exp(mu + sigma * streams["peak"].standard_normal(n)) if np.isfinite(mu) else np.zeros(n)
 
     alive = patent_outcomes(patents, streams, n)
     excl = exclusivity_given_launch(patents, alive, launch_t, params.exclusivity_shift_years)
@@ -363,13 +339,20 @@ def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePost
     erosion = streams["erosion"].beta(ea, eb, n)
 
     h = params.vbp_hazard[prod.vbp_exposure]
-    u_vbp = streams["vbp"].random(n)
-    ca, cb = beta_ab(params.vbp_cut_mean, params.vbp_cut_concentration)
-    cut = streams["vbp"].beta(ca, cb, n)
+    u_vbp = cut = None
     if draws.get("vbp_u") is not None:
         u_vbp = np.asarray(draws["vbp_u"], float)
+    elif h > 0:
+        u_vbp = streams["vbp"].random(n)
     if draws.get("vbp_cut") is not None:
         cut = np.asarray(draws["vbp_cut"], float)
+    elif h > 0:
+        if draws.get("vbp_u") is not None:
+            streams["vbp"].random(n)       # the timing uniforms precede the cuts on the stream
+        ca, cb = beta_ab(params.vbp_cut_mean, params.vbp_cut_concentration)
+        cut = streams["vbp"].beta(ca, cb, n)
+    else:
+        cut = np.zeros(n)                  # no event can happen: the cut is never applied
     first_exposed = np.maximum(launch_period, 1)
     if h > 0:
         wait = np.ceil(np.log1p(-u_vbp) / math.log1p(-h)) if h < 1 else np.ones(n)
@@ -425,13 +408,6 @@ def simulate(req: PledgeRequest, ip_contribution: float, posterior: PipelinePost
     )
     res.collateral = collateral_values(res, patents, h, Y)
     return res
-
-
-def info_years_left(patents: PatentTable, alive: np.ndarray, at: np.ndarray, launch_hat: np.ndarray,
-                    shift: float) -> np.ndarray:
-    """Years of exclusivity a buyer at time ``at`` sees: the known patent outcomes and the extension rule
-    applied to the launch date expected then (no look-ahead)."""
-    return exclusivity_given_launch(patents, alive, launch_hat, shift) - at
 
 
 def _development(req, params, patents, alive, completion, passed, means, pv_in, ip_share, rate, n):

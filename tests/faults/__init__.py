@@ -18,6 +18,7 @@ from dataclasses import dataclass
 # source files the faults edit: the one place to change when modules move
 FILES = {
     "simulate": "risk/simulate.py",
+    "launch": "risk/launch.py",
     "collateral": "risk/collateral.py",
     "credit": "risk/credit.py",
     "tail": "risk/tail.py",
@@ -64,10 +65,10 @@ FAULTS: tuple[Fault, ...] = (
           (("credit", "exposure = A[:, None] * (sched.balance[k] + sched.interest[k])",
             "exposure = A[:, None] * sched.balance[k]"),), issue=True),
     Fault("ramp_shifted_one_year", "the sales ramp runs from a year before launch (launch year at ramp age 1)",
-          (("simulate", "total = np.diff(ramp_integral(edges[None, :] - launch[:, None], ytp), axis=1)",
+          (("launch", "total = np.diff(ramp_integral(edges[None, :] - launch[:, None], ytp), axis=1)",
             "total = np.diff(ramp_integral(edges[None, :] - launch[:, None] + 1.0, ytp), axis=1)"),), issue=True),
     Fault("extension_cap_ignored", "term compensation granted in full, ignoring the 14-years-after-approval cap",
-          (("simulate", "np.where(base > L, np.minimum(ext, room), 0.0)", "np.where(base > L, ext, 0.0)"),),
+          (("launch", "np.minimum(room, ext, out=room)", "room.fill(ext)"),),
           issue=True),
     Fault("vbp_cut_only_in_event_year", "the VBP price cut applied only in the year of the event",
           (("simulate", "t[None, :] >= vbp_period[rows, None]", "t[None, :] == vbp_period[rows, None]"),),
