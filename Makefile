@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast test-slow bench install clean translations i18n-extract i18n-update
+.PHONY: run test test-fast test-slow bench mutation install clean translations i18n-extract i18n-update
 
 # message catalogues (api/translations): .po in the repository, .mo compiled here (not committed)
 I18N := api/translations
@@ -42,6 +42,17 @@ test: $(STAMP) translations
 
 test-fast: $(STAMP) translations
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# mutation testing (docs/testing.md; slow, not part of `make test`): every file in mutation.toml, or
+# `make mutation MODULES=risk/credit.py`; MUTATION_ARGS=--report / --rerun-survivors / --resume
+MODULES ?=
+MUTATION_ARGS ?=
+$(VENV)/.mutation-installed: $(STAMP) setup.cfg
+	$(BIN)/pip install -q -e '.[dev,pg,redis,dist,mutation]'
+	touch $@
+
+mutation: $(VENV)/.mutation-installed
+	nice -n 10 $(BIN)/python tools/mutation.py $(MUTATION_ARGS) $(MODULES)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
