@@ -1,0 +1,152 @@
+"""The pieces of the collateral model (risk.collateral) against direct computations.
+
+- reverse cumulative sums against explicit sums over u > t;
+- the grouped least-squares fit (one coefficient set per group, by pseudo-inverse) against numpy's lstsq
+  group by group, and its standard errors against s² · x'(X'X)⁺x with s² = RSS / (n − rank);
+- the launched paths' closed form V_t = (1/D_t) Σ_{u>t} d_u A_u [hit ? (1−cut) : (1−c̄) + c̄(1−h)^(u−t)]
+  against a double loop over t and u;
+- the PV of development costs still to pay after t, and the live states, against loops.
+Inputs are synthetic arrays with fixed seeds.
+"""
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace as NS
+
+import numpy as np
+import pytest
+
+from risk import collateral
+
+
+def test_tail_sums_are_the_sums_over_later_years():
+    x = np.random.default_rng(1).normal(size=(6, 3))
+    for years in (0, 2, 6):
+        got = collateral.tail_sums_upto(x, years)
+        want = np.array([[sum(x[u - 1, j] for u in range(t + 1, 7)) for j in range(3)]
+                         for t in range(years + 1)])
+        assert got.shape == (years + 1, 3) and np.allclose(got, want, atol=1e-12), (
+            f"years={years}: expected {want}, got {got}")
+
+
+def test_today_gets_a_discount_factor_of_one():
+    d = np.array([0.9, 0.8])
+    assert np.array_equal(collateral.with_today(d), [1.0, 0.9, 0.8])
+    got = collateral.with_today(np.array([[0.9, 0.8], [0.7, 0.6]]))
+    assert np.array_equal(got, [[1.0, 0.9, 0.8], [1.0, 0.7, 0.6]]), got
+
+
+def grouped_problem(seed=3, n=400, groups=5):
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, groups, n)
+    tau = rng.uniform(0, 10, n)
+    feats = np.stack([np.ones(n), tau, tau ** 2])
+    y = 5 + 2 * tau - 0.3 * tau ** 2 + 3 * g + rng.normal(0, 1 + g, n)
+    tau_const = np.where(g == 1, 4.0, tau)           # group 1: tau constant -> collinear with the intercept
+    feats_c = np.stack([np.ones(n), tau_const, tau_const ** 2])
+    return y, feats, feats_c, g
+
+
+@pytest.mark.parametrize("collinear", [False, True])
+def test_grouped_least_squares_matches_lstsq_group_by_group(collinear):
+    y, feats, feats_c, g = grouped_problem()
+    X = feats_c if collinear else feats
+    n_groups = 7                                            # two groups have no observation
+    fitted, se = collateral._lsm_fit(y, X, g, n_groups, with_se=True)
+    plain = collateral._lsm_fit(y, X, g, n_groups)
+    assert np.array_equal(plain, fitted), "with_se must not change the fitted values"
+    for k in np.unique(g):
+        rows = g == k
+        Xk = X[:, rows].T
+        beta, *_ = np.linalg.lstsq(Xk, y[rows], rcond=None)
+        want = Xk @ beta
+        rank = np.linalg.matrix_rank(Xk)
+        s2 = ((y[rows] - want) ** 2).sum() / (rows.sum() - rank)
+        lev = np.einsum("ij,jk,ik->i", Xk, np.linalg.pinv(Xk.T @ Xk), Xk)
+        want_se = np.sqrt(s2 * lev)
+        assert np.allclose(fitted[rows], want, rtol=1e-7, atol=1e-7), (
+            f"group {k} (collinear={collinear}): fitted differs from lstsq by "
+            f"{np.abs(fitted[rows] - want).max():.3g}, tolerance 1e-7")
+        assert np.allclose(se[rows], want_se, rtol=1e-6, atol=1e-9), (
+            f"group {k}: se expected {want_se[:3]}, got {se[rows][:3]}, tolerance rel 1e-6")
+
+
+def launched_res(h_hit_seed=5, n=6, T=7, per_path_discount=False):
+    rng = np.random.default_rng(h_hit_seed)
+    r = 0.08
+    t = np.arange(1, T + 1)
+    d, D = (1 + r) ** -(t - 0.5), (1 + r) ** -t.astype(float)
+    if per_path_discount:
+        rates = rng.uniform(0.03, 0.12, n)
+        d = (1 + rates[:, None]) ** -(t[None, :] - 0.5)
+        D = (1 + rates[:, None]) ** -t[None, :].astype(float)
+    rows = np.array([0, 2, 3, 5])
+    return NS(market_rows=rows, T=T, discount=d, discount_end=D, params=NS(vbp_cut_mean=0.5),
+              vbp_period=rng.integers(1, T + 3, n), vbp_cut=rng.uniform(0.2, 0.7, n),
+              peak=rng.uniform(50, 150, n), ip_share=0.3, market_in=rng.uniform(0, 1, (rows.size, T)),
+              launch_period=np.zeros(n, int))
+
+
+@pytest.mark.parametrize("h", [0.0, 0.15])
+@pytest.mark.parametrize("per_path", [False, True])
+def test_launched_values_are_the_closed_form_summed_year_by_year(h, per_path):
+    res = launched_res(per_path_discount=per_path)
+    if h == 0:
+        res.vbp_period[:] = res.T + 1          # no VBP hazard: no event on any path
+    Y = 5
+    got = collateral._launched_values(res, None, 0, h, Y)
+    c_bar = res.params.vbp_cut_mean
+    for a, i in enumerate(res.market_rows):
+        d = res.discount[i] if per_path else res.discount
+        D = np.r_[1.0, res.discount_end[i] if per_path else res.discount_end]
+        for t in range(Y + 1):
+            hit = res.vbp_period[i] <= t
+            total = 0.0
+            for u in range(t + 1, res.T + 1):
+                cf = res.peak[i] * res.ip_share * res.market_in[a, u - 1] * d[u - 1]
+                total += cf * ((1 - res.vbp_cut[i]) if hit else (1 - c_bar) + c_bar * (1 - h) ** (u - t))
+            want = total / D[t]
+            assert math.isclose(got[a, t], want, rel_tol=1e-10, abs_tol=1e-10), (
+                f"path {i}, t={t}, h={h}, per-path discount={per_path}: expected {want}, got {got[a, t]}")
+
+
+def test_costs_after_t_are_the_discounted_costs_of_phases_starting_later():
+    rng = np.random.default_rng(11)
+    n, K, Y, r = 8, 3, 4, 0.07
+    comp = np.sort(rng.uniform(0, 6, (n, K)), axis=1)
+    paid = rng.random((n, K)) < 0.7
+    costs = np.array([5.0, 20.0, 0.0])
+    res = NS(n=n, completion_times=comp, rate=r, development=NS(paid=paid, policy=NS(costs=costs)))
+    got = collateral._future_costs(res, Y)
+    for t in range(Y + 1):
+        for i in range(n):
+            start = comp[i, 0]                     # phase 1 starts when phase 0 completes
+            want = costs[1] * paid[i, 1] * (1 + r) ** -start if start > t else 0.0
+            assert math.isclose(got[t, i], want, rel_tol=1e-12, abs_tol=1e-12), (t, i, got[t, i], want)
+    free = NS(n=n, completion_times=comp, rate=r, development=NS(paid=paid, policy=NS(costs=np.array([5.0, 0, 0]))))
+    assert not collateral._future_costs(free, Y).any(), "no cost after today: nothing to subtract"
+
+
+def test_live_states_follow_failure_and_the_rights_in_force():
+    n = 4
+    res = NS(n=n, params=NS(patent_resolution_years=2), launch_period=np.array([1, 9, 9, 3]),
+             exclusivity_end=np.array([5.0, 0.0, 0.0, 2.5]), failure_time=np.array([np.inf, 3.0, np.inf, np.inf]),
+             development=NS(abandon_time=np.array([np.inf, np.inf, 4.0, np.inf])),
+             patent_alive=np.array([[True, True, False, True], [False, True, False, False]]))
+    patents = NS(base=np.array([6.0, 3.5]), uncertain=np.array([True, False]))
+    cols = np.arange(7)
+    got = collateral.live_states(res, patents, cols)
+    gone = np.minimum(res.failure_time, res.development.abandon_time)
+    alive_end = np.where(res.patent_alive, patents.base[:, None], 0.0).max(axis=0)
+    for t in cols:
+        for i in range(n):
+            if t < 2:                                       # outcomes not resolved: any patent's term
+                rights = res.exclusivity_end[i] > t if res.launch_period[i] <= t else True
+            elif res.launch_period[i] <= t:
+                rights = res.exclusivity_end[i] > t
+            else:
+                rights = alive_end[i] > t
+            want = gone[i] > t and rights
+            assert got[t, i] == want, f"t={t}, path {i}: expected live={want}, got {got[t, i]}"
+    certain = NS(base=patents.base, uncertain=np.array([False, False]))
+    assert not collateral.live_states(res, certain, np.array([1]))[0, 2], "no rights in force from t=0 when certain"

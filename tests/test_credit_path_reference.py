@@ -1,0 +1,198 @@
+"""The credit model (risk.credit) against a path-by-path reference written from its module docstring.
+
+The engine runs every candidate amount and path at once with arrays; the reference below walks one path and
+one amount at a time in plain Python, with the debt schedule written out by hand (per unit of principal:
+bullet = all principal at maturity; amortising = principal in proportion to each period's length; interest =
+balance x rate x period length). Inputs are synthetic (no simulation): sales, phase successes, a failure or
+an abandonment, a stressed trial delay, collateral values and financing uniforms are fixed arrays, so every
+rule (runway target, hazard within a part-year, failure news, default when net cash < 0, EAD with the
+period's interest, haircut collateral, 0 collateral after a failure) is exercised on known numbers.
+Also: limits, annualisation and the guarantee share against closed forms.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from types import SimpleNamespace as NS
+
+import numpy as np
+import pytest
+
+from risk import credit
+from risk.params import DEFAULT_PARAMS
+from risk.schemes import Scheme
+
+M = 1e6
+
+
+def schedule_by_hand(term, rate, repayment):
+    periods = math.ceil(term - 1e-9)
+    frac = [min(1.0, term - k) for k in range(periods)]
+    if repayment == "bullet":
+        principal = [0.0] * (periods - 1) + [1.0]
+    else:
+        principal = [f / sum(frac) for f in frac]
+    balance = [1.0 - sum(principal[:k]) for k in range(periods)]
+    interest = [balance[k] * rate * frac[k] for k in range(periods)]
+    return frac, balance, interest
+
+
+def reference_path(i, A, sim, req, u):
+    """(defaulted, period, EAD, loss) of path i at amount A, by the rules of the risk.credit docstring."""
+    p, app = sim.params, req.applicant
+    margin, h = req.product.profit_margin, req.policy.liquidation_haircut
+    frac, balance, interest = schedule_by_hand(req.loan.term_years, req.loan.rate, req.loan.repayment)
+    runway = p.runway_target_years * max(app.annual_burn - app.annual_revenue * margin, 0.0)
+    failed_at = sim.failure_time[i]
+    delay_until = None
+    if p.extra_delay_years > 0:
+        failed_at = max(failed_at - p.extra_delay_years, 0.0)
+        delay_until = sim.completion_times[i, 0]
+    if sim.development is not None:
+        failed_at = min(failed_at, sim.development.abandon_time[i])
+    cash = app.cash
+    for k, f in enumerate(frac):
+        end = k + f
+        sales = sim.sales[i, k] if k < sim.T else 0.0
+        cash += f * ((app.annual_revenue + sales) * margin - app.annual_burn) - A * interest[k]
+        if failed_at <= end:
+            q = p.q_after_failure
+        elif k < sim.success_events.shape[1] and sim.success_events[i, k]:
+            q = p.q_after_success
+        else:
+            q = p.q_base
+        if delay_until is not None and delay_until > k:
+            q = min(q, p.q_during_delay)
+        q = q ** f
+        if cash < runway and u[i, k] < q:
+            cash = max(cash, runway)
+        if cash < 0:
+            ead = A * (balance[k] + interest[k])
+            coll = 0.0 if failed_at <= end else sim.collateral[i, min(k + 1, sim.T)] * (1.0 - h)
+            return True, k + 1, ead, max(ead - coll, 0.0)
+    return False, 0, 0.0, 0.0
+
+
+def synthetic(n=40, T=4, seed=7, delay=0.0, abandon=True, **params):
+    rng = np.random.default_rng(seed)
+    prm = dataclasses.replace(DEFAULT_PARAMS, q_base=0.7, q_after_success=0.95, q_after_failure=0.15,
+                              q_during_delay=0.3, runway_target_years=1.5, extra_delay_years=delay, **params)
+    failure = np.where(rng.random(n) < 0.4, rng.uniform(0.2, 4.5, n), np.inf)
+    dev = NS(abandon_time=np.where(rng.random(n) < 0.15, rng.uniform(0.5, 3.0, n), np.inf)) if abandon else None
+    sim = NS(n=n, T=T, params=prm, sales=rng.uniform(0, 60 * M, (n, T)) * (rng.random((n, 1)) < 0.5),
+             success_events=rng.random((n, T)) < 0.3, collateral=rng.uniform(0, 80 * M, (n, T + 1)),
+             failure_time=failure, completion_times=np.sort(rng.uniform(0.3, 5.0, (n, 2)), axis=1),
+             development=dev)
+    u = rng.random((n, 10))
+    return sim, u
+
+
+def request(term=3.0, rate=0.06, repayment="bullet", cash=30 * M, burn=40 * M, revenue=20 * M, margin=0.5,
+            haircut=0.4):
+    return NS(loan=NS(term_years=term, rate=rate, repayment=repayment, amount=20 * M),
+              applicant=NS(cash=cash, annual_burn=burn, annual_revenue=revenue),
+              product=NS(profit_margin=margin), policy=NS(liquidation_haircut=haircut))
+
+
+CASES = {
+    "bullet 3y": dict(req=request()),
+    "amortising 2.5y": dict(req=request(term=2.5, repayment="amortising", rate=0.09)),
+    "revenue, 4.4y": dict(req=request(term=4.4, cash=40 * M, revenue=50 * M, burn=45 * M)),
+    "past the horizon 5.5y": dict(req=request(term=5.5, repayment="amortising", cash=50 * M)),
+    "stressed delay": dict(req=request(term=3.5), delay=1.5),
+    "no abandonment": dict(req=request(term=2.0, haircut=0.0), abandon=False),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_every_path_and_amount_matches_the_path_by_path_reference(name):
+    c = CASES[name]
+    sim, u = synthetic(delay=c.get("delay", 0.0), abandon=c.get("abandon", True))
+    req = c["req"]
+    amounts = [5 * M, 20 * M, 60 * M]
+    run = credit.run_credit(sim, req, amounts, u)
+    seen_default = seen_loss = 0
+    for m, A in enumerate(amounts):
+        for i in range(sim.n):
+            d, period, ead, loss = reference_path(i, A, sim, req, u)
+            got = (bool(run.defaulted[m, i]), int(run.default_period[m, i]), float(run.ead[m, i]),
+                   float(run.loss[m, i]))
+            assert got[:2] == (d, period) and math.isclose(got[2], ead, rel_tol=1e-12, abs_tol=1e-6) \
+                and math.isclose(got[3], loss, rel_tol=1e-12, abs_tol=1e-6), (
+                f"{name}: path {i}, amount {A:.0f}: expected (default, period, EAD, loss) = "
+                f"{(d, period, ead, loss)}, got {got}, tolerance rel 1e-12")
+            seen_default += d
+            seen_loss += loss > 0
+    assert 0 < seen_default < sim.n * len(amounts) and seen_loss > 0, (name, seen_default, seen_loss)
+
+
+@pytest.mark.parametrize("term,rate,repayment", [(3.0, 0.06, "bullet"), (2.5, 0.09, "amortising"),
+                                                 (0.5, 0.05, "bullet"), (4.25, 0.07, "amortising")])
+def test_debt_schedule_is_the_hand_written_one(term, rate, repayment):
+    s = credit.DebtSchedule.from_loan(term, rate, repayment)
+    frac, balance, interest = schedule_by_hand(term, rate, repayment)
+    principal = np.array(balance) - np.r_[balance[1:], 0.0]
+    for name, got, exp in [("frac", s.frac, frac), ("balance", s.balance, balance),
+                           ("interest", s.interest, interest), ("service", s.service, np.array(interest) + principal)]:
+        assert s.periods == len(frac) and np.allclose(got, exp, rtol=0, atol=1e-15), (
+            f"{name} of {repayment} {term}y at {rate}: expected {exp}, got {got}")
+
+
+def test_annualised_rate_has_the_same_survival_to_maturity():
+    for r, term in [(0.1, 3.0), (0.5, 2.0), (0.0, 4.0), (1.0, 2.5), (0.3, 0.5)]:
+        got = float(credit.annualise(r, term))
+        assert math.isclose((1 - got) ** term, 1 - r, abs_tol=1e-12), f"annualise({r}, {term}) = {got}"
+    got = credit.annualise(np.array([-0.1, 1.2]), 2.0)       # clipped to 0..1
+    assert np.allclose(got, [0.0, 1.0]), got
+
+
+def test_guarantee_share_is_the_whole_percent_that_brings_the_bank_within_its_limit():
+    # (1 - g) x 3% <= 2%  <=>  g >= 1/3: 34%; exactly at the limit needs none; above the maximum: None
+    cases = [((0.03, 0.02, 0.8), 0.34), ((0.02, 0.02, 0.8), 0.0), ((0.04, 0.02, 0.8), 0.5),
+             ((0.2, 0.02, 0.8), None), ((0.1, 0.02, 0.8), 0.8), ((0.015, 0.02, 0.8), 0.0)]
+    for args, expected in cases:
+        got = credit.required_guarantee_share(*args)
+        assert got == expected, f"required_guarantee_share{args}: expected {expected}, got {got}"
+
+
+def scheme(shares, cap=math.inf):
+    caps = {} if math.isinf(cap) else {"per_loan": cap}
+    return Scheme("t", "t", "current", shares, caps, "fund" if caps else None)
+
+
+def test_party_losses_apply_the_funds_cap_path_by_path():
+    loss = np.array([[0.0, 10 * M, 40 * M, 100 * M]])           # one amount, four paths
+    s = scheme({"bank": 0.2, "fund": 0.5, "guarantor": 0.3}, cap=10 * M)
+    got = credit.party_expected_losses(s, loss)
+    fund = np.mean([0.0, 5 * M, 10 * M, 10 * M])                  # 0.5 x loss, capped at 10m per loan
+    bank = np.mean(0.2 * loss[0]) + np.mean(0.5 * loss[0]) - fund
+    for party, exp in [("fund", fund), ("bank", bank), ("guarantor", 0.3 * loss.mean())]:
+        assert math.isclose(float(got[party][0]), exp, rel_tol=1e-12), f"{party}: expected {exp}, got {got[party]}"
+    uncapped = credit.party_expected_losses(s, loss, capped=False)
+    assert math.isclose(float(uncapped["fund"][0]), 0.5 * loss.mean(), rel_tol=1e-12), uncapped
+    small = credit.party_expected_losses(s, loss / 100)              # no path reaches the cap: plain shares
+    assert math.isclose(float(small["bank"][0]), 0.2 * loss.mean() / 100, rel_tol=1e-12), small
+
+
+def test_limit_values_are_the_annualised_rates_of_each_party():
+    A = np.array([10 * M, 20 * M])
+    loss = np.array([[0.0, 4 * M, 8 * M, 0.0], [0.0, 8 * M, 16 * M, 4 * M]])
+    defaulted = loss > 0
+    run = credit.CreditRun(A, loss, defaulted, loss, defaulted.astype(int))
+    s = scheme({"bank": 0.4, "guarantor": 0.6})
+    th = {"bank_el": 0.02, "total_el": 0.05, "pd": 0.1, "party:guarantor": 0.01}
+    lim = credit.Limits(s, 2.0, "annual", th, dict(s.shares), {"guarantor": "lifetime"})
+    vals = credit.measures(run, lim)
+    ann = lambda r: 1 - (1 - r) ** 0.5                           # noqa: E731 - 2-year term
+    el = loss.mean(axis=1)                                       # 3m and 7m
+    expected = {"pd": ann(defaulted.mean(axis=1)), "total_el": ann(el / A), "bank_el": ann(0.4 * el / A),
+                "party:guarantor": 0.6 * el / (0.6 * A)}          # lifetime basis for this party
+    for k, exp in expected.items():
+        assert np.allclose(vals[k], exp, rtol=1e-12), f"{k}: expected {exp}, got {vals[k]}"
+    assert credit.failing(vals, lim).tolist() == [True, True], vals
+    assert credit.worst_limit(vals, lim, 1) == "party:guarantor", vals   # 35% vs 1%: furthest over
+    lifetime = credit.Limits(s, 2.0, "lifetime", th, dict(s.shares), {})
+    v2 = credit.measures(run, lifetime)
+    assert np.allclose(v2["bank_el"], 0.4 * el / A, rtol=1e-12) and np.allclose(v2["party:guarantor"], ann(el / A))
+    ok = credit.Limits(s, 2.0, "annual", {"pd": 1.0, "bank_el": float(vals["bank_el"][0])}, dict(s.shares), {})
+    assert credit.failing(vals, ok).tolist() == [False, True], "a value equal to its threshold passes"
