@@ -10,6 +10,7 @@ Inputs are synthetic arrays with fixed seeds.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from types import SimpleNamespace as NS
 
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 
 from risk import collateral
+from risk import simulate as sm
 
 
 def test_tail_sums_are_the_sums_over_later_years():
@@ -114,7 +116,9 @@ def test_costs_after_t_are_the_discounted_costs_of_phases_starting_later():
     rng = np.random.default_rng(11)
     n, K, Y, r = 8, 3, 4, 0.07
     comp = np.sort(rng.uniform(0, 6, (n, K)), axis=1)
+    comp[0, 0] = 2.0                               # a phase starting exactly at the end of year 2: after t=1 only
     paid = rng.random((n, K)) < 0.7
+    paid[0, 1] = True
     costs = np.array([5.0, 20.0, 0.0])
     res = NS(n=n, completion_times=comp, rate=r, development=NS(paid=paid, policy=NS(costs=costs)))
     got = collateral._future_costs(res, Y)
@@ -150,3 +154,59 @@ def test_live_states_follow_failure_and_the_rights_in_force():
             assert got[t, i] == want, f"t={t}, path {i}: expected live={want}, got {got[t, i]}"
     certain = NS(base=patents.base, uncertain=np.array([False, False]))
     assert not collateral.live_states(res, certain, np.array([1]))[0, 2], "no rights in force from t=0 when certain"
+
+
+def test_realised_remaining_value_is_the_discounted_later_cash_flow_less_later_costs_in_money_of_t():
+    rng = np.random.default_rng(17)
+    n, T, Y, r = 5, 6, 4, 0.09
+    t = np.arange(1, T + 1)
+    rows = np.array([1, 2, 4])
+    ip_cf = np.zeros((n, T))
+    ip_cf[rows] = rng.uniform(0, 50, (rows.size, T))
+    comp = np.sort(rng.uniform(0, 5, (n, 2)), axis=1)
+    costs = np.array([0.0, 30.0])
+    paid = np.ones((n, 2), bool)
+    res = NS(n=n, T=T, market_rows=rows, ip_cf=ip_cf, discount=(1 + r) ** -(t - 0.5), discount_end=(1 + r) ** -t,
+             completion_times=comp, rate=r, development=NS(paid=paid, policy=NS(costs=costs)))
+    got = collateral.realised_remaining(res, Y)
+    for y in range(Y + 1):
+        for i in range(n):
+            flows = sum(ip_cf[i, u - 1] * (1 + r) ** -(u - 0.5) for u in range(y + 1, T + 1))
+            cost = costs[1] * (1 + r) ** -comp[i, 0] if comp[i, 0] > y else 0.0
+            want = (flows - cost) * (1 + r) ** y
+            assert math.isclose(got[y, i], want, rel_tol=1e-12, abs_tol=1e-9), (
+                f"t={y}, path {i}: expected {want}, got {got[y, i]}")
+
+
+@pytest.mark.parametrize("h", [0.0, 0.2])
+def test_before_the_patents_resolve_a_launched_path_is_valued_on_the_expected_exclusivity(h):
+    """Paths launched while the patent outcomes are pending (resolution after 2 years) carry, until then,
+    the closed form on the accrual averaged over all 2^p outcomes; from year 2 on, their own accrual."""
+    res = launched_res(per_path_discount=False)
+    T, rows = res.T, res.market_rows
+    res.launch_time = np.array([0.5, 9.0, 1.2, 0.2, 9.0, 3.5])
+    res.launch_period = np.ceil(res.launch_time).astype(int)
+    res.years_to_peak = 1.0
+    res.params = NS(vbp_cut_mean=0.5, exclusivity_shift_years=0.0)
+    if h == 0:
+        res.vbp_period[:] = T + 1
+    patents = NS(base=np.array([3.0, 5.5]), extension=np.array([2.0, 0.0]), survive_p=np.array([0.6, 0.5]))
+    L = res.launch_time[rows]
+    expected = np.zeros((rows.size, T))
+    for outcome in itertools.product([False, True], repeat=2):
+        prob = np.prod([s if o else 1 - s for s, o in zip(patents.survive_p, outcome)])
+        E = sm.exclusivity_given_launch(patents, np.array(outcome)[:, None].repeat(rows.size, 1), L)
+        expected += prob * sm.accrued_sales(L, E, T, res.years_to_peak)[0]
+    Y, resolved_from = 4, 2
+    got = collateral._launched_values(res, patents, resolved_from, h, Y)
+    D = np.r_[1.0, res.discount_end]
+    for a, i in enumerate(rows):
+        for t in range(Y + 1):
+            acc = expected[a] if (res.launch_period[i] <= resolved_from - 1 and t < resolved_from) else res.market_in[a]
+            hit = res.vbp_period[i] <= t
+            total = sum(res.peak[i] * res.ip_share * acc[u - 1] * res.discount[u - 1]
+                        * ((1 - res.vbp_cut[i]) if hit else (1 - 0.5) + 0.5 * (1 - h) ** (u - t))
+                        for u in range(t + 1, T + 1))
+            want = total / D[t]
+            assert math.isclose(got[a, t], want, rel_tol=1e-10, abs_tol=1e-10), (
+                f"path {i} (launch {res.launch_time[i]}), t={t}, h={h}: expected {want}, got {got[a, t]}")

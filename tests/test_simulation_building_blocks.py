@@ -1,0 +1,147 @@
+"""The building blocks of the simulation (risk.simulate) against closed forms and brute force.
+
+- the sales ramp F(x) = ∫_0^x min(1, a/ytp) da against a fine midpoint rule, and the accrual per period
+  (split at the exclusivity end E) against the same integral over [t-1, min(t, E)];
+- the term-extension rule (Patent Law art. 42: extension only for a patent in force at approval, effective
+  term after approval at most 14 years), patent by patent;
+- discount factors, Beta parameters, lognormal quantile fit, expected launch, success events, the horizon,
+  stage means (mean of a lognormal = median x exp(sigma^2 / 2)) written out by hand;
+- the expected accrual over unresolved patent outcomes (risk.collateral) against enumerating all 2^p
+  outcomes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+from types import SimpleNamespace as NS
+
+import numpy as np
+import pytest
+
+from risk import simulate as sm
+from risk.collateral import expected_accrual
+from risk.durations import phase_duration_medians
+from risk.params import DEFAULT_PARAMS
+
+
+def ramp_by_quadrature(x, ytp, steps=20_000):
+    if x <= 0:
+        return 0.0
+    a = (np.arange(steps) + 0.5) * (x / steps)
+    return float(np.minimum(1.0, a / ytp).sum() * (x / steps)) if ytp > 0 else x
+
+
+@pytest.mark.parametrize("ytp", [0.0, 0.7, 3.0])
+def test_ramp_integral_is_the_integral_of_the_ramp(ytp):
+    xs = np.array([-1.0, 0.0, 0.3, 0.7, 1.9, 3.0, 5.5])
+    got = sm.ramp_integral(xs.copy(), ytp)
+    for x, g in zip(xs, got):
+        want = ramp_by_quadrature(x, ytp)
+        assert math.isclose(g, want, abs_tol=1e-6), f"F({x}) with ytp={ytp}: expected {want}, got {g}, tol 1e-6"
+
+
+def test_accrual_per_period_is_the_ramp_integral_split_at_exclusivity_end():
+    launch = np.array([0.4, 1.0, 2.3, 0.0, 6.5])
+    excl = np.array([3.6, 0.5, 7.0, 2.0, 9.0])       # E before launch, inside and at a period edge, beyond T
+    T, ytp = 6, 1.5
+    acc_in, acc_after = sm.accrued_sales(launch, excl, T, ytp)
+    for i in range(launch.size):
+        for t in range(1, T + 1):
+            a, b = t - 1.0, float(t)
+            total = ramp_by_quadrature(b - launch[i], ytp) - ramp_by_quadrature(a - launch[i], ytp)
+            cut = min(max(excl[i], a), b)
+            before = ramp_by_quadrature(cut - launch[i], ytp) - ramp_by_quadrature(a - launch[i], ytp)
+            got = (acc_in[i, t - 1], acc_after[i, t - 1])
+            assert math.isclose(got[0], before, abs_tol=1e-6) and math.isclose(got[1], total - before, abs_tol=1e-6), (
+                f"launch {launch[i]}, E {excl[i]}, period {t}: expected (in, after) {(before, total - before)}, got {got}")
+
+
+def test_exclusivity_end_applies_the_extension_rule_patent_by_patent():
+    patents = NS(base=np.array([10.0, 6.0, 12.0]), extension=np.array([4.0, 5.0, 0.0]))
+    launch = np.array([2.0, 8.0, 1.0, np.inf, 5.0])
+    alive = np.array([[True, True, False, True, True], [True, True, True, True, False],
+                      [False, False, False, False, True]])
+    got = sm.exclusivity_given_launch(patents, alive, launch, shift=-0.5)
+    for i in range(launch.size):
+        ends = []
+        for b, e, a in zip(patents.base, patents.extension, alive[:, i]):
+            if not a:
+                continue
+            ext = min(e, max(0.0, launch[i] + 14 - b)) if b > launch[i] else 0.0
+            ends.append(b + ext)
+        want = max(max(ends, default=0.0) - 0.5, 0.0)
+        assert math.isclose(got[i], want, abs_tol=1e-12), f"path {i} (launch {launch[i]}): expected {want}, got {got[i]}"
+    none = sm.exclusivity_given_launch(NS(base=np.zeros(0), extension=np.zeros(0)), np.zeros((0, 2), bool), [1.0, 2.0])
+    assert np.array_equal(none, [0.0, 0.0]), none
+    left = sm.info_years_left(patents, alive, np.full(5, 1.0), launch, -0.5)
+    assert np.allclose(left, got - 1.0), left
+
+
+def test_discount_factors_beta_parameters_and_years():
+    assert np.allclose(sm.discount_factors(0.1, [0.5, 1.0, 2.0]), [1.1 ** -0.5, 1 / 1.1, 1 / 1.21], rtol=1e-15)
+    got = sm.discount_factors(np.array([0.0, 0.2]), [1.0, 2.0])
+    assert np.allclose(got, [[1.0, 1.0], [1 / 1.2, 1 / 1.44]], rtol=1e-15), got
+    assert sm.beta_ab(0.3, 10.0) == pytest.approx((3.0, 7.0), rel=1e-12)
+    a, b = sm.beta_ab(0.0, 4.0)                                   # mean kept inside (0, 1)
+    assert a == pytest.approx(4e-6) and b == pytest.approx(4 * (1 - 1e-6)), (a, b)
+    a, b = sm.beta_ab(1.0, 4.0)
+    assert b == pytest.approx(4e-6) and a == pytest.approx(4 * (1 - 1e-6)), (a, b)
+    assert sm.years_from(dt.date(2026, 1, 1), dt.date(2027, 1, 1)) == pytest.approx(365 / 365.25, rel=1e-15)
+
+
+def test_lognormal_fit_with_a_zero_low_quantile_uses_the_median_and_the_high_one():
+    mu, sigma = sm.lognormal_from_quantiles(0.0, 100.0, 300.0)
+    assert mu == pytest.approx(math.log(100.0)) and sigma == pytest.approx(math.log(3.0) / 1.2815515655446004)
+    assert sm.lognormal_from_quantiles(5.0, 0.0, 9.0) == (-math.inf, 0.0)
+    mu, sigma = sm.lognormal_from_quantiles(50.0, 100.0, 400.0)   # not symmetric: least squares
+    assert mu == pytest.approx(math.log(50 * 100 * 400) / 3) and sigma == pytest.approx(math.log(8) / (2 * 1.2815515655446004))
+
+
+def test_expected_launch_is_time_left_in_the_stage_plus_the_later_stages():
+    means = np.array([1.5, 2.0, 3.0])
+    t, k, tau = np.array([1.0, 2.0, 4.0, 3.0]), np.array([0, 1, 2, 1]), np.array([0.5, 0.5, 1.0, 2.5])
+    want = [1 + 1.0 + 5.0, 2 + 1.5 + 3.0, 4 + 2.0 + 0.0, 3 + 0.0 + 3.0]      # floor at 0 on the last
+    assert np.allclose(sm.expected_launch(t, k, tau, means), want), sm.expected_launch(t, k, tau, means)
+
+
+def test_success_events_flag_the_year_of_each_passed_transition():
+    comp = np.array([[0.5, 1.2, 3.0], [2.0, 2.5, 9.0], [0.1, 0.2, 0.3]])
+    passed = np.array([[True, True, False], [True, True, True], [False, False, False]])
+    got = sm._success_events(comp, passed, 3, 3)
+    want = np.array([[True, True, False], [False, True, True], [False, False, False]])   # year t: t-1 < time <= t
+    assert np.array_equal(got, want), got
+
+
+def test_horizon_covers_exclusivity_and_the_loan():
+    patents = NS(horizon_end=lambda: 8.2)
+    req = NS(loan=NS(term_years=3.0))
+    assert sm.horizon_years(req, patents, DEFAULT_PARAMS) == 14                 # ceil(8.2 + 5)
+    assert sm.horizon_years(NS(loan=NS(term_years=20.0)), NS(horizon_end=lambda: 1.0), DEFAULT_PARAMS) == 21
+    assert sm.horizon_years(req, NS(horizon_end=lambda: 40.0), DEFAULT_PARAMS) == 30             # the cap
+
+
+def test_stage_means_are_lognormal_means_and_half_the_current_stage():
+    req = NS(product=NS(stage="phase2", therapeutic_area="oncology"))
+    med = phase_duration_medians("oncology", DEFAULT_PARAMS.duration_sigma)
+    boost = math.exp(0.5 * DEFAULT_PARAMS.duration_sigma ** 2)
+    want = [0.5 * med["phase2"] * boost, med["phase3"] * boost, med["filed"] * boost]
+    assert np.allclose(sm.stage_means(req, DEFAULT_PARAMS), want, rtol=1e-12), sm.stage_means(req, DEFAULT_PARAMS)
+    assert sm.stage_means(NS(product=NS(stage="approved", therapeutic_area="oncology")), DEFAULT_PARAMS).size == 0
+
+
+def test_expected_accrual_over_unresolved_patents_equals_enumerating_their_outcomes():
+    patents = NS(base=np.array([6.0, 8.0, 4.5]), extension=np.array([2.0, 0.0, 3.0]),
+                 survive_p=np.array([0.5, 0.3, 0.8]))
+    T, ytp = 12, 2.0
+    launch = np.array([0.5, 3.0, 6.0])
+    res = NS(launch_time=launch, market_rows=np.arange(3), T=T, years_to_peak=ytp,
+             params=NS(exclusivity_shift_years=0.0))
+    got = expected_accrual(res, patents, np.arange(3))
+    want = np.zeros((3, T))
+    for outcome in itertools.product([False, True], repeat=3):
+        prob = np.prod([s if o else 1 - s for s, o in zip(patents.survive_p, outcome)])
+        alive = np.array(outcome)[:, None].repeat(3, 1)
+        E = sm.exclusivity_given_launch(patents, alive, launch)
+        want += prob * sm.accrued_sales(launch, E, T, ytp)[0]
+    assert np.allclose(got, want, atol=1e-12), f"expected\n{want}\ngot\n{got}"
