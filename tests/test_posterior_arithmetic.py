@@ -1,0 +1,132 @@
+"""The posterior's arithmetic (risk.posterior) on a small hand-built posterior.
+
+Probabilities are the logistic of area logit + modality effect + region offset + drift, written out here;
+the ALL-areas figure is the count-weighted mean of the areas; the probability of approval from a stage is
+the product of the transitions still ahead; the 90% HDI is checked against a brute-force scan of every
+interval holding the same number of draws.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from risk import posterior as P
+
+AREAS = ["oncology", "other"]
+MODS = ["small_molecule", "biologic"]
+
+
+def logistic(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def hand_posterior(china=True, drift=True):
+    rng = np.random.default_rng(5)
+    D = 6
+    lp = rng.normal(0, 0.8, (D, 2, 4))
+    me = rng.normal(0, 0.3, (D, 2, 4))
+    pre = rng.uniform(0.5, 0.8, D)
+    kw = {}
+    if drift:
+        kw["drift_new"] = rng.normal(0, 0.2, (D, 4))
+        kw["drift_scale"] = rng.uniform(0.1, 0.3, D)
+    if china:
+        kw["china_offset"] = rng.normal(0, 0.5, (D, 4))
+        kw["china_groups"] = list(P.CHINA_GROUPS)
+    n = np.array([[30.0, 10.0, 5.0, 2.0], [10.0, 30.0, 15.0, 6.0]])
+    attrs = {"model_version": "hand-1", "reference_figures": [
+        {"quantity": "phase1_to_phase2", "rate": 0.5, "area": "oncology"},
+        {"quantity": "loa_from_phase1", "rate": 0.999},
+        {"quantity": "phase2_to_phase3", "rate": 0.4, "region": "china", "modality": "biologic"}]}
+    return P.PipelinePosterior(lp, me, pre, AREAS, MODS, attrs, area_n=n, **kw), lp, me, pre, kw, n
+
+
+def brute_hdi(x, prob):
+    s = np.sort(x)
+    k = int(math.floor(prob * s.size))
+    best = min(range(s.size - k), key=lambda i: (s[i + k] - s[i], i))
+    return s[best], s[best + k]
+
+
+@pytest.mark.parametrize("n", [10, 37, 200])
+def test_hdi_is_the_shortest_interval_holding_the_draws(n):
+    x = np.random.default_rng(n).gamma(2.0, 1.0, n)
+    assert P.hdi(x, 0.9) == pytest.approx(brute_hdi(x, 0.9)), (n, P.hdi(x, 0.9), brute_hdi(x, 0.9))
+    assert P.hdi(x, 1.0) == (float(x.min()), float(x.max()))
+    assert all(math.isnan(v) for v in P.hdi(np.array([]), 0.9))
+
+
+def test_clinical_probabilities_are_the_logistic_of_the_sum_of_effects():
+    post, lp, me, pre, kw, n = hand_posterior()
+    got = post.clinical_draws("oncology", "biologic", predictive=True)
+    assert np.allclose(got, logistic(lp[:, 0, :] + me[:, 1, :] + kw["drift_new"]), rtol=1e-12), got
+    got = post.clinical_draws("tcm", "tcm", predictive=False)                # alias area, unmodelled modality
+    assert np.allclose(got, logistic(lp[:, 1, :]), rtol=1e-12), got
+    china = post.clinical_draws("oncology", "small_molecule", region="china", predictive=False)
+    col = P.CHINA_GROUPS.index("chemical")
+    assert np.allclose(china, logistic(lp[:, 0, :] + me[:, 0, :] + kw["china_offset"][:, col, None]), rtol=1e-12)
+    all_ = post.clinical_draws(P.ALL_AREAS, None, predictive=False)
+    w = n / n.sum(axis=0)
+    want = logistic(lp[:, 0, :]) * w[0] + logistic(lp[:, 1, :]) * w[1]
+    assert np.allclose(all_, want, rtol=1e-12), (all_, want)
+
+
+@pytest.mark.parametrize("stage", P.STAGES)
+def test_probability_of_approval_is_the_product_of_the_transitions_ahead(stage):
+    post, lp, me, pre, kw, n = hand_posterior()
+    clinical = logistic(lp[:, 0, :] + me[:, 0, :] + kw["drift_new"])
+    full = np.concatenate([pre[:, None], clinical], axis=1)
+    ahead = full[:, P.STAGES.index(stage):]
+    loa = ahead.prod(axis=1)
+    got = post.p_approval("oncology", "small_molecule", stage)
+    assert got["mean"] == pytest.approx(float(loa.mean()), rel=1e-12), (stage, got, loa.mean())
+    assert got["hdi_90"] == pytest.approx(list(brute_hdi(loa, 0.9))), got
+    means = post.transition_means("oncology", "small_molecule", stage)
+    assert list(means) == list(P.remaining_transitions(stage))
+    assert list(means.values()) == pytest.approx(list(ahead.mean(axis=0)), rel=1e-12), means
+    rows = post.sample("oncology", "small_molecule", stage, 50, np.random.default_rng(1))
+    assert rows.shape == (50, ahead.shape[1]) and all(any(np.allclose(r, a) for a in ahead) for r in rows)
+
+
+def test_errors_name_the_unknown_value():
+    post, *_ = hand_posterior(china=False)
+    for call, word in [(lambda: P.remaining_transitions("phase9"), "phase9"),
+                       (lambda: P.canonical_area("dentistry"), "dentistry"),
+                       (lambda: post.clinical_draws("oncology", "antibody"), "antibody"),
+                       (lambda: post.clinical_draws("oncology", None, region="mars"), "mars"),
+                       (lambda: post.clinical_draws("oncology", None, region="china"), "China"),
+                       (lambda: post.show(region="mars"), "mars")]:
+        with pytest.raises(ValueError, match=word):
+            call()
+    assert P.remaining_transitions("approved") == () and P.canonical_area("device") == "other"
+
+
+def test_reference_check_flags_figures_outside_their_interval():
+    post, *_ = hand_posterior()
+    rows = post.reference_check()
+    assert len(rows) == 3, rows
+    x = post.clinical_draws(P.ALL_AREAS, None).prod(axis=1)
+    lo, hi = brute_hdi(x, 0.9)
+    loa = rows[1]
+    assert loa["mean"] == pytest.approx(x.mean()) and loa["interval_90"] == pytest.approx([lo, hi])
+    assert loa["inside"] is False, loa                    # 0.999 is above any product of four probabilities
+    first = post.clinical_draws("oncology", None)[:, 0]
+    assert rows[0]["inside"] == bool(brute_hdi(first, 0.9)[0] <= 0.5 <= brute_hdi(first, 0.9)[1]), rows[0]
+    no_china, *_ = hand_posterior(china=False)
+    assert len(no_china.reference_check()) == 2, "China figures are skipped without a China calibration"
+
+
+def test_show_reports_every_area_modality_stage_and_the_drift():
+    post, lp, me, pre, kw, n = hand_posterior()
+    doc = post.show()
+    assert len(doc["p_approval"]) == 3 * 3 * len(P.REPORTED_STAGES), len(doc["p_approval"])
+    assert len(doc["transitions"]) == 3 * 3 * 4
+    row = next(r for r in doc["p_approval"] if r["therapeutic_area"] == "other" and r["modality"] is None
+               and r["stage"] == "phase2")
+    loa = logistic(lp[:, 1, 1:] + kw["drift_new"][:, 1:]).prod(axis=1)
+    assert row["mean"] == pytest.approx(float(loa.mean()), rel=1e-12), row
+    assert doc["drift_scale"]["mean"] == pytest.approx(float(kw["drift_scale"].mean()))
+    assert doc["reference_check"]["figures"] == 3 and doc["region"] == "global"
+    assert "China offset" in post.show(region="china")["interval"] and "China" not in doc["interval"]
