@@ -145,3 +145,61 @@ def test_expected_accrual_over_unresolved_patents_equals_enumerating_their_outco
         E = sm.exclusivity_given_launch(patents, alive, launch)
         want += prob * sm.accrued_sales(launch, E, T, ytp)[0]
     assert np.allclose(got, want, atol=1e-12), f"expected\n{want}\ngot\n{got}"
+
+
+# --------------------------------------------------------------------------------------------
+# Whole simulations, small: identities that hold exactly on every path
+
+from risk_helpers import case, fixed_posterior  # noqa: E402
+
+from risk.development import ip_cost_share  # noqa: E402
+from risk.posterior import load_posterior  # noqa: E402
+
+
+def test_patent_table_keeps_usable_patents_with_their_survival_odds():
+    base = case("biologic_phase3_coowned").model_dump(mode="json")
+    p0 = base["patents"][0]
+    pats = [dict(p0, id="A", status="pending", grant_date=None, invalidation="pending"),   # both pending
+            dict(p0, id="B", kind="utility_model", filing_date="2020-01-01", term_extension_years=0),
+            dict(p0, id="C", status="invalidated"),                                       # dropped
+            dict(p0, id="D", filing_date="2004-01-01")]                                   # expired: dropped
+    req = case("biologic_phase3_coowned", patents=pats)
+    t = sm.PatentTable.from_request(req, DEFAULT_PARAMS)
+    g, inv = DEFAULT_PARAMS.grant_probability, DEFAULT_PARAMS.invalidation_probability
+    assert np.allclose(t.survive_p, [g["invention"] * (1 - inv["invention"]), 1.0]), t.survive_p
+    assert t.uncertain.tolist() == [True, False] and t.extension.tolist() == [3.0, 0.0], t
+    want_b = (dt.date(2029, 12, 31) - req.as_of).days / 365.25                        # utility model: 10 years
+    assert t.base[1] == pytest.approx(want_b, abs=1e-12), (t.base, want_b)
+    assert t.horizon_end() == pytest.approx(max(t.base[0] + 3.0, t.base[1])), t.horizon_end()
+
+
+def test_every_launched_kept_path_earns_the_ip_share_of_its_sales_before_exclusivity_ends():
+    # a cost at filing that a few late paths do not find worth paying (0.3% abandon at seed 5)
+    req = case("biologic_phase3_coowned", product={"development_cost": {"filed": 1.6e9}},
+               simulation={"paths": 3000, "seed": 5})
+    sim = sm.simulate(req, 0.3, load_posterior(), n=3000)
+    ab = sim.development.abandoned
+    assert ab.any() and (~ab & sim.approved).any(), "the case must have abandoned and launched paths"
+    assert not sim.sales[ab].any() and not sim.ip_cf[ab].any(), "an abandoned programme earns nothing"
+    u = np.arange(1, sim.T + 1)
+    for i in np.flatnonzero(~ab & sim.approved)[:200]:
+        before = (u <= sim.exclusivity_end[i]) & (sim.sales[i] > 0)
+        got = sim.ip_cf[i, before] / sim.sales[i, before]
+        assert np.allclose(got, sim.ip_share, rtol=1e-12), (i, got[:3], sim.ip_share)
+    assert np.all(sim.launch_period[~sim.approved] == sim.T + 1), "never approved: launch after the horizon"
+    assert sim.years.tolist() == list(range(req.as_of.year + 1, req.as_of.year + sim.T + 1)), sim.years[:3]
+
+
+def test_a_filed_product_pays_its_last_cost_on_every_path_when_going_on_is_worth_it():
+    """One phase left (filed): the holder decides today on the mean, so every path's value falls by
+    the IP's part of the cost, exactly (same seed, same paths)."""
+    free = case("biologic_phase3_coowned", product={"stage": "filed", "development_cost": {"filed": 0.0}},
+                simulation={"paths": 2000, "seed": 3})
+    cost = 3.0e7
+    paid = case("biologic_phase3_coowned", product={"stage": "filed", "development_cost": {"filed": cost}},
+                simulation={"paths": 2000, "seed": 3})
+    post = fixed_posterior()
+    a, b = sm.simulate(free, 0.3, post, n=2000), sm.simulate(paid, 0.3, post, n=2000)
+    share = ip_cost_share(a.ip_share, free.product.profit_margin)
+    assert a.pv.mean() > cost * share, "going on must be worth the cost for this test"
+    assert np.allclose(a.pv - b.pv, cost * share, rtol=1e-12), (cost * share, (a.pv - b.pv)[:3])
