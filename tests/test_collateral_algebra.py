@@ -129,6 +129,8 @@ def test_costs_after_t_are_the_discounted_costs_of_phases_starting_later():
             assert math.isclose(got[t, i], want, rel_tol=1e-12, abs_tol=1e-12), (t, i, got[t, i], want)
     free = NS(n=n, completion_times=comp, rate=r, development=NS(paid=paid, policy=NS(costs=np.array([5.0, 0, 0]))))
     assert not collateral._future_costs(free, Y).any(), "no cost after today: nothing to subtract"
+    two = NS(n=n, completion_times=comp[:, :2], rate=r, development=NS(paid=paid[:, :2], policy=NS(costs=costs[:2])))
+    assert np.allclose(collateral._future_costs(two, Y), got, rtol=1e-12), "two phases left: the same cost of phase 1"
 
 
 def test_live_states_follow_failure_and_the_rights_in_force():
@@ -210,3 +212,27 @@ def test_before_the_patents_resolve_a_launched_path_is_valued_on_the_expected_ex
             want = total / D[t]
             assert math.isclose(got[a, t], want, rel_tol=1e-10, abs_tol=1e-10), (
                 f"path {i} (launch {res.launch_time[i]}), t={t}, h={h}: expected {want}, got {got[a, t]}")
+
+
+def test_collateral_and_its_standard_error_are_the_real_values_restated_in_money_of_year_t():
+    """Inflation enters only the restatement: same paths, V_t(i) = V_t(0) x (1 + i)^t, and so the s.e."""
+    import dataclasses
+
+    from risk_helpers import case
+
+    from risk.params import DEFAULT_PARAMS
+    from risk.posterior import load_posterior
+
+    req = case("biologic_phase3_coowned", simulation={"paths": 2000, "seed": 2})
+    out = {}
+    for infl in (0.0, 0.05):
+        prm = dataclasses.replace(DEFAULT_PARAMS, inflation=infl)
+        res = sm.simulate(req, 0.3, load_posterior(), prm, n=2000)
+        patents = sm.PatentTable.from_request(req, prm)
+        out[infl] = collateral.collateral_values(res, patents, prm.vbp_hazard[req.product.vbp_exposure], 4,
+                                                 with_se=True)
+    (v0, se0), (v1, se1) = out[0.0], out[0.05]
+    grow = 1.05 ** np.arange(5)
+    assert np.allclose(v1, v0 * grow, rtol=1e-12), np.abs(v1 - v0 * grow).max()
+    assert np.allclose(se1, se0 * grow, rtol=1e-12), np.abs(se1 - se0 * grow).max()
+    assert (se0[:, 1:] > 0).any() and not se0[:, 0].any(), "regression values carry an s.e., today's none"
