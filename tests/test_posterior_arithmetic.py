@@ -130,3 +130,17 @@ def test_show_reports_every_area_modality_stage_and_the_drift():
     assert doc["drift_scale"]["mean"] == pytest.approx(float(kw["drift_scale"].mean()))
     assert doc["reference_check"]["figures"] == 3 and doc["region"] == "global"
     assert "China offset" in post.show(region="china")["interval"] and "China" not in doc["interval"]
+
+
+def test_figure_on_the_interval_edge_is_inside_and_equal_weights_without_counts():
+    post, lp, *_ = hand_posterior(drift=False)
+    x = post.clinical_draws(P.ALL_AREAS, None)[:, 1]
+    lo, hi = brute_hdi(x, 0.9)
+    post.attrs["reference_figures"] = [{"quantity": "phase2_to_phase3", "rate": float(hi)},
+                                       {"quantity": "phase2_to_phase3", "rate": float(lo)}]
+    assert [r["inside"] for r in post.reference_check()] == [True, True], post.reference_check()
+    assert post.show()["drift_scale"] is None, "no drift in the file: no drift scale to report"
+    plain = P.PipelinePosterior(lp, np.zeros((6, 2, 4)), np.full(6, 0.6), AREAS, MODS, {})
+    want = 0.5 * (logistic(lp[:, 0, :]) + logistic(lp[:, 1, :]))
+    assert np.allclose(plain.clinical_draws(P.ALL_AREAS, "biologic"), want, rtol=1e-12), "equal area weights"
+    assert plain.model_version == "unknown" and plain.china_groups == []
