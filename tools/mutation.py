@@ -199,7 +199,7 @@ def run_tests(module: str) -> int:
     os.execve(cmd[0], cmd, {**os.environ, **TEST_ENV})
 
 
-def prepare(cfg: dict, module: str, resume: bool, rerun: bool) -> tuple[Path, Path, float]:
+def prepare(cfg: dict, module: str, resume: bool, rerun: bool) -> tuple[Path, Path, float, set | None]:
     OUT.mkdir(exist_ok=True)
     db_path = OUT / f"{session_name(module)}.sqlite"
     orig = OUT / f"{session_name(module)}.orig.py"
@@ -214,27 +214,58 @@ def prepare(cfg: dict, module: str, resume: bool, rerun: bool) -> tuple[Path, Pa
 
     if rerun and db_path.exists():
         with use_db(str(db_path), WorkDB.Mode.open) as db:
-            survivors = [item for item, res in db.completed_work_items if res.test_outcome == TestOutcome.SURVIVED]
-            items = list(db.work_items)
-            done = {job: res for job, res in db.results}
-            db.clear()
-            db.add_work_items(items)
-            for job, res in done.items():
-                if job not in {s.job_id for s in survivors}:
-                    db.set_result(job, res)
+            survivors = {item.job_id for item, res in db.completed_work_items
+                         if res.test_outcome == TestOutcome.SURVIVED}
+            drop_results(db, lambda job, res: job in survivors or res.output == DEFERRED)
         print(f"{module}: testing {len(survivors)} survivors again", flush=True)
-    elif not (resume and db_path.exists()):
+        return cr_cfg, db_path, base, survivors
+    elif resume and db_path.exists():
+        with use_db(str(db_path), WorkDB.Mode.open) as db:
+            drop_results(db, lambda job, res: res.output == DEFERRED)
+    else:
         db_path.unlink(missing_ok=True)
         run([str(BIN / "cosmic-ray"), "init", str(cr_cfg), str(db_path)], check=True)
         run([str(BIN / "cr-filter-operators"), str(db_path), str(cr_cfg)], check=True)
         with use_db(str(db_path), WorkDB.Mode.open) as db:
             filter_unobservable(db, module)
-    return cr_cfg, db_path, base
+    return cr_cfg, db_path, base, None
 
 
-def execute(cr_cfg: Path, db_path: Path) -> float:
+DEFERRED = "tools/mutation.py: deferred"
+
+
+def drop_results(db, drop) -> None:
+    """Make the mutants whose result satisfies ``drop(job_id, result)`` pending again (cosmic-ray's WorkDB
+    has no way to delete one result: clear and put the others back)."""
+    items = list(db.work_items)
+    kept = {job: res for job, res in db.results if not drop(job, res)}
+    db.clear()
+    db.add_work_items(items)
+    for job, res in kept.items():
+        db.set_result(job, res)
+
+
+def execute(cr_cfg: Path, db_path: Path, first: set[str] | None = None) -> float:
+    """cosmic-ray exec; with ``first`` (job ids) those run before every other pending mutant.
+
+    cosmic-ray takes pending mutants in random order, so the mutants tested when a session is stopped are
+    a uniform random sample; re-testing the last survivors first keeps it one (a sample that lost some of
+    its survivors would overstate the score)."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
     t0 = time.perf_counter()
+    deferred = []
+    if first:
+        with use_db(str(db_path), WorkDB.Mode.open) as db:
+            deferred = [w.job_id for w in db.pending_work_items if w.job_id not in first]
+            if deferred:
+                db.set_multiple_results(deferred, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=DEFERRED))
     run([str(BIN / "cosmic-ray"), "exec", str(cr_cfg), str(db_path)], check=True)
+    if deferred:
+        with use_db(str(db_path), WorkDB.Mode.open) as db:
+            drop_results(db, lambda job, res: res.output == DEFERRED)
+        run([str(BIN / "cosmic-ray"), "exec", str(cr_cfg), str(db_path)], check=True)
     return time.perf_counter() - t0
 
 
@@ -253,7 +284,9 @@ def summarise(module: str, db_path: Path) -> dict:
         counts["pending"] = len(db.pending_work_items)
         for item, res in db.completed_work_items:
             (m,) = item.mutations
-            if res.worker_outcome in (WorkerOutcome.SKIPPED, WorkerOutcome.NO_TEST):
+            if res.output == DEFERRED:
+                counts["pending"] += 1
+            elif res.worker_outcome in (WorkerOutcome.SKIPPED, WorkerOutcome.NO_TEST):
                 counts["skipped"] += 1
             elif res.test_outcome == TestOutcome.SURVIVED:
                 counts["survived"] += 1
@@ -274,6 +307,20 @@ def summarise(module: str, db_path: Path) -> dict:
     return {"module": module, **counts, "survivors": sorted(survivors)}
 
 
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval of a proportion k/n (the score of a random sample of the mutants)."""
+    if n == 0:
+        return float("nan"), float("nan")
+    p = k / n
+    mid, half = p + z * z / (2 * n), z * ((p * (1 - p) + z * z / (4 * n)) / n) ** 0.5
+    return (mid - half) / (1 + z * z / n), (mid + half) / (1 + z * z / n)
+
+
+def ci_text(r: dict) -> str:
+    lo, hi = wilson(r["tested"] - r["survived"], r["tested"])
+    return f"{lo:.1%}-{hi:.1%}"
+
+
 def report(rows: list[dict], times: dict[str, tuple[float, float]]) -> None:
     print("\nSurviving mutants (line:col operator#occurrence in function: - original | + mutant)")
     for r in rows:
@@ -287,7 +334,7 @@ def report(rows: list[dict], times: dict[str, tuple[float, float]]) -> None:
         base, wall = times.get(r["module"], (float("nan"), float("nan")))
         print(f"{r['module']:<26}{r['tested']:>8}{r['killed']:>8}{r['timeout']:>8}{r['incompetent']:>7}"
               f"{r['survived']:>9}{r['skipped']:>8}{r['score']:>8.1%}{base:>8.1f}{wall:>8.0f}"
-              + (f"  ({r['pending']} pending)" if r["pending"] else ""))
+              + (f"  (random sample, {r['pending']} not tested; 95% CI {ci_text(r)})" if r["pending"] else ""))
         for k in tot:
             tot[k] += r[k]
     score = (tot["tested"] - tot["survived"]) / tot["tested"] if tot["tested"] else float("nan")
@@ -318,9 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     for module in modules:
         db_path = OUT / f"{session_name(module)}.sqlite"
         if not args.report:
-            cr_cfg, db_path, base = prepare(cfg, module, args.resume, args.rerun_survivors)
+            cr_cfg, db_path, base, survivors = prepare(cfg, module, args.resume, args.rerun_survivors)
             print(f"{module}: unmutated selection {base:.1f} s; mutating ...", flush=True)
-            times[module] = (base, execute(cr_cfg, db_path))
+            times[module] = (base, execute(cr_cfg, db_path, survivors))
             times_path.write_text(json.dumps(times, indent=1))
         elif not db_path.exists():
             print(f"{module}: no session yet (run without --report)")
