@@ -196,3 +196,19 @@ def test_limit_values_are_the_annualised_rates_of_each_party():
     assert np.allclose(v2["bank_el"], 0.4 * el / A, rtol=1e-12) and np.allclose(v2["party:guarantor"], ann(el / A))
     ok = credit.Limits(s, 2.0, "annual", {"pd": 1.0, "bank_el": float(vals["bank_el"][0])}, dict(s.shares), {})
     assert credit.failing(vals, ok).tolist() == [False, True], "a value equal to its threshold passes"
+
+
+def test_summary_at_an_amount_is_pd_lgd_and_the_expected_loss_rate():
+    loss = np.array([[0.0, 4.0, 0.0, 8.0, 0.0] * 20])          # 100 paths, 40% default, loss 4 or 8 on EAD 10
+    d = loss > 0
+    ead = np.where(d, 10.0, 0.0)
+    run = credit.CreditRun(np.array([50.0]), loss, d, ead, d.astype(int))
+    s = run.summary(0)
+    worst = np.sort(loss[0])[::-1][:1]                        # ceil(1% of 100) = 1 worst path
+    want = {"pd": 0.4, "lgd": 12.0 / 20.0, "ead": 10.0, "expected_loss": 2.4, "expected_loss_rate": 2.4 / 50.0,
+            "es_99": float(worst.mean())}
+    for k, v in want.items():
+        assert math.isclose(s[k], v, rel_tol=1e-12), f"summary[{k}]: expected {v}, got {s[k]}"
+    none = credit.CreditRun(np.array([0.0]), np.zeros((1, 4)), np.zeros((1, 4), bool), np.zeros((1, 4)),
+                            np.zeros((1, 4), int)).summary(0)
+    assert (none["pd"], none["lgd"], none["ead"], none["expected_loss_rate"]) == (0.0, 0.0, 0.0, 0.0), none
