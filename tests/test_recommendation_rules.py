@@ -141,3 +141,16 @@ def test_an_asset_worth_nothing_has_no_ltv():
     expect("requested_ltv", out["requested_ltv"], None)
     expect("ltv", out["ltv"], 0.0)
     assert out["reasons"][1].endswith("is an LTV of n/a (no value)."), out["reasons"][1]
+
+
+def test_any_positive_value_gives_an_ltv_however_small():
+    """The rule is value > 0, not a threshold: CNY 0.5 of value still gives LTVs (huge ones)."""
+    out = run(req=request(amount=1.0), val=valuation(0.5), ltv=search(0.25, binding="policy_ltv_cap"),
+              checks=FAILING)
+    expect("requested_ltv", out["requested_ltv"], 2.0, requested=1.0, value=0.5)
+    expect("ltv", out["ltv"], 0.5, max_loan=0.25, value=0.5)
+    assert out["reasons"][1].endswith("is an LTV of 200.0%."), out["reasons"][1]
+    assert "(LTV 50.0%)" in out["reasons"][-1], out["reasons"][-1]
+    ko = {"code": "k", "message": "m", "fix": "f"}
+    cleared = run(req=request(amount=1.0), sc=scores(ko), val=valuation(0.5), ltv=search(0.25), checks=FAILING)
+    assert cleared["reasons"][-1].endswith("(LTV 50.0%)."), cleared["reasons"][-1]
