@@ -133,21 +133,22 @@ def test_costs_after_t_are_the_discounted_costs_of_phases_starting_later():
     assert np.allclose(collateral._future_costs(two, Y), got, rtol=1e-12), "two phases left: the same cost of phase 1"
 
 
-def test_live_states_follow_failure_and_the_rights_in_force():
+@pytest.mark.parametrize("resolve", [2, 7])
+def test_live_states_follow_failure_and_the_rights_in_force(resolve):
     n = 4
-    res = NS(n=n, params=NS(patent_resolution_years=2), launch_period=np.array([1, 9, 9, 3]),
+    res = NS(n=n, params=NS(patent_resolution_years=resolve), launch_period=np.array([1, 9, 9, 3]),
              exclusivity_end=np.array([5.0, 0.0, 0.0, 2.5]), failure_time=np.array([np.inf, 3.0, np.inf, np.inf]),
              development=NS(abandon_time=np.array([np.inf, np.inf, 4.0, np.inf])),
              patent_alive=np.array([[True, True, False, True], [False, True, False, False]]))
     patents = NS(base=np.array([6.0, 3.5]), uncertain=np.array([True, False]))
-    cols = np.arange(7)
+    cols = np.arange(9)
     got = collateral.live_states(res, patents, cols)
     gone = np.minimum(res.failure_time, res.development.abandon_time)
     alive_end = np.where(res.patent_alive, patents.base[:, None], 0.0).max(axis=0)
     for t in cols:
         for i in range(n):
-            if t < 2:                                       # outcomes not resolved: any patent's term
-                rights = res.exclusivity_end[i] > t if res.launch_period[i] <= t else True
+            if t < resolve:                  # outcomes not resolved: the rights may be in force
+                rights = True
             elif res.launch_period[i] <= t:
                 rights = res.exclusivity_end[i] > t
             else:
@@ -180,8 +181,9 @@ def test_realised_remaining_value_is_the_discounted_later_cash_flow_less_later_c
                 f"t={y}, path {i}: expected {want}, got {got[y, i]}")
 
 
+@pytest.mark.parametrize("resolved_from", [1, 2])
 @pytest.mark.parametrize("h", [0.0, 0.2])
-def test_before_the_patents_resolve_a_launched_path_is_valued_on_the_expected_exclusivity(h):
+def test_before_the_patents_resolve_a_launched_path_is_valued_on_the_expected_exclusivity(h, resolved_from):
     """Paths launched while the patent outcomes are pending (resolution after 2 years) carry, until then,
     the closed form on the accrual averaged over all 2^p outcomes; from year 2 on, their own accrual."""
     res = launched_res(per_path_discount=False)
@@ -192,6 +194,8 @@ def test_before_the_patents_resolve_a_launched_path_is_valued_on_the_expected_ex
     res.params = NS(vbp_cut_mean=0.5, exclusivity_shift_years=0.0)
     if h == 0:
         res.vbp_period[:] = T + 1
+    else:
+        res.vbp_period[[0, 3]] = [0, 1]                 # hit before the outcomes are known
     patents = NS(base=np.array([3.0, 5.5]), extension=np.array([2.0, 0.0]), survive_p=np.array([0.6, 0.5]))
     L = res.launch_time[rows]
     expected = np.zeros((rows.size, T))
@@ -199,7 +203,7 @@ def test_before_the_patents_resolve_a_launched_path_is_valued_on_the_expected_ex
         prob = np.prod([s if o else 1 - s for s, o in zip(patents.survive_p, outcome)])
         E = sm.exclusivity_given_launch(patents, np.array(outcome)[:, None].repeat(rows.size, 1), L)
         expected += prob * sm.accrued_sales(L, E, T, res.years_to_peak)[0]
-    Y, resolved_from = 4, 2
+    Y = 4
     got = collateral._launched_values(res, patents, resolved_from, h, Y)
     D = np.r_[1.0, res.discount_end]
     for a, i in enumerate(rows):

@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import math
@@ -119,6 +120,8 @@ def test_horizon_covers_exclusivity_and_the_loan():
     assert sm.horizon_years(req, patents, DEFAULT_PARAMS) == 14                 # ceil(8.2 + 5)
     assert sm.horizon_years(NS(loan=NS(term_years=20.0)), NS(horizon_end=lambda: 1.0), DEFAULT_PARAMS) == 21
     assert sm.horizon_years(req, NS(horizon_end=lambda: 40.0), DEFAULT_PARAMS) == 30             # the cap
+    earlier = dataclasses.replace(DEFAULT_PARAMS, exclusivity_shift_years=-2.0)
+    assert sm.horizon_years(req, patents, earlier) == 12                                         # ceil(6.2 + 5)
 
 
 def test_stage_means_are_lognormal_means_and_half_the_current_stage():
@@ -128,6 +131,9 @@ def test_stage_means_are_lognormal_means_and_half_the_current_stage():
     want = [0.5 * med["phase2"] * boost, med["phase3"] * boost, med["filed"] * boost]
     assert np.allclose(sm.stage_means(req, DEFAULT_PARAMS), want, rtol=1e-12), sm.stage_means(req, DEFAULT_PARAMS)
     assert sm.stage_means(NS(product=NS(stage="approved", therapeutic_area="oncology")), DEFAULT_PARAMS).size == 0
+    stressed = dataclasses.replace(DEFAULT_PARAMS, duration_scale=2.0, extra_delay_years=1.0)
+    want2 = [2 * want[0] + 1.0, 2 * want[1], 2 * want[2]]        # medians are read at the same sigma
+    assert np.allclose(sm.stage_means(req, stressed), want2, rtol=1e-12), sm.stage_means(req, stressed)
 
 
 def test_expected_accrual_over_unresolved_patents_equals_enumerating_their_outcomes():
@@ -181,6 +187,7 @@ def test_every_launched_kept_path_earns_the_ip_share_of_its_sales_before_exclusi
     ab = sim.development.abandoned
     assert ab.any() and (~ab & sim.approved).any(), "the case must have abandoned and launched paths"
     assert not sim.sales[ab].any() and not sim.ip_cf[ab].any(), "an abandoned programme earns nothing"
+    assert not sim.pv_after[ab].any(), "nor anything after exclusivity"
     u = np.arange(1, sim.T + 1)
     for i in np.flatnonzero(~ab & sim.approved)[:200]:
         before = (u <= sim.exclusivity_end[i]) & (sim.sales[i] > 0)
@@ -203,3 +210,22 @@ def test_a_filed_product_pays_its_last_cost_on_every_path_when_going_on_is_worth
     share = ip_cost_share(a.ip_share, free.product.profit_margin)
     assert a.pv.mean() > cost * share, "going on must be worth the cost for this test"
     assert np.allclose(a.pv - b.pv, cost * share, rtol=1e-12), (cost * share, (a.pv - b.pv)[:3])
+
+
+def test_trial_durations_scale_with_the_stress_and_the_rate_shift_is_floored_at_zero():
+    req = case("oncology_antibody_phase2", simulation={"paths": 1000, "seed": 9})
+    post = fixed_posterior()
+    base = sm.simulate(req, 0.3, post, n=500)
+    slow = sm.simulate(req, 0.3, post, dataclasses.replace(DEFAULT_PARAMS, duration_scale=2.0), n=500)
+    assert np.allclose(slow.completion_times, 2.0 * base.completion_times, rtol=1e-12), "durations x 2"
+    r = req.policy.discount_rate
+    shift = np.linspace(-2 * r, r, 500)
+    moved = sm.simulate(req, 0.3, post, n=500, path_draws={"discount_shift": shift})
+    rate = np.maximum(r + shift, 0.0)
+    assert np.allclose(moved.rate, rate, atol=1e-15) and (moved.rate == 0).any(), moved.rate[:3]
+    t = np.arange(1, moved.T + 1)
+    assert np.allclose(moved.discount, (1 + rate[:, None]) ** -(t - 0.5), rtol=1e-12)
+    one = sm.SimResult.mc_std_error.fget(NS(pv=np.array([5.0]), n=1))
+    assert one == 0.0, f"one path: no standard error, got {one}"
+    two = sm.SimResult.mc_std_error.fget(NS(pv=np.array([1.0, 3.0]), n=2))
+    assert two == pytest.approx(math.sqrt(2.0) / math.sqrt(2.0)), two                  # sd 1.414, / sqrt(2)
