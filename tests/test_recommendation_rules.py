@@ -66,7 +66,8 @@ def test_a_request_that_passes_every_limit_is_approved_at_no_less_than_the_reque
                                                  "55.0% of simulated paths leave the IP worth nothing.")
     expect("value reason", out["reasons"][1], "Appraised IP value CNY 100.0m (p5 CNY 10.0m, p95 CNY 250.0m); "
                                               "requested CNY 40.0m is an LTV of 40.0%.")
-    expect("max loan reason", out["reasons"][3], "Max loan CNY 40.0m (LTV 40.0%) is set by the bank expected-loss rate.")
+    expect("max loan reason", out["reasons"][3],
+           "Max loan CNY 40.0m (LTV 40.0%) is set by the bank expected-loss rate.")
 
 
 def test_every_check_is_quoted_with_its_unit_and_basis():
@@ -92,8 +93,9 @@ def test_a_smaller_amount_or_a_guarantee_is_offered_as_a_condition():
     ltv = search(20 * M, grid=[5 * M, 20 * M, 22 * M, 40 * M])
     out = run(ltv=ltv, guarantee=0.35, checks=FAILING)
     expect("decision", out["decision"], "approve_with_conditions")
-    expect("options", out["conditions"], ["Reduce the amount to CNY 20.0m (LTV 20.0%).",
-                                          "Or keep CNY 40.0m with a guarantee covering at least 35% of the bank's loss."])
+    expect("options", out["conditions"],
+           ["Reduce the amount to CNY 20.0m (LTV 20.0%).",
+            "Or keep CNY 40.0m with a guarantee covering at least 35% of the bank's loss."])
     expect("max loan reason", out["reasons"][-1], "Max loan CNY 20.0m (LTV 20.0%) is set by the bank expected-loss "
                                                   "rate; every limit holds up to it and CNY 22.0m breaks it.")
     expect("ltv", out["ltv"], 0.20)

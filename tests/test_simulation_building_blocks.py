@@ -55,7 +55,8 @@ def test_accrual_per_period_is_the_ramp_integral_split_at_exclusivity_end():
             before = ramp_by_quadrature(cut - launch[i], ytp) - ramp_by_quadrature(a - launch[i], ytp)
             got = (acc_in[i, t - 1], acc_after[i, t - 1])
             assert math.isclose(got[0], before, abs_tol=1e-6) and math.isclose(got[1], total - before, abs_tol=1e-6), (
-                f"launch {launch[i]}, E {excl[i]}, period {t}: expected (in, after) {(before, total - before)}, got {got}")
+                f"launch {launch[i]}, E {excl[i]}, period {t}: expected (in, after) {(before, total - before)}, "
+                f"got {got}, tolerance 1e-6")
 
 
 def test_exclusivity_end_applies_the_extension_rule_patent_by_patent():
@@ -72,7 +73,8 @@ def test_exclusivity_end_applies_the_extension_rule_patent_by_patent():
             ext = min(e, max(0.0, launch[i] + 14 - b)) if b > launch[i] else 0.0
             ends.append(b + ext)
         want = max(max(ends, default=0.0) - 0.5, 0.0)
-        assert math.isclose(got[i], want, abs_tol=1e-12), f"path {i} (launch {launch[i]}): expected {want}, got {got[i]}"
+        assert math.isclose(got[i], want, abs_tol=1e-12), (
+            f"path {i} (launch {launch[i]}): expected {want}, got {got[i]}, tolerance 1e-12")
     none = sm.exclusivity_given_launch(NS(base=np.zeros(0), extension=np.zeros(0)), np.zeros((0, 2), bool), [1.0, 2.0])
     assert np.array_equal(none, [0.0, 0.0]), none
     left = sm.info_years_left(patents, alive, np.full(5, 1.0), launch, -0.5)
@@ -96,7 +98,8 @@ def test_lognormal_fit_with_a_zero_low_quantile_uses_the_median_and_the_high_one
     assert mu == pytest.approx(math.log(100.0)) and sigma == pytest.approx(math.log(3.0) / 1.2815515655446004)
     assert sm.lognormal_from_quantiles(5.0, 0.0, 9.0) == (-math.inf, 0.0)
     mu, sigma = sm.lognormal_from_quantiles(50.0, 100.0, 400.0)   # not symmetric: least squares
-    assert mu == pytest.approx(math.log(50 * 100 * 400) / 3) and sigma == pytest.approx(math.log(8) / (2 * 1.2815515655446004))
+    assert mu == pytest.approx(math.log(50 * 100 * 400) / 3)
+    assert sigma == pytest.approx(math.log(8) / (2 * 1.2815515655446004))
 
 
 def test_expected_launch_is_time_left_in_the_stage_plus_the_later_stages():

@@ -195,8 +195,24 @@ def run_tests(module: str) -> int:
     if tests == []:
         print(f"no test in the selection executes the mutated statement of {module}: survived")
         return 0
-    cmd = test_command(cfg, module) if tests is None else [*test_command(cfg, module)[:-len(cfg["modules"][module]["tests"])], *tests]
+    cmd = test_command(cfg, module)
+    if tests is not None:
+        cmd = [*cmd[:-len(cfg["modules"][module]["tests"])], *tests]
     os.execve(cmd[0], cmd, {**os.environ, **TEST_ENV})
+
+
+DEFERRED = "tools/mutation.py: deferred"
+
+
+def drop_results(db, drop) -> None:
+    """Make the mutants whose result satisfies ``drop(job_id, result)`` pending again (cosmic-ray's WorkDB
+    has no way to delete one result: clear and put the others back)."""
+    items = list(db.work_items)
+    kept = {job: res for job, res in db.results if not drop(job, res)}
+    db.clear()
+    db.add_work_items(items)
+    for job, res in kept.items():
+        db.set_result(job, res)
 
 
 def prepare(cfg: dict, module: str, resume: bool, rerun: bool) -> tuple[Path, Path, float, set | None]:
@@ -229,20 +245,6 @@ def prepare(cfg: dict, module: str, resume: bool, rerun: bool) -> tuple[Path, Pa
         with use_db(str(db_path), WorkDB.Mode.open) as db:
             filter_unobservable(db, module)
     return cr_cfg, db_path, base, None
-
-
-DEFERRED = "tools/mutation.py: deferred"
-
-
-def drop_results(db, drop) -> None:
-    """Make the mutants whose result satisfies ``drop(job_id, result)`` pending again (cosmic-ray's WorkDB
-    has no way to delete one result: clear and put the others back)."""
-    items = list(db.work_items)
-    kept = {job: res for job, res in db.results if not drop(job, res)}
-    db.clear()
-    db.add_work_items(items)
-    for job, res in kept.items():
-        db.set_result(job, res)
 
 
 def execute(cr_cfg: Path, db_path: Path, first: set[str] | None = None) -> float:
@@ -291,8 +293,9 @@ def summarise(module: str, db_path: Path) -> dict:
             elif res.test_outcome == TestOutcome.SURVIVED:
                 counts["survived"] += 1
                 unreached = (res.output or "").startswith("no test in the selection executes")
+                text = mutant_lines(res.diff) + ("  [no test reaches it]" if unreached else "")
                 survivors.append((m.start_pos[0], m.start_pos[1], m.operator_name, m.occurrence,
-                                  m.definition_name, mutant_lines(res.diff) + ("  [no test reaches it]" if unreached else "")))
+                                  m.definition_name, text))
             elif res.test_outcome == TestOutcome.INCOMPETENT:
                 counts["incompetent"] += 1
             elif "no tests ran" in (res.output or "") or not (res.output or "").strip():
