@@ -86,8 +86,9 @@ def test_probability_of_approval_is_the_product_of_the_transitions_ahead(stage):
     means = post.transition_means("oncology", "small_molecule", stage)
     assert list(means) == list(P.remaining_transitions(stage))
     assert list(means.values()) == pytest.approx(list(ahead.mean(axis=0)), rel=1e-12), means
-    rows = post.sample("oncology", "small_molecule", stage, 50, np.random.default_rng(1))
-    assert rows.shape == (50, ahead.shape[1]) and all(any(np.allclose(r, a) for a in ahead) for r in rows)
+    rows = post.sample("oncology", "small_molecule", stage, 200, np.random.default_rng(1))
+    which = [next(j for j, a in enumerate(ahead) if np.array_equal(r, a)) for r in rows]
+    assert rows.shape == (200, ahead.shape[1]) and sorted(set(which)) == list(range(6)), "every draw is used"
 
 
 def test_errors_name_the_unknown_value():
@@ -116,12 +117,14 @@ def test_reference_check_flags_figures_outside_their_interval():
     assert rows[0]["inside"] == bool(brute_hdi(first, 0.9)[0] <= 0.5 <= brute_hdi(first, 0.9)[1]), rows[0]
     no_china, *_ = hand_posterior(china=False)
     assert len(no_china.reference_check()) == 2, "China figures are skipped without a China calibration"
+    no_china.attrs["reference_figures"] = no_china.attrs["reference_figures"][::-1]     # the China one first
+    assert len(no_china.reference_check()) == 2, "a skipped China figure does not end the check"
 
 
 def test_show_reports_every_area_modality_stage_and_the_drift():
     post, lp, me, pre, kw, n = hand_posterior()
     doc = post.show()
-    assert len(doc["p_approval"]) == 3 * 3 * len(P.REPORTED_STAGES), len(doc["p_approval"])
+    assert len(doc["p_approval"]) == 3 * 3 * 5, len(doc["p_approval"])          # stages preclinical..filed
     assert len(doc["transitions"]) == 3 * 3 * 4
     row = next(r for r in doc["p_approval"] if r["therapeutic_area"] == "other" and r["modality"] is None
                and r["stage"] == "phase2")
@@ -129,6 +132,8 @@ def test_show_reports_every_area_modality_stage_and_the_drift():
     assert row["mean"] == pytest.approx(float(loa.mean()), rel=1e-12), row
     assert doc["drift_scale"]["mean"] == pytest.approx(float(kw["drift_scale"].mean()))
     assert doc["reference_check"]["figures"] == 3 and doc["region"] == "global"
+    post.attrs["diagnostics"] = {"r_hat_max": 1.004, "ess_bulk_min": 812.0, "divergences": 0}
+    assert post.show()["diagnostics"] == {"r_hat_max": 1.004, "ess_bulk_min": 812.0, "divergences": 0}
     assert "China offset" in post.show(region="china")["interval"] and "China" not in doc["interval"]
 
 
@@ -144,3 +149,52 @@ def test_figure_on_the_interval_edge_is_inside_and_equal_weights_without_counts(
     want = 0.5 * (logistic(lp[:, 0, :]) + logistic(lp[:, 1, :]))
     assert np.allclose(plain.clinical_draws(P.ALL_AREAS, "biologic"), want, rtol=1e-12), "equal area weights"
     assert plain.model_version == "unknown" and plain.china_groups == []
+
+
+def write_small_posterior(path, char_arrays, with_counts, cells):
+    """A posterior file in the layout PipelineModel.save writes, by hand with netCDF4 (2 chains x 3 draws)."""
+    import netCDF4
+
+    rng = np.random.default_rng(8)
+    with netCDF4.Dataset(path, "w") as ds:
+        ds.setncattr("model_version", "file-1")
+        ds.setncattr("ppc_cells", cells)
+        post = ds.createGroup("posterior")
+        for dim, size in (("chain", 2), ("draw", 3), ("area", 2), ("modality", 2), ("clinical_transition", 4)):
+            post.createDimension(dim, size)
+        for name, values in (("area", AREAS), ("modality", MODS), ("clinical_transition", P.CLINICAL_TRANSITIONS)):
+            if char_arrays:
+                post.createDimension(f"{name}_len", 24)
+                var = post.createVariable(name, "S1", (name, f"{name}_len"))
+                var[:] = netCDF4.stringtochar(np.array(values, dtype="S24"))
+            else:
+                var = post.createVariable(name, str, (name,))
+                for i, v in enumerate(values):
+                    var[i] = v
+        lp = rng.normal(size=(2, 3, 2, 4))
+        post.createVariable("logit_p_area", "f8", ("chain", "draw", "area", "clinical_transition"))[:] = lp
+        post.createVariable("modality_effect", "f8", ("chain", "draw", "modality", "clinical_transition"))[:] = 0.0
+        post.createVariable("p_preclinical", "f8", ("chain", "draw"))[:] = 0.6
+        if with_counts:
+            cd = ds.createGroup("constant_data")
+            cd.createDimension("area", 2)
+            cd.createDimension("clinical_transition", 4)
+            cd.createVariable("area_n", "f8", ("area", "clinical_transition"))[:] = [[3.0] * 4, [1.0] * 4]
+    return lp.reshape(6, 2, 4)
+
+
+@pytest.mark.parametrize("char_arrays", [False, True])
+def test_a_posterior_file_reads_back_its_draws_names_counts_and_cells(tmp_path, char_arrays):
+    path = tmp_path / "post.nc"
+    lp = write_small_posterior(path, char_arrays, with_counts=True, cells='[{"cell": 1}]')
+    post = P.read_posterior(path)
+    assert post.areas == AREAS and post.modalities == MODS, (post.areas, post.modalities)
+    assert np.array_equal(post.logit_p_area, lp) and post.n_draws == 6, post.logit_p_area.shape
+    assert post.area_n.tolist() == [[3.0] * 4, [1.0] * 4] and post.ppc_cells == [{"cell": 1}], post.ppc_cells
+    assert "ppc_cells" not in post.attrs and post.model_version == "file-1" and post.path == str(path)
+    want = 0.75 * logistic(lp[:, 0, :]) + 0.25 * logistic(lp[:, 1, :])
+    assert np.allclose(post.clinical_draws(P.ALL_AREAS, None, predictive=False), want, rtol=1e-12)
+    bare = tmp_path / "bare.nc"
+    write_small_posterior(bare, char_arrays, with_counts=False, cells="not a list")
+    other = P.read_posterior(bare)
+    assert other.ppc_cells == [] and other.area_n.tolist() == [[1.0] * 4] * 2, (other.ppc_cells, other.area_n)
