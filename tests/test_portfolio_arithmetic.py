@@ -155,14 +155,29 @@ def test_the_funds_yearly_cap_after_per_loan_and_per_enterprise_caps():
 
 def test_factor_settings_parse_to_their_loadings_or_say_what_is_wrong():
     assert pf.FactorModel.parse("on") == pf.FactorModel() == pf.FactorModel.parse(None)
+    assert pf.FactorModel.parse(True) == pf.FactorModel()
     assert pf.FactorModel.parse(False) == pf.FactorModel.off() and not pf.FactorModel.off().on
     got = pf.FactorModel.parse({"funding": 0.1})
     assert got == pf.FactorModel(0.1, 0.5, 0.01) and got.to_dict() == {"on": True, "funding": 0.1, "vbp": 0.5,
                                                                          "rate_sd": 0.01}
     assert pf.FactorModel(0.0, 0.0, 0.001).on and pf.FactorModel(0.0, 0.2, 0.0).on
     for spec, word in [({"funding": 1.0}, "funding and vbp in"), ({"vbp": -0.1}, "funding and vbp in"),
+                       ({"vbp": 1.0}, "funding and vbp in"),
                        ({"rate_sd": 0.2}, "rate_sd in"), ({"spread": 1}, "unknown key"), ({"vbp": True}, "vbp"),
                        ({"funding": math.nan}, "funding"), ("sometimes", "on, off or a mapping")]:
         with pytest.raises(pf.BookError, match=word):
             pf.FactorModel.parse(spec)
     assert pf.FactorModel.parse({"funding": 0.0, "vbp": 0.0, "rate_sd": 0.1}).rate_sd == 0.1
+
+
+def test_a_book_names_what_is_wrong_with_its_simulation_settings():
+    from risk_helpers import case
+
+    pledge_ = case("anaesthetic_injectable").model_dump(mode="json")
+    ok = pf.Book.from_dict({"pledges": [pledge_], "simulation": {"paths": 3000, "chunk_paths": 5000}})
+    assert (ok.paths, ok.chunk_paths, ok.seed) == (3000, 3000, 7), ok          # a chunk is at most the book
+    for sim, word in [([3000], "simulation takes"), ({"paths": 3000, "threads": 2}, "simulation takes"),
+                      ({"paths": 999}, "simulation.paths"), ({"seed": True}, "simulation.seed"),
+                      ({"chunk_paths": 50}, "simulation.chunk_paths")]:
+        with pytest.raises(pf.BookError, match=word):
+            pf.Book.from_dict({"pledges": [pledge_], "simulation": sim})
