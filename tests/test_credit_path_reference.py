@@ -212,3 +212,70 @@ def test_summary_at_an_amount_is_pd_lgd_and_the_expected_loss_rate():
     none = credit.CreditRun(np.array([0.0]), np.zeros((1, 4)), np.zeros((1, 4), bool), np.zeros((1, 4)),
                             np.zeros((1, 4), int)).summary(0)
     assert (none["pd"], none["lgd"], none["ead"], none["expected_loss_rate"]) == (0.0, 0.0, 0.0, 0.0), none
+
+
+def test_limits_of_a_request_name_every_party_with_a_share_and_its_threshold():
+    from risk_helpers import case
+
+    req = case("oncology_antibody_phase2", sharing={"scheme": "custom",
+                                                    "shares": {"bank": 0.6, "guarantor": 0.4, "insurer": 0.0},
+                                                    "party_limits": {"guarantor": 0.02}})
+    lim = credit.Limits.of(req, DEFAULT_PARAMS)
+    pol = req.policy
+    want = {"bank_el": pol.max_expected_loss, "total_el": pol.max_total_expected_loss, "pd": pol.max_pd_annual,
+            "party:guarantor": 0.02}                                # no limit for a party with no share
+    assert lim.thresholds == want, lim.thresholds
+    assert (lim.basis, lim.term, lim.shares["guarantor"]) == (pol.expected_loss_basis, req.loan.term_years, 0.4)
+    fund = credit.Limits.of(case("oncology_antibody_phase2", sharing={"scheme": "guangzhou_2023"}), DEFAULT_PARAMS)
+    assert fund.thresholds["party:fund"] == DEFAULT_PARAMS.party_limits["fund"], fund.thresholds
+    assert fund.party_basis["fund"] == "lifetime" and fund.scheme.loan_cap == 1e7, fund
+
+
+def test_amount_caps_are_the_ltv_cap_on_the_value_and_the_borrowers_capacity():
+    from risk_helpers import case
+
+    from risk.profiles import ltv_cap
+
+    req = case("oncology_antibody_phase2")
+    caps = credit.amount_caps(req, 80 * M, DEFAULT_PARAMS)
+    app = req.applicant
+    assert caps["policy_ltv_cap"] == pytest.approx(ltv_cap(req) * 80 * M, rel=1e-12), caps
+    assert caps["borrower_capacity"] == pytest.approx(0.35 * app.cash + 0.50 * app.annual_revenue, rel=1e-12), caps
+    assert credit.amount_caps(req, -5.0, DEFAULT_PARAMS)["policy_ltv_cap"] == 0.0, "no value: no LTV room"
+
+
+def test_standard_errors_of_the_max_loan_by_the_delta_method_on_batch_means():
+    """se(A*) = se(g(A*)) / g'(A*): g the annual PD (computed with the path-by-path reference), se(g) from
+    20 batch means, g' the secant over A* ± 10%; se(LTV) adds the appraisal's own error."""
+    sim, u = synthetic(n=400, seed=21)
+    sim.params = dataclasses.replace(sim.params, se_batches=20)
+    sim.appraised_value, sim.mc_std_error = 200 * M, 4 * M
+    sim.streams, sim._u_fin = None, u                        # financing_draws reads the cached uniforms
+    req = request(term=3.0)
+    req.sharing = NS(scheme="none", party_limits=None)
+    req.policy.max_expected_loss, req.policy.max_total_expected_loss = 0.02, 0.03
+    req.policy.max_pd_annual, req.policy.expected_loss_basis = 0.05, "annual"
+    A, V, T = 20 * M, 200 * M, 3.0
+
+    def pd_annual(amount, rows):
+        d = [reference_path(i, amount, sim, req, u)[0] for i in rows]
+        return 1 - (1 - np.mean(d)) ** (1 / T)
+
+    res = credit.LtvResult(A, 100 * M, np.array([A]), np.array([0.0]), "pd")
+    se_A, se_ltv = credit.std_errors(sim, req, res)
+    slope = (pd_annual(1.1 * A, range(400)) - pd_annual(0.9 * A, range(400))) / (0.2 * A)
+    batches = [pd_annual(A, range(b * 20, (b + 1) * 20)) for b in range(20)]
+    se_g = np.std(batches, ddof=1) / math.sqrt(20)
+    assert slope > 0 and se_g > 0, (slope, se_g)
+    want_A = se_g / slope
+    want_ltv = math.hypot(want_A / V, A * 4 * M / V ** 2)
+    assert math.isclose(se_A, want_A, rel_tol=1e-9) and math.isclose(se_ltv, want_ltv, rel_tol=1e-9), (
+        f"expected (se_A, se_ltv) = {(want_A, want_ltv)}, got {(se_A, se_ltv)}, tolerance rel 1e-9")
+    flat = credit.LtvResult(1e-3, 100 * M, np.array([1e-3]), np.array([0.0]), "pd")   # PD does not move
+    assert credit.std_errors(sim, req, flat) == (math.inf, math.inf), "a flat limit has no finite s.e."
+    cap = credit.LtvResult(A, A, np.array([A]), np.array([0.0]), "borrower_capacity")
+    assert credit.std_errors(sim, req, cap) == (0.0, pytest.approx(A * 4 * M / V ** 2, rel=1e-12))
+    exact = credit.LtvResult(A, A, np.array([A]), np.array([0.0]), "policy_ltv_cap")
+    assert credit.std_errors(sim, req, exact) == (0.0, 0.0), "the LTV cap is exact"
+    sim.appraised_value = 0.0
+    assert credit.std_errors(sim, req, res) == (0.0, 0.0), "no value: no LTV error"
