@@ -51,9 +51,11 @@ def brute_hdi(x, prob):
 
 
 @pytest.mark.parametrize("n", [10, 37, 200])
-def test_hdi_is_the_shortest_interval_holding_the_draws(n):
-    x = np.random.default_rng(n).gamma(2.0, 1.0, n)
+@pytest.mark.parametrize("skew", [1.0, -1.0])
+def test_hdi_is_the_shortest_interval_holding_the_draws(n, skew):
+    x = skew * np.random.default_rng(n).gamma(2.0, 1.0, n)        # the shortest interval at either end
     assert P.hdi(x, 0.9) == pytest.approx(brute_hdi(x, 0.9)), (n, P.hdi(x, 0.9), brute_hdi(x, 0.9))
+    assert P.hdi(x) == P.hdi(x, 0.9), "the default is the 90% interval"
     assert P.hdi(x, 1.0) == (float(x.min()), float(x.max()))
     assert all(math.isnan(v) for v in P.hdi(np.array([]), 0.9))
 
@@ -201,3 +203,16 @@ def test_a_posterior_file_reads_back_its_draws_names_counts_and_cells(tmp_path, 
     write_small_posterior(bare, char_arrays, with_counts=False, cells="not a list")
     other = P.read_posterior(bare)
     assert other.ppc_cells == [] and other.area_n.tolist() == [[1.0] * 4] * 2, (other.ppc_cells, other.area_n)
+
+
+def test_the_served_posterior_is_the_environments_then_the_recorded_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("IPLEDGE_HOME", str(tmp_path))
+    monkeypatch.setenv("IPLEDGE_POSTERIOR", "/elsewhere/post.nc")
+    assert P.served_posterior_path() == ("/elsewhere/post.nc", "$IPLEDGE_POSTERIOR")
+    monkeypatch.delenv("IPLEDGE_POSTERIOR")
+    assert P.served_posterior_path() == (str(P.shipped_posterior_path()), "shipped")
+    (tmp_path / "model_in_use.json").write_text('{"path": "/fitted/post.nc"}')
+    assert P.served_posterior_path() == ("/fitted/post.nc", f"ipledge model use ({tmp_path / 'model_in_use.json'})")
+    (tmp_path / "model_in_use.json").write_text("{not json")
+    with pytest.raises(ValueError, match="unreadable model-in-use record"):
+        P.served_posterior_path()

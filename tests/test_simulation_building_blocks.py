@@ -44,7 +44,7 @@ def test_ramp_integral_is_the_integral_of_the_ramp(ytp):
 
 def test_accrual_per_period_is_the_ramp_integral_split_at_exclusivity_end():
     launch = np.array([0.4, 1.0, 2.3, 0.0, 6.5])
-    excl = np.array([3.6, 0.5, 7.0, 2.0, 9.0])       # E before launch, inside and at a period edge, beyond T
+    excl = np.array([3.6, 0.5, 7.0, 2.0, 9.5])       # E before launch, inside and at a period edge, beyond T
     T, ytp = 6, 1.5
     acc_in, acc_after = sm.accrued_sales(launch, excl, T, ytp)
     for i in range(launch.size):
@@ -228,6 +228,8 @@ def test_trial_durations_scale_with_the_stress_and_the_rate_shift_is_floored_at_
     assert np.allclose(moved.rate, rate, atol=1e-15) and (moved.rate == 0).any(), moved.rate[:3]
     t = np.arange(1, moved.T + 1)
     assert np.allclose(moved.discount, (1 + rate[:, None]) ** -(t - 0.5), rtol=1e-12)
+    short = sm.simulate(req, 0.3, post, n=1000, collateral_years=1)
+    assert short.collateral.shape == (1000, 2) and short.success_events.shape == (1000, 1), "years 0..1 only"
     one = sm.SimResult.mc_std_error.fget(NS(pv=np.array([5.0]), n=1))
     assert one == 0.0, f"one path: no standard error, got {one}"
     two = sm.SimResult.mc_std_error.fget(NS(pv=np.array([1.0, 3.0]), n=2))
