@@ -176,6 +176,8 @@ def test_a_book_names_what_is_wrong_with_its_simulation_settings():
     pledge_ = case("anaesthetic_injectable").model_dump(mode="json")
     ok = pf.Book.from_dict({"pledges": [pledge_], "simulation": {"paths": 3000, "chunk_paths": 5000}})
     assert (ok.paths, ok.chunk_paths, ok.seed) == (3000, 3000, 7), ok          # a chunk is at most the book
+    plain = pf.Book.from_dict({"pledges": [pledge_]})                   # the documented defaults
+    assert (plain.paths, plain.seed, plain.chunk_paths, plain.factors) == (10_000, 7, 2000, pf.FactorModel()), plain
     for sim, word in [([3000], "simulation takes"), ({"paths": 3000, "threads": 2}, "simulation takes"),
                       ({"paths": 999}, "simulation.paths"), ({"seed": True}, "simulation.seed"),
                       ({"chunk_paths": 50}, "simulation.chunk_paths")]:
