@@ -240,3 +240,27 @@ def test_collateral_and_its_standard_error_are_the_real_values_restated_in_money
     assert np.allclose(v1, v0 * grow, rtol=1e-12), np.abs(v1 - v0 * grow).max()
     assert np.allclose(se1, se0 * grow, rtol=1e-12), np.abs(se1 - se0 * grow).max()
     assert (se0[:, 1:] > 0).any() and not se0[:, 0].any(), "regression values carry an s.e., today's none"
+
+
+@pytest.mark.parametrize("pending", [True, False])
+def test_the_value_at_year_t_does_not_depend_on_how_many_later_years_are_valued(pending):
+    """What a buyer pays at t uses what is known at t: valuing years 0..2 or 0..5 gives the same first three
+    columns (the regression is fitted year by year; a pending patent resolves after 2 years)."""
+    from risk_helpers import case
+
+    from risk.params import DEFAULT_PARAMS
+    from risk.posterior import load_posterior
+
+    req = case("biologic_phase3_coowned", simulation={"paths": 2000, "seed": 4})
+    if pending:
+        pats = req.model_dump(mode="json")["patents"]
+        pats[1] = dict(pats[1], status="pending", grant_date=None)
+        req = case("biologic_phase3_coowned", simulation={"paths": 2000, "seed": 4}, patents=pats)
+    res = sm.simulate(req, 0.3, load_posterior(), n=2000)
+    patents = sm.PatentTable.from_request(req, DEFAULT_PARAMS)
+    h = DEFAULT_PARAMS.vbp_hazard[req.product.vbp_exposure]
+    short, long_ = (collateral.collateral_values(res, patents, h, y) for y in (2, 5))
+    assert patents.uncertain.any() == pending, patents.uncertain
+    assert (short[:, 1:] > 0).any(), "some collateral must be positive for this test to mean anything"
+    assert np.allclose(short, long_[:, :3], rtol=1e-9, atol=1e-6), (
+        f"pending={pending}: largest difference {np.abs(short - long_[:, :3]).max():.3g} CNY, tolerance 1e-9 rel")
