@@ -60,10 +60,10 @@ def test_accrual_per_period_is_the_ramp_integral_split_at_exclusivity_end():
 
 
 def test_exclusivity_end_applies_the_extension_rule_patent_by_patent():
-    patents = NS(base=np.array([10.0, 6.0, 12.0]), extension=np.array([4.0, 5.0, 0.0]))
-    launch = np.array([2.0, 8.0, 1.0, np.inf, 5.0])
-    alive = np.array([[True, True, False, True, True], [True, True, True, True, False],
-                      [False, False, False, False, True]])
+    patents = NS(base=np.array([10.0, 6.0, 12.0, 20.0]), extension=np.array([4.0, 5.0, 0.0, 3.0]))
+    launch = np.array([2.0, 8.0, 1.0, np.inf, 5.0, 1.0])          # the last: 14-year cap leaves no room
+    alive = np.array([[True, True, False, True, True, False], [True, True, True, True, False, False],
+                      [False, False, False, False, True, False], [False, False, False, False, False, True]])
     got = sm.exclusivity_given_launch(patents, alive, launch, shift=-0.5)
     for i in range(launch.size):
         ends = []
@@ -77,7 +77,8 @@ def test_exclusivity_end_applies_the_extension_rule_patent_by_patent():
             f"path {i} (launch {launch[i]}): expected {want}, got {got[i]}, tolerance 1e-12")
     none = sm.exclusivity_given_launch(NS(base=np.zeros(0), extension=np.zeros(0)), np.zeros((0, 2), bool), [1.0, 2.0])
     assert np.array_equal(none, [0.0, 0.0]), none
-    left = sm.info_years_left(patents, alive, np.full(5, 1.0), launch, -0.5)
+    assert got[5] == pytest.approx(19.5), "launch + 14 < expiry: no extension"
+    left = sm.info_years_left(patents, alive, np.full(6, 1.0), launch, -0.5)
     assert np.allclose(left, got - 1.0), left
 
 
@@ -168,15 +169,18 @@ from risk.posterior import load_posterior  # noqa: E402
 def test_patent_table_keeps_usable_patents_with_their_survival_odds():
     base = case("biologic_phase3_coowned").model_dump(mode="json")
     p0 = base["patents"][0]
-    pats = [dict(p0, id="A", status="pending", grant_date=None, invalidation="pending"),   # both pending
+    pats = [dict(p0, id="C", status="invalidated"),                                       # dropped
+            dict(p0, id="A", status="pending", grant_date=None, invalidation="pending"),   # both pending
             dict(p0, id="B", kind="utility_model", filing_date="2020-01-01", term_extension_years=0),
-            dict(p0, id="C", status="invalidated"),                                       # dropped
-            dict(p0, id="D", filing_date="2004-01-01")]                                   # expired: dropped
+            dict(p0, id="D", filing_date="2004-01-01"),                                   # expired: dropped
+            dict(p0, id="E", filing_date="2007-05-01", term_extension_years=0)]           # half a year left
     req = case("biologic_phase3_coowned", patents=pats)
     t = sm.PatentTable.from_request(req, DEFAULT_PARAMS)
     g, inv = DEFAULT_PARAMS.grant_probability, DEFAULT_PARAMS.invalidation_probability
-    assert np.allclose(t.survive_p, [g["invention"] * (1 - inv["invention"]), 1.0]), t.survive_p
-    assert t.uncertain.tolist() == [True, False] and t.extension.tolist() == [3.0, 0.0], t
+    assert np.allclose(t.survive_p, [g["invention"] * (1 - inv["invention"]), 1.0, 1.0]), t.survive_p
+    assert t.uncertain.tolist() == [True, False, False] and t.extension.tolist() == [3.0, 0.0, 0.0], t
+    want_e = (dt.date(2027, 4, 30) - req.as_of).days / 365.25                          # 0.5 years: still usable
+    assert t.base[2] == pytest.approx(want_e, abs=1e-12), (t.base, want_e)
     want_b = (dt.date(2029, 12, 31) - req.as_of).days / 365.25                        # utility model: 10 years
     assert t.base[1] == pytest.approx(want_b, abs=1e-12), (t.base, want_b)
     assert t.horizon_end() == pytest.approx(max(t.base[0] + 3.0, t.base[1])), t.horizon_end()
@@ -230,6 +234,14 @@ def test_trial_durations_scale_with_the_stress_and_the_rate_shift_is_floored_at_
     assert np.allclose(moved.discount, (1 + rate[:, None]) ** -(t - 0.5), rtol=1e-12)
     short = sm.simulate(req, 0.3, post, n=1000, collateral_years=1)
     assert short.collateral.shape == (1000, 2) and short.success_events.shape == (1000, 1), "years 0..1 only"
+    for s in (base, moved):                  # value after exclusivity = the eroded sales after E, discounted
+        rows = s.market_rows
+        d = s.discount[rows] if s.discount.ndim == 2 else s.discount[None, :]
+        after = (s.sales[rows] - s.ip_cf[rows] / s.ip_share) * d * s.ip_share
+        assert np.allclose(s.pv_after[rows], after.sum(axis=1), rtol=1e-9, atol=1e-3), "pv_after"
+    launch = sm.approved_launch_time(NS(as_of=dt.date(2026, 1, 1), product=NS(launch_year=2024)), DEFAULT_PARAMS)
+    assert launch == pytest.approx((dt.date(2024, 7, 1) - dt.date(2026, 1, 1)).days / 365.25, abs=1e-15), launch
+    assert sm.patent_outcomes(NS(base=np.zeros(0)), None, 4).shape == (0, 4)
     one = sm.SimResult.mc_std_error.fget(NS(pv=np.array([5.0]), n=1))
     assert one == 0.0, f"one path: no standard error, got {one}"
     two = sm.SimResult.mc_std_error.fget(NS(pv=np.array([1.0, 3.0]), n=2))
