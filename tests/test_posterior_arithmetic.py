@@ -181,6 +181,8 @@ def write_small_posterior(path, char_arrays, with_counts, cells):
         post.createVariable("modality_effect", "f8", ("chain", "draw", "modality", "clinical_transition"))[:] = 0.0
         post.createVariable("p_preclinical", "f8", ("chain", "draw"))[:] = 0.6
         if with_counts:
+            post.createVariable("drift_new", "f8", ("chain", "draw", "clinical_transition"))[:] = 0.25
+            post.createVariable("drift_scale", "f8", ("chain", "draw"))[:] = 0.5
             cd = ds.createGroup("constant_data")
             cd.createDimension("area", 2)
             cd.createDimension("clinical_transition", 4)
@@ -197,12 +199,15 @@ def test_a_posterior_file_reads_back_its_draws_names_counts_and_cells(tmp_path, 
     assert np.array_equal(post.logit_p_area, lp) and post.n_draws == 6, post.logit_p_area.shape
     assert post.area_n.tolist() == [[3.0] * 4, [1.0] * 4] and post.ppc_cells == [{"cell": 1}], post.ppc_cells
     assert "ppc_cells" not in post.attrs and post.model_version == "file-1" and post.path == str(path)
+    assert np.all(post.drift_new == 0.25) and post.drift_new.shape == (6, 4) and np.all(post.drift_scale == 0.5)
     want = 0.75 * logistic(lp[:, 0, :]) + 0.25 * logistic(lp[:, 1, :])
     assert np.allclose(post.clinical_draws(P.ALL_AREAS, None, predictive=False), want, rtol=1e-12)
     bare = tmp_path / "bare.nc"
     write_small_posterior(bare, char_arrays, with_counts=False, cells="not a list")
     other = P.read_posterior(bare)
     assert other.ppc_cells == [] and other.area_n.tolist() == [[1.0] * 4] * 2, (other.ppc_cells, other.area_n)
+    assert not other.drift_new.any() and other.drift_scale is None, "a file without drift: none"
+    assert P._decode(b'[1, 2]') == [1, 2] and P._decode("{oops") == "{oops" and P._decode(np.float64(2.5)) == 2.5
 
 
 def test_the_served_posterior_is_the_environments_then_the_recorded_one(tmp_path, monkeypatch):
@@ -213,6 +218,7 @@ def test_the_served_posterior_is_the_environments_then_the_recorded_one(tmp_path
     assert P.served_posterior_path() == (str(P.shipped_posterior_path()), "shipped")
     (tmp_path / "model_in_use.json").write_text('{"path": "/fitted/post.nc"}')
     assert P.served_posterior_path() == ("/fitted/post.nc", f"ipledge model use ({tmp_path / 'model_in_use.json'})")
-    (tmp_path / "model_in_use.json").write_text("{not json")
-    with pytest.raises(ValueError, match="unreadable model-in-use record"):
-        P.served_posterior_path()
+    for bad in ("{not json", '{"file": "/x.nc"}', "[1]"):          # bad JSON, no path, not a mapping
+        (tmp_path / "model_in_use.json").write_text(bad)
+        with pytest.raises(ValueError, match="unreadable model-in-use record"):
+            P.served_posterior_path()
