@@ -242,6 +242,19 @@ def test_collateral_and_its_standard_error_are_the_real_values_restated_in_money
     assert (se0[:, 1:] > 0).any() and not se0[:, 0].any(), "regression values carry an s.e., today's none"
 
 
+def extension_capped_case(pending: bool, paths: int, seed: int):
+    """Phase III biologic whose core patent expires ~15 years out with 5 years of compensation asked: the
+    14-years-after-approval cap binds, so the exclusivity end (and the years left a buyer sees) moves with
+    the launch date; with ``pending`` the second patent is still to be granted (resolved after 2 years)."""
+    from risk_helpers import case
+
+    pats = case("biologic_phase3_coowned").model_dump(mode="json")["patents"]
+    pats[0] = dict(pats[0], filing_date="2021-11-15", term_extension_years=5)
+    if pending:
+        pats[1] = dict(pats[1], status="pending", grant_date=None)
+    return case("biologic_phase3_coowned", simulation={"paths": paths, "seed": seed}, patents=pats)
+
+
 @pytest.mark.parametrize("pending", [True, False])
 def test_the_value_at_year_t_does_not_depend_on_how_many_later_years_are_valued(pending):
     """What a buyer pays at t uses what is known at t: valuing years 0..2 or 0..5 gives the same first three
@@ -251,11 +264,7 @@ def test_the_value_at_year_t_does_not_depend_on_how_many_later_years_are_valued(
     from risk.params import DEFAULT_PARAMS
     from risk.posterior import load_posterior
 
-    req = case("biologic_phase3_coowned", simulation={"paths": 2000, "seed": 4})
-    if pending:
-        pats = req.model_dump(mode="json")["patents"]
-        pats[1] = dict(pats[1], status="pending", grant_date=None)
-        req = case("biologic_phase3_coowned", simulation={"paths": 2000, "seed": 4}, patents=pats)
+    req = extension_capped_case(pending, paths=2000, seed=4)
     res = sm.simulate(req, 0.3, load_posterior(), n=2000)
     patents = sm.PatentTable.from_request(req, DEFAULT_PARAMS)
     h = DEFAULT_PARAMS.vbp_hazard[req.product.vbp_exposure]
@@ -264,3 +273,54 @@ def test_the_value_at_year_t_does_not_depend_on_how_many_later_years_are_valued(
     assert (short[:, 1:] > 0).any(), "some collateral must be positive for this test to mean anything"
     assert np.allclose(short, long_[:, :3], rtol=1e-9, atol=1e-6), (
         f"pending={pending}: largest difference {np.abs(short - long_[:, :3]).max():.3g} CNY, tolerance 1e-9 rel")
+
+
+@pytest.mark.parametrize("pending", [True, False])
+def test_pre_launch_collateral_is_the_documented_regression_fitted_group_by_group(pending):
+    """Least-squares Monte Carlo as the module docstring states it, refitted here with numpy's lstsq: at each
+    year t and stage reached, the realised remaining value on 1, τ, τ² (τ = years in the stage; since as_of
+    for the stage under way) and, once the patents are resolved, the exclusivity years left (0..30) under
+    the extension rule at the launch date expected then; floored at 0, 0 where the path is not live,
+    restated in money of year t."""
+    from risk_helpers import case
+
+    from risk.params import DEFAULT_PARAMS
+    from risk.posterior import load_posterior
+
+    req = extension_capped_case(pending, paths=3000, seed=6)
+    prm = DEFAULT_PARAMS
+    res = sm.simulate(req, 0.3, load_posterior(), n=3000)
+    patents = sm.PatentTable.from_request(req, prm)
+    Y = 4
+    got = collateral.collateral_values(res, patents, prm.vbp_hazard[req.product.vbp_exposure], Y)
+    realised = collateral.realised_remaining(res, Y)
+    live = collateral.live_states(res, patents, np.arange(Y + 1))
+    resolved_from = prm.patent_resolution_years if pending else 0
+    gone = np.minimum(res.failure_time, res.development.abandon_time)
+    base_any = patents.base.max()
+    base_alive = np.where(res.patent_alive, patents.base[:, None], 0.0).max(axis=0)
+    comp = res.completion_times
+    checked = 0
+    for t in range(1, min(Y, res.T - 1) + 1):
+        rights = base_any > t if t < resolved_from else base_alive > t
+        pre = (res.launch_period > t) & (gone > t) & rights
+        k = (comp <= t).sum(axis=1)
+        last = np.where(comp <= t, comp, 0.0).max(axis=1)
+        tau = np.where(k > 0, t - last, t)
+        for stage in np.unique(k[pre]):
+            rows = np.flatnonzero(pre & (k == stage))
+            cols = [np.ones(rows.size), tau[rows], tau[rows] ** 2]
+            if t >= resolved_from:
+                hat = sm.expected_launch(np.full(rows.size, float(t)), k[rows], tau[rows], res.stage_means)
+                left = sm.info_years_left(patents, res.patent_alive[:, rows], np.full(rows.size, float(t)), hat,
+                                          prm.exclusivity_shift_years)
+                cols.append(np.clip(left, 0.0, 30.0))
+            X = np.stack(cols, axis=1)
+            beta, *_ = np.linalg.lstsq(X, realised[t, rows], rcond=None)
+            want = np.maximum(X @ beta, 0.0) * live[t, rows] * (1 + prm.inflation) ** t
+            scale = max(np.abs(realised[t, rows]).max(), 1.0)
+            assert np.allclose(got[rows, t], want, rtol=0, atol=1e-7 * scale), (
+                f"pending={pending}, t={t}, stage+{stage} ({rows.size} paths): largest difference "
+                f"{np.abs(got[rows, t] - want).max():.4g} CNY, tolerance {1e-7 * scale:.3g}")
+            checked += rows.size
+    assert checked > 1000, f"only {checked} pre-launch path-years checked"
