@@ -222,3 +222,13 @@ def test_the_served_posterior_is_the_environments_then_the_recorded_one(tmp_path
         (tmp_path / "model_in_use.json").write_text(bad)
         with pytest.raises(ValueError, match="unreadable model-in-use record"):
             P.served_posterior_path()
+
+
+def test_reported_intervals_are_90_percent_intervals():
+    rng = np.random.default_rng(12)
+    lp = rng.normal(0, 0.6, (40, 2, 4))
+    post = P.PipelinePosterior(lp, np.zeros((40, 2, 4)), rng.uniform(0.5, 0.8, 40), AREAS, MODS, {})
+    loa = logistic(lp[:, 0, 1:]).prod(axis=1)                  # from phase2: three clinical transitions
+    got = post.p_approval("oncology", None, "phase2", predictive=False)["hdi_90"]
+    assert got == pytest.approx(list(brute_hdi(loa, 0.9))), (got, brute_hdi(loa, 0.9))
+    assert got != pytest.approx([loa.min(), loa.max()]), "40 draws: the 90% interval is not the whole range"
