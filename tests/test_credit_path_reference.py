@@ -277,5 +277,9 @@ def test_standard_errors_of_the_max_loan_by_the_delta_method_on_batch_means():
     assert credit.std_errors(sim, req, cap) == (0.0, pytest.approx(A * 4 * M / V ** 2, rel=1e-12))
     exact = credit.LtvResult(A, A, np.array([A]), np.array([0.0]), "policy_ltv_cap")
     assert credit.std_errors(sim, req, exact) == (0.0, 0.0), "the LTV cap is exact"
+    rich = request(term=3.0, cash=1e12)                       # never defaults: PD 0 in every batch, flat
+    rich.sharing, rich.policy = req.sharing, req.policy
+    assert credit.std_errors(sim, rich, res) == (0.0, pytest.approx(A * 4 * M / V ** 2, rel=1e-12)), \
+        "no Monte Carlo error in the limit: none in the max loan"
     sim.appraised_value = 0.0
     assert credit.std_errors(sim, req, res) == (0.0, 0.0), "no value: no LTV error"
