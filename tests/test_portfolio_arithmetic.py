@@ -124,6 +124,8 @@ def test_summary_is_the_book_total_and_each_loans_share_of_the_worst_paths():
     first = out["concentration"]["by_therapeutic_area"][0]["es_contribution"]
     assert first == max(a["es_contribution"] for a in areas.values()), "areas ordered by ES contribution"
     assert out["scheme_yearly_caps"] == [] and out["factors"]["on"] is True
+    one = pf.summarise(NS(**{**book.__dict__, "paths": 1}), loss[:, :1], default[:, :1])
+    assert one["mc_std_error_el"] == 0.0, "one path: no standard error"
     quiet = pf.summarise(book, np.zeros((3, n)), np.zeros((3, n), bool))
     assert quiet["loans"][0]["el_contribution"] == 0.0 and quiet["loans"][0]["es_share"] == 0.0
     assert quiet["concentration"]["by_therapeutic_area"][0]["el_share"] == 0.0
@@ -143,6 +145,7 @@ def test_the_funds_yearly_cap_after_per_loan_and_per_enterprise_caps():
     # enterprise X totals 30 > 20: scaled by 2/3 -> 6.67 each; 2027 pays 6.67 + 6.67 + 10 + 4 + 10 = 37.3m,
     # 2028 pays 6.67m: no year over 50m. Path 1: 2027: X#2 5m (scaled? X total 15 < 20: no), 2028: 10 + 10 = 20.
     rows = {r["year"]: r for r in out[0]["by_year"]}
+    assert sorted(rows) == [2027, 2028, 2029], "only calendar years in which the fund pays appear"
     assert rows[2027]["expected_compensation"] == pytest.approx((20 / 3 * 2 + 10 + 4 + 10 + 5) * M / 3, rel=1e-9), rows
     assert rows[2028]["expected_compensation"] == pytest.approx((20 / 3 + 10 + 10) * M / 3, rel=1e-9), rows
     assert rows[2029]["expected_compensation"] == pytest.approx(5 * M / 3, rel=1e-9), rows
