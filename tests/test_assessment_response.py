@@ -48,7 +48,7 @@ def test_valuation_block_is_the_moments_and_percentiles_of_the_paths(assessed):
     close("mc_std_error", v["mc_std_error"], float(pv.std(ddof=1) / math.sqrt(pv.size)), rel=1e-9, case=name)
     flows = v["cash_flows"]
     assert [f["year"] for f in flows] == list(req.as_of.year + np.arange(1, sim.T + 1)), flows[:2]
-    for t in (0, sim.T // 2, sim.T - 1):
+    for t in range(sim.T):
         col = sim.ip_cf[:, t]
         close(f"cash flow mean year {t + 1}", flows[t]["mean"], float(col.mean()), case=name)
         close(f"cash flow p95 year {t + 1}", flows[t]["p95"], float(np.percentile(col, 95)), case=name)
@@ -84,6 +84,8 @@ def test_pipeline_block_gives_the_median_launch_year_and_the_simulated_approval(
     assert p["stage"] == req.product.stage
     rec = out["recommendation"]
     assert rec["paths"] == 2000 and "paths_note" not in rec, rec.get("paths_note")
+    assert len(out["id"]) == 32 and int(out["id"], 16) >= 0, out["id"]
+    assert A.assess(req, escalate=False, assessment_id="a-1")["id"] == "a-1"
 
 
 def test_an_approved_product_has_a_certain_approval_and_its_own_launch_year():
@@ -127,3 +129,18 @@ def test_path_cap_and_small_formatters(monkeypatch):
     assert A.max_paths() == 200_000
     assert A.pct_pp(0.0123) == "1.2 pp" and A.pct_pp(math.inf) == "undefined (flat limit)"
     assert A.finite(2.5) == 2.5 and A.finite(math.inf) is None and A.finite(math.nan) is None
+
+
+def test_paths_are_raised_fourfold_up_to_the_cap_while_the_ltv_error_is_too_large(monkeypatch):
+    import dataclasses
+
+    from risk.params import DEFAULT_PARAMS
+
+    monkeypatch.setenv("IPLEDGE_MAX_PATHS", "5000")
+    req = case("oncology_biologic_phase3_cashrich", simulation={"paths": 1000, "seed": 3})
+    strict = dataclasses.replace(DEFAULT_PARAMS, ltv_se_limit=0.0)       # no error is small enough
+    rec = A.assess(req, params=strict)["recommendation"]
+    assert rec["ltv_std_error"] > 0, "the answer must carry a Monte Carlo error (capacity-bound: the appraisal's)"
+    assert rec["paths"] == 5000, rec["paths"]
+    assert "at 4,000 paths exceeds" in rec["paths_note"] and "re-run at 5,000 paths" in rec["paths_note"], rec
+    assert rec["paths_note"].endswith("at 5,000 paths (IPLEDGE_MAX_PATHS)"), rec["paths_note"]

@@ -184,6 +184,8 @@ def test_patent_table_keeps_usable_patents_with_their_survival_odds():
     want_b = (dt.date(2029, 12, 31) - req.as_of).days / 365.25                        # utility model: 10 years
     assert t.base[1] == pytest.approx(want_b, abs=1e-12), (t.base, want_b)
     assert t.horizon_end() == pytest.approx(max(t.base[0] + 3.0, t.base[1])), t.horizon_end()
+    none = sm.PatentTable(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, bool))
+    assert none.horizon_end() == 0.0, "no usable patent: exclusivity ends today"
 
 
 def test_every_launched_kept_path_earns_the_ip_share_of_its_sales_before_exclusivity_ends():
@@ -246,3 +248,14 @@ def test_trial_durations_scale_with_the_stress_and_the_rate_shift_is_floored_at_
     assert one == 0.0, f"one path: no standard error, got {one}"
     two = sm.SimResult.mc_std_error.fget(NS(pv=np.array([1.0, 3.0]), n=2))
     assert two == pytest.approx(math.sqrt(2.0) / math.sqrt(2.0)), two                  # sd 1.414, / sqrt(2)
+
+
+def test_the_vbp_event_comes_after_a_geometric_wait_from_the_first_exposed_year():
+    req = case("generic_small_molecule_marketed", simulation={"paths": 1000, "seed": 2})
+    h = DEFAULT_PARAMS.vbp_hazard[req.product.vbp_exposure]
+    assert 0 < h < 1, h
+    u = np.linspace(0.0005, 0.9995, 1000)
+    sim = sm.simulate(req, 0.3, fixed_posterior(), n=1000, path_draws={"vbp_u": u})
+    first = np.maximum(sim.launch_period, 1)
+    wait = np.maximum(np.ceil(np.log(1 - u) / np.log(1 - h)), 1)           # P(wait = w) = h (1 - h)^(w - 1)
+    assert np.array_equal(sim.vbp_period, first - 1 + wait.astype(int)), (sim.vbp_period[:5], (first - 1 + wait)[:5])
