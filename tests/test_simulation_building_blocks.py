@@ -43,8 +43,8 @@ def test_ramp_integral_is_the_integral_of_the_ramp(ytp):
 
 
 def test_accrual_per_period_is_the_ramp_integral_split_at_exclusivity_end():
-    launch = np.array([0.4, 1.0, 2.3, 0.0, 6.5])
-    excl = np.array([3.6, 0.5, 7.0, 2.0, 9.5])       # E before launch, inside and at a period edge, beyond T
+    launch = np.array([0.4, 1.0, 2.3, 0.0, 6.5, 0.0, 0.2])
+    excl = np.array([3.6, 0.5, 7.0, 2.0, 9.5, 0.6, 6.5])  # E before launch, in the first year, at an edge, past T
     T, ytp = 6, 1.5
     acc_in, acc_after = sm.accrued_sales(launch, excl, T, ytp)
     for i in range(launch.size):
