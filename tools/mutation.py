@@ -11,7 +11,11 @@ mutation.toml excludes, `cosmic-ray exec` applies each mutant to the file on dis
 test selection and restores the file. This script only writes one cosmic-ray configuration per module from
 mutation.toml (so the paths live in one place), adds two filters that cosmic-ray lacks (mutants inside type
 annotations, which `from __future__ import annotations` makes unobservable, and the -1 twin of every number
-mutant), measures the unmutated run to set the timeout and prints the table. Sessions live in .mutation/.
+mutant), runs the selection once under pytest-cov (one context per test) so that each mutant runs only the
+tests that execute the statement it changes (`--run-tests`, the test command cosmic-ray calls), sets the
+timeout from that run and prints the table. cosmic-ray takes mutants in random order, so a stopped session
+has tested a random sample (its score is printed with a Wilson 95% interval); `--rerun-survivors` tests the
+last survivors first to keep it one. Sessions live in .mutation/.
 
 Files are mutated in place, one mutant at a time: do not run two sessions on one clone at once, and do not run
 other tests in this clone while a session runs.
