@@ -46,6 +46,14 @@ def test_response_blocks_are_recomputed_from_the_same_paths(name):
     check_pipeline_block(run)
 
 
+def test_a_marketed_product_has_positive_low_percentiles_recomputed_too():
+    """Pipeline cases are worth 0 on most paths, so their p5 is 0 whatever the percentile: a marketed product
+    is positive on every path and pins the low percentiles of the value and of each year's cash flow."""
+    name, req, out, sim = run = assessed("generic_small_molecule_marketed")
+    assert np.percentile(sim.pv, 5) > 0 and np.percentile(sim.ip_cf[:, 0], 5) > 0, "needs positive low tails"
+    check_valuation_block(run)
+
+
 def check_valuation_block(assessed):
     name, req, out, sim = assessed
     v, pv = out["valuation"], sim.pv
@@ -113,7 +121,7 @@ def test_value_histogram_counts_zero_positive_and_tail_paths():
     assert h["counts"] == [24, 25, 25, 25] and h["above"] == 1, h      # 100 > 99.01 is counted above
     assert h["mean"] == pytest.approx(pv.mean()), h
     empty = A.value_histogram(np.zeros(5))
-    assert empty["counts"] == [] and empty["zero"] == 5 and empty["above"] == 0, empty
+    assert empty["counts"] == [] and empty["edges"] == [] and empty["zero"] == 5 and empty["above"] == 0, empty
 
 
 def test_remaining_economic_life_is_the_mean_protected_years_on_the_market():
