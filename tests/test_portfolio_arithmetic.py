@@ -89,7 +89,7 @@ def test_sparse_task_results_assemble_into_the_loss_and_default_matrices():
 def pledge(name, area, amount, scheme="none", year=2026):
     return NS(loan=NS(amount=amount), applicant=NS(name=name), as_of=dt.date(year, 1, 1),
               product=NS(name=f"{name} drug", therapeutic_area=area, stage="phase2", vbp_exposure="low"),
-              sharing=NS(scheme=scheme))
+              sharing=NS(scheme=scheme, shares={"bank": 1.0}, caps=None))
 
 
 def test_summary_is_the_book_total_and_each_loans_share_of_the_worst_paths():
@@ -135,10 +135,12 @@ def test_the_funds_yearly_cap_after_per_loan_and_per_enterprise_caps():
     # Guangzhou 2023: fund 50%, at most 10m per bad loan, 20m per enterprise, 50m per year
     names = ["X", "X", "X", "Y", "Z", "W"]
     book = NS(pledges=[pledge(nm, "oncology", 50 * M, "guangzhou_2023") for nm in names]
-              + [pledge("V", "oncology", 5 * M, "none")])
-    loss = np.array([[30, 30, 0], [30, 10, 0], [30, 0, 0], [40, 0, 10], [8, 0, 0], [30, 30, 0], [9, 9, 9]],
-                    dtype=float) * M
-    period = np.array([[1, 2, 0], [1, 1, 0], [2, 0, 0], [1, 0, 3], [1, 0, 0], [1, 2, 0], [1, 1, 1]])
+              + [pledge("V", "oncology", 5 * M, "none"), pledge("S", "oncology", 5 * M, "shenzhen"),
+                 pledge("C", "oncology", 5 * M, "custom")])           # no yearly cap: skipped, in any order
+    loss = np.array([[30, 30, 0], [30, 10, 0], [30, 0, 0], [40, 0, 10], [8, 0, 0], [30, 30, 0], [9, 9, 9],
+                     [9, 9, 9], [9, 9, 9]], dtype=float) * M
+    period = np.array([[1, 2, 0], [1, 1, 0], [2, 0, 0], [1, 0, 3], [1, 0, 0], [1, 2, 0], [1, 1, 1], [1, 1, 1],
+                       [1, 1, 1]])
     out = pf.yearly_caps(book, loss, period)
     assert len(out) == 1 and out[0]["scheme"] == "guangzhou_2023" and out[0]["n_loans"] == 6, out
     # by hand, path 0 (all in 2027 but loan X#3 in 2028): loan comps min(0.5 x loss, 10m) = 10,10,10,10,4,10;
@@ -166,7 +168,8 @@ def test_factor_settings_parse_to_their_loadings_or_say_what_is_wrong():
     assert pf.FactorModel(0.0, 0.0, 0.001).on and pf.FactorModel(0.0, 0.2, 0.0).on
     for spec, word in [({"funding": 1.0}, "funding and vbp in"), ({"vbp": -0.1}, "funding and vbp in"),
                        ({"vbp": 1.0}, "funding and vbp in"),
-                       ({"rate_sd": 0.2}, "rate_sd in"), ({"spread": 1}, "unknown key"), ({"vbp": True}, "vbp"),
+                       ({"rate_sd": 0.2}, "rate_sd in"), ({"spread": 1}, "unknown key"),
+                       ({"vbp": True}, "factors.vbp must be a number"), ({"funding": "x"}, "factors.funding must be"),
                        ({"funding": math.nan}, "funding"), ("sometimes", "on, off or a mapping")]:
         with pytest.raises(pf.BookError, match=word):
             pf.FactorModel.parse(spec)

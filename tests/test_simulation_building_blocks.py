@@ -259,3 +259,19 @@ def test_the_vbp_event_comes_after_a_geometric_wait_from_the_first_exposed_year(
     first = np.maximum(sim.launch_period, 1)
     wait = np.maximum(np.ceil(np.log(1 - u) / np.log(1 - h)), 1)           # P(wait = w) = h (1 - h)^(w - 1)
     assert np.array_equal(sim.vbp_period, first - 1 + wait.astype(int)), (sim.vbp_period[:5], (first - 1 + wait)[:5])
+
+
+def test_the_vbp_cut_applies_from_the_event_year_on():
+    req = case("generic_small_molecule_marketed", simulation={"paths": 1000, "seed": 2})
+    u = np.linspace(0.0005, 0.9995, 1000)
+    cut = np.full(1000, 0.4)
+    hit = sm.simulate(req, 0.3, fixed_posterior(), n=1000, path_draws={"vbp_u": u, "vbp_cut": cut})
+    quiet = dataclasses.replace(DEFAULT_PARAMS, vbp_hazard={**DEFAULT_PARAMS.vbp_hazard,
+                                                            req.product.vbp_exposure: 0.0})
+    base = sm.simulate(req, 0.3, fixed_posterior(), quiet, n=1000)
+    t = np.arange(1, hit.T + 1)
+    ok = base.sales > 0
+    ratio = np.where(ok, hit.sales / np.where(ok, base.sales, 1.0), 1.0)
+    want = np.where(t[None, :] >= hit.vbp_period[:, None], 0.6, 1.0)
+    assert (hit.vbp_period <= hit.T).any(), "some events must fall within the horizon"
+    assert np.allclose(ratio[ok], want[ok], rtol=1e-12), "price x (1 - cut) from the event year on, not after"
