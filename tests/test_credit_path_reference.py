@@ -283,3 +283,32 @@ def test_standard_errors_of_the_max_loan_by_the_delta_method_on_batch_means():
         "no Monte Carlo error in the limit: none in the max loan"
     sim.appraised_value = 0.0
     assert credit.std_errors(sim, req, res) == (0.0, 0.0), "no value: no LTV error"
+
+
+def test_every_check_at_the_request_with_its_basis_and_a_tolerance_of_a_millionth_of_a_yuan():
+    from risk_helpers import case
+
+    from risk.profiles import amount_cap, ltv_cap
+
+    req = case("oncology_antibody_phase2", policy={"expected_loss_basis": "lifetime"},
+               sharing={"scheme": "custom", "shares": {"bank": 0.6, "guarantor": 0.4}})
+    V, A = 100 * M, float(req.loan.amount)
+    eff = ltv_cap(req)
+    loss = np.array([[0.0, 0.02 * A, 0.0, 0.06 * A]])
+    run = credit.CreditRun(np.array([A]), loss, loss > 0, loss, (loss > 0).astype(int))
+    cap = A - 0.5                                            # half a yuan short of the request
+    res = credit.LtvResult(A, A, np.array([A]), np.array([0.0]), "bank_el", {"borrower_capacity": cap})
+    rows = {r["limit"]: r for r in credit.checks_at(req, run, NS(appraised_value=V), DEFAULT_PARAMS, res)}
+    assert rows["pd"]["basis"] == "annual" and rows["bank_el"]["basis"] == "lifetime", rows
+    assert rows["party:guarantor"]["basis"] == DEFAULT_PARAMS.party_limit_basis["guarantor"], rows
+    assert rows["bank_el"]["value"] == pytest.approx(0.6 * loss.mean() / A, rel=1e-12), rows["bank_el"]
+    assert rows["policy_ltv_cap"]["value"] == pytest.approx(A / V) and rows["policy_ltv_cap"]["threshold"] == eff
+    assert rows["borrower_capacity"]["passed"] is False, "half a yuan over the capacity fails"
+    at_cap = credit.LtvResult(A, A, np.array([A]), np.array([0.0]), "bank_el", {"borrower_capacity": A})
+    exact = credit.checks_at(req, run, NS(appraised_value=A / eff), DEFAULT_PARAMS, at_cap)
+    exact = {r["limit"]: r for r in exact}
+    assert exact["policy_ltv_cap"]["passed"] and exact["borrower_capacity"]["passed"], "at the cap exactly: passes"
+    assert ("profile_max_amount" in rows) == (amount_cap(req) is not None)
+    small = NS(appraised_value=0.5)                           # worth half a yuan: an LTV is still a number
+    tiny = {r["limit"]: r for r in credit.checks_at(req, run, small, DEFAULT_PARAMS, res)}
+    assert tiny["policy_ltv_cap"]["value"] == pytest.approx(A / 0.5), tiny["policy_ltv_cap"]
