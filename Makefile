@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast test-slow bench install clean translations i18n-extract i18n-update lock schema-doc faults
+.PHONY: run test test-fast test-slow bench mutation install clean translations i18n-extract i18n-update lock schema-doc faults
 
 # message catalogues (reports/translations): .po in the repository, .mo compiled here (not committed)
 I18N := reports/translations
@@ -25,7 +25,7 @@ $(STAMP): setup.cfg pyproject.toml requirements.lock
 lock: $(STAMP)
 	$(BIN)/pip install -q pip-tools
 	$(BIN)/pip-compile --quiet --no-emit-index-url --no-emit-find-links --allow-unsafe --strip-extras \
-		--extra dev --extra pg --extra redis --extra dist -o requirements.lock setup.cfg requirements-build.in
+		--extra dev --extra pg --extra redis --extra dist --extra mutation -o requirements.lock setup.cfg requirements-build.in
 
 install: $(STAMP) translations
 
@@ -57,6 +57,13 @@ schema-doc: $(STAMP)
 # each seeded fault of tests/faults in a copy of the tree, with the tests that must catch it (docs/testing.md)
 faults: $(STAMP)
 	$(BIN)/python -m tests.faults
+
+# mutation testing (docs/testing.md; slow, not part of `make test`): every file in mutation.toml, or
+# `make mutation MODULES=risk/credit.py`; MUTATION_ARGS=--report / --rerun-survivors / --resume
+MODULES ?=
+MUTATION_ARGS ?=
+mutation: $(STAMP)
+	nice -n 10 $(BIN)/python tools/mutation.py $(MUTATION_ARGS) $(MODULES)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
