@@ -50,7 +50,7 @@ def test_cap_exactly_on_the_extended_end_and_no_extension_ignores_the_cap():
 
 @pytest.mark.parametrize("start, years, expected", [
     ("2020-02-29", 1, "2021-02-28"), ("2020-02-29", 4, "2024-02-29"), ("2019-05-10", 20, "2039-05-10"),
-    ("2021-12-31", 14, "2035-12-31"),
+    ("2021-12-31", 14, "2035-12-31"), ("2024-02-29", 15, "2039-02-28"), ("2024-02-29", 13, "2037-02-28"),
 ])
 def test_add_years(start, years, expected):
     assert terms.add_years(D(start), years) == D(expected)
@@ -62,6 +62,16 @@ def test_add_years(start, years, expected):
 ])
 def test_statutory_term_years(kind, filing, years):
     assert terms.statutory_term_years(kind, D(filing)) == years
+
+
+def test_leap_day_design_runs_to_the_end_of_february():
+    # 15 years from 2024-02-29: 2039 has no 29 February, so the term ends on 2039-02-28 (Civil Code art. 202)
+    assert terms.base_expiry("design", D("2024-02-29")) == D("2039-02-28")
+
+
+def test_kind_read_at_run_time_is_compared_by_value():
+    kind = "".join(["des", "ign"])      # a string built at run time, as read from a file, not a literal
+    assert terms.statutory_term_years(kind, D("2022-01-01")) == 15
 
 
 def test_unknown_kind_is_refused():
