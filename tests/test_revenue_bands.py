@@ -26,7 +26,7 @@ def test_peak_sales_points(p50, expected):
 
 @pytest.mark.parametrize("p10, p90, expected", [
     (6e8, 6e8, 100.0), (2e8, 1.5e9, 100.0 * (1.0 - math.log(7.5) / math.log(20))), (1e8, 2e9, 0.0),
-    (5e7, 2e9, 0.0), (0.0, 1.5e9, 0.0),
+    (5e7, 2e9, 0.0), (0.0, 1.5e9, 0.0), (2.8e8, 1.5e9, 100.0 * (1.0 - math.log(1.5e9 / 2.8e8) / math.log(20))),
 ])
 def test_spread_points(p10, p90, expected):
     r = expect_points(V, "Forecast spread (p90/p10)", expected, peak_sales={"p10": p10, "p50": 6e8, "p90": p90})

@@ -96,7 +96,8 @@ def claims_by_hand(independent: int, total: int) -> float:
     return 0.6 * ind + 0.4 * tot
 
 
-@pytest.mark.parametrize("independent, total", [(1, 1), (2, 2), (3, 20), (4, 29), (4, 30), (5, 31), (9, 200)])
+@pytest.mark.parametrize("independent, total", [(1, 1), (2, 2), (3, 20), (4, 29), (4, 30), (5, 31), (9, 200), (5, 5),
+                                                (1, 30), (1, 45)])
 def test_claim_breadth_points(independent, total):
     p = patent(independent_claims=independent, total_claims=total)
     expect_points(R, "Claim breadth", claims_by_hand(independent, total), [p])

@@ -186,3 +186,17 @@ def test_score_request_exclusivity_end():
     assert s["exclusivity_end"] == "2039-05-09" and list(s)[:3] == list(scorecard.CARD_KEYS)
     s = score_request(PledgeRequest.model_validate(clean_request([patent(status="lapsed")])))
     assert s["exclusivity_end"] is None
+
+
+def test_facts_readings_and_cards_are_read_only():
+    """The cards share one PledgeFacts: none of them can change what the next one reads (frozen dataclasses)."""
+    import dataclasses
+
+    f = facts_of()
+    ko = Knockout("fees_unpaid", ["X"], "m", "f")
+    ind = Indicator("a", 1.0, lambda facts: Reading(1, 1.0, ""))
+    objects = [(f, "launch", D("2031-01-01")), (Reading("v", 1.0, "n"), "points", 2.0), (ind, "weight", 0.5),
+               (ko, "code", "other"), (Card("c", (ind,)), "key", "other")]
+    for obj, attr, value in objects:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(obj, attr, value)

@@ -56,7 +56,11 @@ def test_remaining_term_notes():
     value, note = facts(R, "Remaining term vs loan term", [patent(filing_date="2009-06-01", grant_date="2012-01-01")],
                         stage="approved", launch_year=2020)
     assert value == 2.6
-    has(note, "2029-05-31", "0.4 y before loan maturity 2029-11-01", "(3 y loan)")
+    has(note, "2029-05-31 is 0.4 y before loan maturity 2029-11-01", "(3 y loan)")
+    # expiring on the maturity date is not "before" it (and not a knock-out either)
+    _, note = facts(R, "Remaining term vs loan term", [patent(filing_date="2009-11-02", grant_date="2012-01-01")],
+                    stage="approved", launch_year=2020)
+    has(note, "latest expiry 2029-11-01", "0.0 y past maturity", absent=("before",))
     value, note = facts(R, "Remaining term vs loan term", [patent(status="lapsed")], loan={"amount": 1e7, "term_years": 2.5})
     assert value == 0.0
     has(note, "no granted patent in force", "loan term 2.5 y")
