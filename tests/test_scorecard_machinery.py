@@ -47,6 +47,14 @@ def test_log_ramp(x, expected):
     assert abs(got - expected) < 1e-9, f"log_ramp({x}, 10, 1000): expected {expected}, got {got}"
 
 
+@pytest.mark.parametrize("x, expected", [(0.0, 0.0), (0.1, 0.0), (0.5, 100.0 * 0.5 * (1.0 - 0.6931471805599453 / 2.302585092994046)),
+                                         (1.0, 50.0), (10.0, 100.0)])
+def test_log_ramp_below_one(x, expected):
+    # x0 = 0.1, x1 = 10: 1 is the midpoint on a log scale; 0 points only at or below x0 (and for x <= 0)
+    got = log_ramp(x, 0.1, 10.0)
+    assert abs(got - expected) < 1e-9, f"log_ramp({x}, 0.1, 10): expected {expected}, got {got}"
+
+
 def test_best_and_worst_of_return_the_first_patent_reaching_the_extreme():
     pts = {"A": 30.0, "B": 70.0, "C": 70.0, "D": 10.0, "E": 10.0}
     items = [type("P", (), {"id": k})() for k in pts]
