@@ -132,6 +132,12 @@ def test_jurisdiction_points(codes):
     assert r["value"][0] == "CN" and sorted(r["value"]) == sorted(codes), r
 
 
+def test_jurisdiction_points_of_no_office_is_zero():
+    from valuation import rights
+
+    assert rights.jurisdiction_points(0) == 0.0 and rights.jurisdiction_points(1) == 40.0
+
+
 def test_jurisdictions_union_of_live_patents_only():
     a = patent(id="CN1B", jurisdictions=["CN", "US"])
     b = patent(id="CN2A", status="pending", filing_date="2024-01-01", jurisdictions=["CN", "EP"])

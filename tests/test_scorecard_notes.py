@@ -194,6 +194,8 @@ def test_revenue_notes():
     value, note = facts(V, "VBP exposure", vbp_exposure="medium")
     assert value == "medium"
     has(note, "15% a year chance", "~71% of price expected kept after 5 y")
+    _, note = facts(V, "VBP exposure", vbp_exposure="low")          # 1 - 0.53 x (1 - 0.95^5) = 88.0%
+    has(note, "low exposure: 5% a year chance", "~88% of price expected kept")
 
 
 @pytest.mark.parametrize("over, parts", [
