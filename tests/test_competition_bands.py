@@ -131,3 +131,5 @@ def test_ip_contribution_override_row():
     r = row(s, C, "IP contribution override")
     assert s[C]["ip_contribution"] == 0.234 and r["points"] == 23.4 and r["weight"] == 0.0, r
     assert r["value"] == 0.234 and "0.234" in r["note"], r
+    r = row(score(ip_contribution=0.12345), C, "IP contribution override")
+    assert r["points"] == 12.3, f"points are the share in percent to one decimal: expected 12.3, got {r['points']}"

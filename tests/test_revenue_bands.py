@@ -81,6 +81,11 @@ def test_expected_launch_per_stage(stage):
     assert f"{DEV_YEARS[stage]:.1f} y of development left from {stage}" in basis, basis
 
 
+def test_no_development_left_once_approved():
+    assert revenue.remaining_development_years("approved") == 0.0
+    assert abs(revenue.remaining_development_years("filed") - 0.65) < 1e-12
+
+
 def test_exclusivity_after_launch_points():
     end = D("2039-05-09")
     launch = AS_OF + dt.timedelta(days=round(DEV_YEARS["phase2"] * 365.25))
