@@ -104,6 +104,14 @@ def test_exclusivity_after_launch_points():
     assert r["value"] == 0.0 and "no granted patent in force" in r["note"], r
 
 
+def test_exclusivity_window_without_a_granted_patent_is_zero():
+    from valuation.scorecard import PledgeFacts
+
+    req = PledgeRequest.model_validate(clean_request([patent(status="pending", filing_date="2024-01-01")]))
+    facts = PledgeFacts.build(req, launch=D("2030-01-01"), launch_basis="test")
+    assert revenue.exclusivity_window(facts) == 0.0
+
+
 def test_no_exclusivity_at_launch_edge():
     # filed -> launch 2026-11-01 + 237 days = 2027-06-26
     on_launch = score([patent(filing_date="2007-06-27", grant_date="2010-01-01")], stage="filed")   # ends 2027-06-26

@@ -183,8 +183,9 @@ def test_revenue_notes():
     has(note, "approved and marketed")
     _, note = facts(V, "Margin", royalty_rate=0.05)
     has(note, "royalty 5.0% of sales")
-    _, note = facts(V, "Margin", profit_margin=0.35)
-    has(note, "profit margin 35%")
+    for m, shown in [(0.35, "35%"), (0.6, "60%")]:
+        _, note = facts(V, "Margin", profit_margin=m)
+        has(note, f"profit margin {shown}")
     value, note = facts(V, "Reimbursement (NRDL)", nrdl_listed=True)
     assert value == "NRDL listed"
     has(note, "on the National Reimbursement Drug List")
