@@ -220,3 +220,12 @@ def test_row_helper_finds_every_rights_indicator():
              "Ownership", "Encumbrances", "Fees", "Litigation"]
     weights = [row(s, R, n)["weight"] for n in names]
     assert weights == [0.25, 0.15, 0.20, 0.10, 0.05, 0.075, 0.075, 0.05, 0.05], weights
+
+
+@pytest.mark.parametrize("co_owners, consent, fires", [(0, False, False), (0, True, False), (1, True, False),
+                                                        (1, False, True), (3, False, True)])
+def test_co_owner_consent_knockout_needs_co_owners_without_consent(co_owners, consent, fires):
+    # a sole owner needs nobody's consent; co-owners who consented do not block the registration
+    kos = [k["code"] for k in score([patent(co_owners=co_owners, co_owner_consent=consent)])[R]["knockouts"]]
+    assert ("co_owner_consent_missing" in kos) is fires, (
+        f"co_owners={co_owners}, consent={consent}: expected knock-out {fires}, got knock-outs {kos}")
