@@ -101,9 +101,10 @@ def id_list(patents: Iterable[Patent], limit: int = 3) -> str:
 
 
 def cny(x: float) -> str:
-    """Money as a loan officer says it: CNY 600m, CNY 1.5bn."""
-    if x >= 1e9:
-        return f"CNY {x / 1e9:.3g}bn"
+    """Money as a loan officer says it: CNY 600m, CNY 1.5bn (never in exponent notation)."""
+    if x >= 999.5e6:                 # from here three significant figures in millions would read "1e+03m"
+        bn = x / 1e9
+        return f"CNY {bn:.3g}bn" if bn < 999.5 else f"CNY {bn:,.0f}bn"
     if x >= 1e6:
         return f"CNY {x / 1e6:.3g}m"
     return f"CNY {x:,.0f}"
