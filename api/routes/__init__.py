@@ -4,9 +4,42 @@ Views are thin: read the HTTP request, call :mod:`api.service`, shape the HTTP r
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response
+import json
+import re
+
+from flask import Blueprint, Response, request
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
+_OPS: dict | None = None
+
+
+def _placeholders(path: str) -> str:
+    return re.sub(r"<[^>]+>|\{[^}]+\}", "{}", path)
+
+
+def response_model(method: str, rule: str, status: int):
+    """The response model an operation declares for ``status`` (None for a non-model body)."""
+    global _OPS
+    from api.openapi import OPERATIONS
+
+    if _OPS is None or len(_OPS) != len(OPERATIONS):
+        _OPS = {(op.method, _placeholders(op.path)): op for op in OPERATIONS}
+    op = _OPS.get((method.lower(), _placeholders(rule)))
+    model = op.responses.get(status, (None, ""))[0] if op else None
+    return None if model is None or isinstance(model, dict) else model
+
+
+@bp.after_request
+def _check_response(resp: Response) -> Response:
+    """Every JSON answer of /v1 against its operation's response model (extra fields forbidden): a field
+    missing from the OpenAPI document fails here (a 500 in production, a failed test before that)."""
+    if resp.mimetype == "application/json" and request.url_rule is not None and not resp.direct_passthrough:
+        model = response_model(request.method, request.url_rule.rule, resp.status_code)
+        if model is not None:
+            from api.responses import check
+
+            check(model, json.loads(resp.get_data()))
+    return resp
 
 
 def json_response(body: str, status: int = 200, headers: dict | None = None) -> Response:

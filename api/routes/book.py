@@ -11,13 +11,14 @@ import logging
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from api import responses as R
 from api.auth import current_principal
 from api.bodies import idempotency_key
 from api.openapi import operation
 from api.problems import Problem
 from api.routes import bp, json_response, result_response
 from api.routes.loans import optional_json
-from api.routes.stress import DEFAULT_MAX_CELLS, JOB_PARAM, JOB_SCHEMA, _dumps, _pool
+from api.routes.stress import DEFAULT_MAX_CELLS, JOB_PARAM, _dumps, _pool
 from api.service import check_idempotency, loaded_posterior, result_from_stored
 from valuation.errors import field_errors
 
@@ -56,7 +57,7 @@ def run_book_job(store, job_id: str, book, loan_ids: list[str], posterior, engin
 @operation("POST", "/v1/book/risk", "Risk of your open loans at their latest valuations (background job)",
            tags=["book"], request=BookRiskBody, errors=(503,), idempotent_post=True,
            request_example={"simulation": {"paths": 10000, "seed": 7}, "factors": "on"},
-           responses={202: (JOB_SCHEMA, "Job accepted and stored; poll GET /v1/book/risk/{job_id}")},
+           responses={202: (R.Job, "Job accepted and stored; poll GET /v1/book/risk/{job_id}")},
            description="EL, VaR 99%, ES 99%, each loan's contribution (with its loan_id), concentration, and "
                        "whatever the portfolio model reports on scheme caps, over the tenant's active loans "
                        "(each at the request of its latest revaluation) with the common factors.")
@@ -114,7 +115,7 @@ def submit_book_risk():
 @bp.get("/book/risk/<string:job_id>")
 @operation("GET", "/v1/book/risk/{job_id}", "Status and result of a book risk job", tags=["book"],
            parameters=[JOB_PARAM], errors=(404,),
-           responses={200: (JOB_SCHEMA, "queued | running | done (with result) | failed (with error)")})
+           responses={200: (R.Job, "queued | running | done (with result) | failed (with error)")})
 def get_book_job(job_id: str):
     job = current_app.extensions["ipledge_store"].get_job(current_principal(), job_id)
     if job is None:

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field
 
+from api import responses as R
 from api.auth import current_principal
 from api.bodies import idempotency_key, read_json
 from api.openapi import operation
@@ -54,28 +55,8 @@ class BookBody(BaseModel):
     pledges: list[dict] = Field(min_length=1, description="PledgeRequest v1 objects (schema PledgeRequest)")
     simulation: dict | None = Field(default=None, description="{paths: 1000.., seed, chunk_paths}")
     factors: str | dict | None = Field(default="on", description="on | off | {funding, vbp, rate_sd}")
-    name: str | None = None
-    description: str | None = None
-
-
-ROWS_SCHEMA = {"application/json": {"type": "array", "items": {
-    "type": "object", "required": ["scenario", "appraised_value", "pd", "expected_loss_rate", "ltv", "decision"],
-    "properties": {"scenario": {"type": "string"}, "appraised_value": {"type": "number"},
-                   "pd": {"type": "number"}, "expected_loss_rate": {"type": "number"},
-                   "ltv": {"type": "number"}, "decision": {"type": "string"},
-                   "change": {"type": "object"}}}}}
-SCENARIOS_SCHEMA = {"application/json": {"type": "array", "items": {
-    "type": "object", "properties": {"name": {"type": "string"}, "description": {"type": "string"},
-                                     "set": {"type": "object"}, "sources": {"type": "array"}}}}}
-_TIME = {"type": ["string", "null"], "format": "date-time"}
-JOB_SCHEMA = {"application/json": {"type": "object", "required": ["job_id", "status"], "properties": {
-    "job_id": {"type": "string"}, "status": {"enum": ["queued", "running", "done", "failed"]},
-    "submitted_at": {"type": "string", "format": "date-time"},
-    "started_at": {**_TIME, "description": "null until a worker starts the job"},
-    "finished_at": _TIME, "n_loans": {"type": "integer"}, "paths": {"type": "integer"},
-    "seed": {"type": "integer"}, "engine": {"type": "string"}, "model_version": {"type": "string"},
-    "result": {"type": ["object", "null"], "description": "when done"},
-    "error": {"type": ["string", "null"], "description": "when failed"}}}}
+    name: str | None = Field(default=None, description="Name of the book (echoed in the audit record)")
+    description: str | None = Field(default=None, description="What the book is")
 
 
 def _invalid(field: str, message: str) -> Problem:
@@ -93,7 +74,7 @@ def _dumps(obj) -> str:
 
 @bp.get("/scenarios")
 @operation("GET", "/v1/scenarios", "The built-in stress scenarios, their shocks and sources", tags=["stress"],
-           responses={200: (SCENARIOS_SCHEMA, "Scenarios (name, description, set, sources)")})
+           responses={200: (R.ScenarioList, "Scenarios (name, description, set, sources)")})
 def list_scenarios():
     from scenarios.loader import builtin_names, load_scenario
 
@@ -112,7 +93,7 @@ ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "st
 @operation("POST", "/v1/assessments/{id}/stress", "Stress a stored assessment under named scenarios",
            tags=["stress"], request=StressBody, parameters=[ID_PARAM], errors=(404, 503),
            request_example={"scenarios": ["vbp_price_cut", "funding_winter"]},
-           responses={200: (ROWS_SCHEMA, "Rows: base first, then each scenario, on the same seed")},
+           responses={200: (R.StressRows, "Rows: base first, then each scenario, on the same seed")},
            description="Re-runs the stored request (without its own scenario) as the base and under each "
                        "scenario with the same seed and paths, so differences are the scenario's effect.")
 def stress_assessment(assessment_id: str):
@@ -221,7 +202,7 @@ PORTFOLIO_ENDPOINT = "POST /v1/portfolio/stress"
 @bp.post("/portfolio/stress")
 @operation("POST", "/v1/portfolio/stress", "Simulate a book of pledges with common factors (background job)",
            tags=["stress"], request=BookBody, errors=(503,), idempotent_post=True,
-           responses={202: (JOB_SCHEMA, "Job accepted and stored (committed before this response); poll "
+           responses={202: (R.Job, "Job accepted and stored (committed before this response); poll "
                                         "Location (GET /v1/portfolio/stress/{job_id}). A replay of the same "
                                         "Idempotency-Key returns the first 202 again with "
                                         "`Idempotent-Replayed: true` and starts nothing")},
@@ -279,7 +260,7 @@ def submit_portfolio():
 @bp.get("/portfolio/stress/<string:job_id>")
 @operation("GET", "/v1/portfolio/stress/{job_id}", "Status and result of a portfolio stress job",
            tags=["stress"], parameters=[JOB_PARAM], errors=(404,),
-           responses={200: (JOB_SCHEMA, "queued | running | done (with result) | failed (with error); "
+           responses={200: (R.Job, "queued | running | done (with result) | failed (with error); "
                                         "a job still queued/running long after `started_at` was lost with "
                                         "its worker and will not finish: resubmit it")})
 def get_portfolio_job(job_id: str):
