@@ -11,7 +11,9 @@ JSON parsing (NaN, depth, duplicate keys) and problem+json errors in front of py
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -21,6 +23,10 @@ from api import responses as R
 from valuation.schema import SCHEMA_VERSION, PledgeRequest
 
 REF = "#/components/schemas/{model}"
+#: one real response per operation and status, from engine runs (written by
+#: ``python tests/openapi_conformance.py``; tests/test_api_openapi.py checks each against its schema)
+EXAMPLES_FILE = Path(__file__).with_name("openapi_examples.json")
+SERVERS = [{"url": "/", "description": "The server this document is served from (paths start with /v1)"}]
 
 
 @dataclass
@@ -96,6 +102,14 @@ def _models() -> list[type[BaseModel]]:
     return uniq
 
 
+@functools.lru_cache(maxsize=1)
+def response_examples() -> dict:
+    """{"<method> <path>": {"<status>": body}} of :data:`EXAMPLES_FILE` ({} when absent)."""
+    if not EXAMPLES_FILE.exists():
+        return {}
+    return json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
+
+
 @functools.lru_cache(maxsize=4)
 def _components(version: str) -> dict:
     models = _models()
@@ -132,12 +146,16 @@ def build_spec(version: str = "0") -> dict:
                 media["example"] = op.request_example
             item["requestBody"] = {"required": True, "content": {"application/json": media}}
         responses: dict[str, Any] = {}
+        examples = response_examples().get(f"{op.method} {op.path}", {})
         for status, (model, desc) in sorted(op.responses.items()):
             r: dict[str, Any] = {"description": desc}
             if isinstance(model, dict):  # {media type: JSON schema} for non-model bodies
                 r["content"] = {media: {"schema": schema} for media, schema in model.items()}
             elif model is not None:
-                r["content"] = {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}}
+                media = {"schema": {"$ref": REF.format(model=model.__name__)}}
+                if str(status) in examples:
+                    media["example"] = examples[str(status)]
+                r["content"] = {"application/json": media}
             responses[str(status)] = r
         codes = set(op.errors)
         if op.auth:
@@ -174,6 +192,7 @@ def build_spec(version: str = "0") -> dict:
                 "`ipledge keys create --tenant NAME`). Errors are RFC 9457 problem details."
             ),
         },
+        "servers": SERVERS,
         "paths": paths,
         "components": {
             "schemas": _components(version),

@@ -37,7 +37,7 @@ _ADAPTERS: dict[Any, TypeAdapter] = {}
 
 def check(model, doc):
     """``doc`` (a JSON-ready dict or list) validated against the response ``model``; raises
-    pydantic.ValidationError on a field the model (and so the OpenAPI document) does not describe.
+    ResponseContractError on a field the model (and so the OpenAPI document) does not describe.
     The bytes sent are the engine's own document (stored and replayed documents keep their hash)."""
     adapter = _ADAPTERS.get(model)
     if adapter is None:

@@ -82,3 +82,52 @@ def exercise(client, key: str) -> dict:
                                               headers=h))
     rec("get", "/v1/assessments/{id}", client.get("/v1/assessments/nope", headers=h))
     return out
+
+
+def trimmed(doc, keep: int = 3, longer_than: int = 40):
+    """``doc`` with every list longer than ``longer_than`` cut to its first ``keep`` items (the model's
+    400-row tables, a histogram's edges): still a real response, and still valid (no schema sets a
+    minimum above ``keep`` on such a list; the test re-validates every example)."""
+    if isinstance(doc, dict):
+        return {k: trimmed(v, keep, longer_than) for k, v in doc.items()}
+    if isinstance(doc, list):
+        items = doc[:keep] if len(doc) > longer_than else doc
+        return [trimmed(v, keep, longer_than) for v in items]
+    return doc
+
+
+def examples_from(recorded: dict) -> dict:
+    """{"<method> <path>": {"<status>": body}}: the first JSON 2xx body of each operation, trimmed."""
+    out: dict = {}
+    for (method, template), rows in sorted(recorded.items()):
+        if template == "/v1/openapi.json":
+            continue
+        for status, media, body in rows:
+            if 200 <= status < 300 and media == "application/json":
+                out.setdefault(f"{method} {template}", {}).setdefault(str(status), trimmed(body))
+    return out
+
+
+def main() -> None:
+    """Write api/openapi_examples.json from real runs on a throw-away SQLite database."""
+    import json
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from api import create_app
+    from api.openapi import EXAMPLES_FILE
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/examples.db", "IPLEDGE_RATE_LIMIT": "100000 per minute",
+                          "RATELIMIT_STORAGE_URI": "memory://"})
+        key = app.extensions["ipledge_store"].create_key("examples")[1]
+        examples = examples_from(exercise(app.test_client(), key))
+        app.extensions["ipledge_store"].dispose()
+    EXAMPLES_FILE.write_text(json.dumps(examples, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"{EXAMPLES_FILE}: {len(examples)} operations, {EXAMPLES_FILE.stat().st_size:,} bytes")
+
+
+if __name__ == "__main__":
+    main()

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api import responses as R
 from api.auth import current_principal
 from api.bodies import idempotency_key, read_json
+from api.examples import example_request
 from api.openapi import operation
 from api.problems import Problem
 from api.responses import STRESS_ROW_MONEY, round_money
@@ -202,6 +203,8 @@ PORTFOLIO_ENDPOINT = "POST /v1/portfolio/stress"
 @bp.post("/portfolio/stress")
 @operation("POST", "/v1/portfolio/stress", "Simulate a book of pledges with common factors (background job)",
            tags=["stress"], request=BookBody, errors=(503,), idempotent_post=True,
+           request_example={"pledges": [example_request(paths=1000)],
+                            "simulation": {"paths": 1000, "seed": 5, "chunk_paths": 500}, "factors": "on"},
            responses={202: (R.Job, "Job accepted and stored (committed before this response); poll "
                                         "Location (GET /v1/portfolio/stress/{job_id}). A replay of the same "
                                         "Idempotency-Key returns the first 202 again with "
