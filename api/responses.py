@@ -105,7 +105,8 @@ def round_money(doc, paths=ASSESSMENT_MONEY):
 
 class Indicator(_Out):
     name: str = Field(description="Indicator of the scorecard")
-    value: float | str | list | bool | None = Field(description="The input the indicator reads (its unit in `note`)")
+    value: float | str | list | dict | bool | None = Field(
+        description="The input the indicator reads (its unit in `note`; an object for the financing record)")
     points: Pts = Field(description="Points given by the indicator's rule")
     weight: Frac = Field(description="Weight of the indicator in its scorecard")
     note: str = Field(description="One line a loan officer can read")

@@ -129,7 +129,8 @@ def book_loan(store: Store, principal: Principal, raw, idem_key: str | None, pos
         return result_from_stored(prior)
     found = ls.assessment_for_booking(principal, body.assessment_id)
     if found is None:
-        raise _one("assessment_id", "no assessment with this id for your institution")
+        # a 404 like GET /v1/assessments/{id}: the body names a resource this tenant does not have
+        raise _not_found("assessment", body.assessment_id)
     request, _ = found
     req = PledgeRequest.model_validate(request)
     if req.scenario:   # a stress run is not a decision to lend on: revaluations would carry the shock

@@ -56,6 +56,11 @@ def exercise(client, key: str) -> dict:
         "pledges": [approve, pledge(PATHS)], "simulation": {"paths": PATHS, "seed": 5, "chunk_paths": 500}},
         headers=h))
     rec("get", "/v1/portfolio/stress/{job_id}", _wait_job(client, r.headers["Location"], key))
+    # no open loans yet: the book's risk is a 409; a loan from an unknown assessment a 404
+    rec("post", "/v1/book/risk", client.post("/v1/book/risk", json={}, headers=h))
+    rec("post", "/v1/loans", client.post("/v1/loans", json={"assessment_id": "01JABCDEFGHJKMNPQRSTVWXYZ0",
+                                                            "amount": 1.0e6, "drawdown_date": approve["as_of"]},
+                                         headers=h))
     # loans: book, an event that raises alerts, an on-demand revaluation, reads
     loan = rec("post", "/v1/loans", client.post("/v1/loans", json={
         "assessment_id": a["id"], "amount": 2.0e7, "drawdown_date": approve["as_of"], "reference": "T-1"},

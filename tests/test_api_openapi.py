@@ -251,6 +251,8 @@ def test_every_operation_answers_what_the_document_describes(api_app, api_key_fa
             if errors or extra:
                 failures.append(f"{method.upper()} {path} {status}: errors {errors[:3]}, undocumented {sorted(extra)}")
     assert not failures, "\n".join(failures)
+    statuses = {(m, p): [s for s, _, _ in rows] for (m, p), rows in recorded.items()}
+    assert 409 in statuses[("post", "/v1/book/risk")] and 404 in statuses[("post", "/v1/loans")], statuses
 
 
 def test_range_errors_say_the_unit(api_client, api_key_factory):

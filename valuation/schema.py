@@ -22,6 +22,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -105,7 +106,11 @@ def _printable(v: str) -> str:
 #: schema, not a validator function around one, so bounds added with ``Annotated[Number, Field(ge=...)]``
 #: reach the JSON schema as ``minimum``/``maximum``/``exclusiveMinimum``/``exclusiveMaximum``.
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
-Date = Annotated[dt.date, BeforeValidator(_iso_date), AfterValidator(_date_in_range)]
+#: the JSON form of a Date: ISO YYYY-MM-DD in DATE_MIN..DATE_MAX (the year range as a pattern: JSON Schema
+#: has no minimum for dates)
+DATE_PATTERN = r"^(198[5-9]|199[0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+Date = Annotated[dt.date, BeforeValidator(_iso_date), AfterValidator(_date_in_range),
+                 WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN})]
 #: free text of a request (names, ids): printable characters only
 Text = Annotated[str, AfterValidator(_printable)]
 MONEY_MAX = 1e13  #: CNY; the bound of every money field

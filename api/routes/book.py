@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Annotated
 
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -18,7 +19,7 @@ from api.openapi import operation
 from api.problems import Problem
 from api.routes import bp, json_response, result_response
 from api.routes.loans import optional_json
-from api.routes.stress import DEFAULT_MAX_CELLS, JOB_PARAM, _dumps, _pool
+from api.routes.stress import BOOK_FACTORS, BOOK_SIMULATION, DEFAULT_MAX_CELLS, JOB_PARAM, _dumps, _pool
 from api.service import check_idempotency, loaded_posterior, result_from_stored
 from valuation.errors import field_errors
 
@@ -30,8 +31,10 @@ class BookRiskBody(BaseModel):
     """How to simulate the book (the pledges are your open loans)."""
 
     model_config = ConfigDict(extra="forbid")
-    simulation: dict | None = Field(default=None, description="{paths: 1000.., seed, chunk_paths}")
-    factors: str | dict | None = Field(default="on", description="on | off | {funding, vbp, rate_sd}")
+    simulation: Annotated[dict | None, BOOK_SIMULATION] = Field(default=None, description="{paths: 1000.., seed, "
+                                                                                          "chunk_paths}")
+    factors: Annotated[str | dict | None, BOOK_FACTORS] = Field(default="on", description="on | off | {funding, "
+                                                                                          "vbp, rate_sd}")
 
 
 def run_book_job(store, job_id: str, book, loan_ids: list[str], posterior, engine: str,
@@ -55,7 +58,7 @@ def run_book_job(store, job_id: str, book, loan_ids: list[str], posterior, engin
 
 @bp.post("/book/risk")
 @operation("POST", "/v1/book/risk", "Risk of your open loans at their latest valuations (background job)",
-           tags=["book"], request=BookRiskBody, errors=(503,), idempotent_post=True,
+           tags=["book"], request=BookRiskBody, errors=(409, 503), idempotent_post=True,
            request_example={"simulation": {"paths": 10000, "seed": 7}, "factors": "on"},
            responses={202: (R.Job, "Job accepted and stored; poll GET /v1/book/risk/{job_id}")},
            description="EL, VaR 99%, ES 99%, each loan's contribution (with its loan_id), concentration, and "
@@ -83,8 +86,8 @@ def submit_book_risk():
     ls = LoanStore(store)
     book_doc, loan_ids = tenant_book(ls, principal.tenant_id, paths=10_000, seed=7, factors=body.factors)
     if not loan_ids:
-        raise Problem(422, "validation-error", errors=[{"field": "(book)", "message": "your institution has no "
-                                                        "open loans", "type": "value_error"}])
+        # the state of the tenant's book, not the body, is at fault: 409 (the body may be sent again later)
+        raise Problem(409, "no-open-loans", "your institution has no open loans to simulate", title="Conflict")
     book_doc["simulation"] = {**book_doc["simulation"], **sim}
     try:
         book = Book.from_dict(book_doc)

@@ -20,9 +20,10 @@ import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated
 
 from flask import current_app
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from api import responses as R
 from api.auth import current_principal
@@ -40,22 +41,57 @@ MAX_SCENARIOS = 20
 DEFAULT_MAX_CELLS = 50_000_000   # loans x paths of one portfolio job (e.g. 5,000 pledges x 10,000 paths)
 
 
+def _stress_schema(schema: dict) -> None:
+    """The rule the view enforces, in the schema: scenario names (built-ins), or ``all: true``."""
+    from scenarios.loader import builtin_names
+
+    schema["properties"]["scenarios"]["anyOf"][0]["items"]["enum"] = sorted(builtin_names())
+    schema["anyOf"] = [{"required": ["scenarios"], "properties": {"scenarios": {"type": "array", "minItems": 1}}},
+                       {"required": ["all"], "properties": {"all": {"const": True}}}]
+
+
 class StressBody(BaseModel):
     """Scenarios to run: names of built-ins, or ``all``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_stress_schema)
     scenarios: list[str] | None = Field(default=None, max_length=MAX_SCENARIOS,
                                         description="Built-in scenario names (GET /v1/scenarios)")
     all: bool = Field(default=False, description="Run every built-in scenario")
+
+
+#: what risk.portfolio.Book.from_dict reads (it validates; these schemas document the same rules)
+BOOK_SIMULATION = WithJsonSchema({
+    "anyOf": [{"type": "object", "additionalProperties": False, "properties": {
+        "paths": {"type": "integer", "minimum": 1000, "maximum": 1_000_000,
+                  "description": "Monte Carlo paths (default 10,000). Unit: count."},
+        "seed": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1,
+                 "description": "Random seed (default 7). Unit: dimensionless."},
+        "chunk_paths": {"type": "integer", "minimum": 100, "maximum": 1_000_000,
+                        "description": "Paths per task (at most paths). Unit: count."}}}, {"type": "null"}],
+    "description": "Monte Carlo settings of the book: paths, seed, chunk_paths"})
+BOOK_FACTORS = WithJsonSchema({
+    "anyOf": [{"enum": ["on", "off"]}, {"type": "object", "additionalProperties": False, "properties": {
+        "funding": {"type": "number", "minimum": 0, "exclusiveMaximum": 1,
+                    "description": "Loading on the funding-winter factor. Unit: dimensionless."},
+        "vbp": {"type": "number", "minimum": 0, "exclusiveMaximum": 1,
+                "description": "Loading on the VBP-wave factor. Unit: dimensionless."},
+        "rate_sd": {"type": "number", "minimum": 0, "maximum": 0.1,
+                    "description": "Standard deviation of the rate factor. Unit: fraction per year (0.05 = 5% a "
+                                   "year)."}}}, {"type": "null"}],
+    "default": "on", "description": "Common factors: on (the defaults), off, or {funding, vbp, rate_sd}"})
 
 
 class BookBody(BaseModel):
     """A book of pledges (DESIGN §11)."""
 
     model_config = ConfigDict(extra="forbid")
-    pledges: list[dict] = Field(min_length=1, description="PledgeRequest v1 objects (schema PledgeRequest)")
-    simulation: dict | None = Field(default=None, description="{paths: 1000.., seed, chunk_paths}")
-    factors: str | dict | None = Field(default="on", description="on | off | {funding, vbp, rate_sd}")
+    pledges: Annotated[list[dict], WithJsonSchema({
+        "type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/PledgeRequest"}})] = Field(
+        min_length=1, description="PledgeRequest v1 objects (schema PledgeRequest)")
+    simulation: Annotated[dict | None, BOOK_SIMULATION] = Field(default=None, description="{paths: 1000.., seed, "
+                                                                                          "chunk_paths}")
+    factors: Annotated[str | dict | None, BOOK_FACTORS] = Field(default="on", description="on | off | {funding, "
+                                                                                          "vbp, rate_sd}")
     name: str | None = Field(default=None, description="Name of the book (echoed in the audit record)")
     description: str | None = Field(default=None, description="What the book is")
 
