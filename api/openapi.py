@@ -132,6 +132,10 @@ def _components(version: str, max_paths: int | None = None) -> dict:
         # this server's bound (IPLEDGE_MAX_PATHS): the document tells a client what it will accept
         paths["maximum"] = max_paths
         paths["description"] += f" This server accepts at most {max_paths:,} (IPLEDGE_MAX_PATHS)."
+        if paths.get("default", 0) > max_paths:   # the default is refused here: the client must give paths
+            paths.pop("default")
+            defs["Simulation"].setdefault("required", []).append("paths")
+            defs["PledgeRequest"].setdefault("required", []).append("simulation")
     scenario = defs.get("PledgeRequest", {}).get("properties", {}).get("scenario")
     if scenario is not None:
         # over HTTP only the built-in scenarios are accepted (api/bodies.py; the CLI also reads files)

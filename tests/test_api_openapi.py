@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from api.responses import AssessmentResponse
 from valuation.schema import PledgeRequest
 
@@ -274,3 +276,36 @@ def test_range_errors_say_the_unit(api_client, api_key_factory):
         assert one_line(e) == "loan.amount: must be an amount in CNY above 0 and at most 1,000,000,000,000 (got 0)"
     else:
         raise AssertionError("loan.amount 0 validated")
+
+
+def test_cross_field_rules_in_the_document_match_the_validators(api_client):
+    """The if/then rules of Patent, Product and Sharing (valuation/schema.py) refuse what the validators
+    refuse, and every bundled case is valid under the document."""
+    from pathlib import Path
+
+    import jsonschema_rs
+    from pydantic import ValidationError
+
+    from api.examples import example_request
+    from valuation.cases import load_case
+
+    spec = _spec(api_client)
+    v = _validator(spec, {"$ref": "#/components/schemas/PledgeRequest"}, jsonschema_rs)
+    cases = sorted((Path(__file__).resolve().parents[1] / "scenarios" / "cases").glob("*.yaml"))
+    assert len(cases) >= 10
+    for f in cases:
+        errors = [e.message for e in v.iter_errors(load_case(f).model_dump(mode="json"))]
+        assert not errors, (f.name, errors[:3])
+    for change, what in [(lambda b: b["patents"][0].pop("grant_date"), "granted without grant_date"),
+                         (lambda b: b["sharing"].update(caps={"per_loan": 1e6}), "caps without scheme custom"),
+                         (lambda b: b["sharing"].update(scheme="custom"), "scheme custom without shares"),
+                         (lambda b: b["product"].update(stage="approved"), "approved without launch_year"),
+                         (lambda b: b["patents"][0].update(kind="utility_model", term_extension_years=1),
+                          "term extension of a utility model"),
+                         (lambda b: b["product"].update(development_cost={"phase1": 1e6}), "cost of a completed phase"),
+                         (lambda b: b["patents"][0].update(jurisdictions=["CN", "CN"]), "repeated jurisdiction")]:
+        body = example_request()
+        change(body)
+        with pytest.raises(ValidationError):
+            PledgeRequest.model_validate(body)
+        assert not v.is_valid(body), f"the document accepts {what}"

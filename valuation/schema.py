@@ -129,6 +129,20 @@ def whole(unit: U.Unit = U.COUNT, **bounds):
     return Annotated[StrictInt, Field(**bounds), unit]
 
 
+def _rules(*rules: dict):
+    """``json_schema_extra`` of a model whose validators enforce cross-field rules: the units' descriptions
+    plus the rules JSON Schema can state (``allOf`` of if/then), so generators and validators know them.
+    Orderings (p10 <= p50 <= p90, filing before grant before as_of) and sums (shares = 1) it cannot state."""
+    def extra(schema: dict, model) -> None:
+        U.describe_units(schema, model)
+        schema["allOf"] = list(rules)
+    return extra
+
+
+def _when(field: str, value, then: dict) -> dict:
+    return {"if": {"properties": {field: {"const": value}}, "required": [field]}, "then": then}
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True,
                               json_schema_extra=U.describe_units)
@@ -146,6 +160,11 @@ class Applicant(_Model):
 
 
 class Patent(_Model):
+    model_config = ConfigDict(json_schema_extra=_rules(
+        _when("status", "granted", {"required": ["grant_date"], "properties": {"grant_date": {"type": "string"}}}),
+        _when("status", "pending", {"properties": {"grant_date": {"type": "null"}}}),
+        {"if": {"properties": {"kind": {"not": {"const": "invention"}}}, "required": ["kind"]},
+         "then": {"properties": {"term_extension_years": {"maximum": 0}}}}))
     id: Text = Field(min_length=1, max_length=64, description="Publication or application number")
     kind: Literal[PATENT_KINDS] = Field(description="CNIPA patent type")  # type: ignore[valid-type]
     status: Literal[PATENT_STATUSES] = Field(description="Legal status today")  # type: ignore[valid-type]
@@ -155,7 +174,7 @@ class Patent(_Model):
     term_extension_years: quantity(U.YEARS, ge=0, le=5) = Field(
         default=0.0, description="Patent term compensation for a new drug (Patent Law art. 42), invention patents only")
     jurisdictions: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = Field(
-        default_factory=lambda: ["CN"], min_length=1, max_length=60,
+        default_factory=lambda: ["CN"], min_length=1, max_length=60, json_schema_extra={"uniqueItems": True},
         description="Two-letter office codes where the family is protected (CN, US, EP, JP, ...)")
     independent_claims: whole(ge=1, le=200) = Field(default=1, description="Independent claims")
     total_claims: whole(ge=1, le=1000) = Field(default=1, validate_default=True,
@@ -231,6 +250,11 @@ class PeakSales(_Model):
 
 
 class Product(_Model):
+    model_config = ConfigDict(json_schema_extra=_rules(
+        _when("stage", "approved", {"required": ["launch_year"], "properties": {"launch_year": {"type": "integer"}}}),
+        *(_when("stage", st, {"properties": {"development_cost": {"anyOf": [
+            {"type": "null"}, {"type": "object", "propertyNames": {"enum": list(STAGES[STAGES.index(st):-1])}}]}}})
+          for st in STAGES)))
     name: Text = Field(min_length=1, max_length=200, description="Product (drug or device) name or code")
     therapeutic_area: TherapeuticArea = Field(description="Therapeutic area (sets the pipeline success rates)")
     modality: Modality = Field(description="Modality (small molecule, biologic, ...)")
@@ -294,6 +318,13 @@ class SchemeCaps(_Model):
 
 
 class Sharing(_Model):
+    model_config = ConfigDict(json_schema_extra=_rules({"anyOf": [
+        {"required": ["scheme", "shares"], "properties": {"scheme": {"const": "custom"},
+                                                          "shares": {"type": "object", "minProperties": 1}},
+         "if": {"required": ["caps"], "properties": {"caps": {"type": "object"}}},
+         "then": {"properties": {"shares": {"required": ["fund"]}}}},
+        {"properties": {"scheme": {"not": {"const": "custom"}}, "shares": {"type": "null"}, "caps": {"type": "null"}}},
+    ]}))
     scheme: Literal[SHARING_SCHEMES] = Field(  # type: ignore[valid-type]
         default="none", description="Municipal risk-compensation scheme (catalogue) or custom shares")
     shares: dict[Literal[PARTIES], Fraction] | None = Field(  # type: ignore[valid-type]
