@@ -22,7 +22,7 @@ from risk.revalue import (Booking, EventError, LoanEvent, check_event, event_fro
                           state_at)
 from valuation.errors import field_errors
 from valuation import units as U
-from valuation.schema import Date, Number, PledgeRequest
+from valuation.schema import FEN, Date, Number, PledgeRequest
 
 MAX_LIMIT = 100
 
@@ -34,7 +34,7 @@ class LoanBody(BaseModel):
                               json_schema_extra=U.describe_units)
     assessment_id: Annotated[str, Field(min_length=1, max_length=64)] = Field(
         description="Id of the assessment to book from (POST /v1/assessments)")
-    amount: Annotated[Number, Field(gt=0, le=1e12), U.CNY] = Field(description="Amount drawn")
+    amount: Annotated[Number, Field(ge=FEN, le=1e12), U.CNY] = Field(description="Amount drawn (at least one fen)")
     drawdown_date: Date = Field(description="Date drawn (YYYY-MM-DD): not before the assessment's as_of, not after "
                                             "today")
     reference: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(

@@ -273,7 +273,7 @@ def test_range_errors_say_the_unit(api_client, api_key_factory):
     try:
         PledgeRequest.model_validate(pledge(1000, loan__amount=0))
     except ValidationError as e:
-        assert one_line(e) == "loan.amount: must be an amount in CNY above 0 and at most 1,000,000,000,000 (got 0)"
+        assert one_line(e) == "loan.amount: must be an amount in CNY between 0.01 and 1,000,000,000,000 (got 0)"
     else:
         raise AssertionError("loan.amount 0 validated")
 

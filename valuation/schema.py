@@ -114,6 +114,7 @@ Date = Annotated[dt.date, BeforeValidator(_iso_date), AfterValidator(_date_in_ra
 #: free text of a request (names, ids): printable characters only
 Text = Annotated[str, AfterValidator(_printable)]
 MONEY_MAX = 1e13  #: CNY; the bound of every money field
+FEN = 0.01        #: CNY; the smallest amount of a loan (below it ratios to the amount overflow: a 500, not an answer)
 Money = Annotated[Number, Field(ge=0, le=MONEY_MAX), U.CNY]
 MoneyPerYear = Annotated[Number, Field(ge=0, le=MONEY_MAX), U.CNY_PER_YEAR]
 Fraction = Annotated[Number, Field(ge=0, le=1), U.FRACTION]
@@ -300,7 +301,7 @@ class Product(_Model):
 
 
 class Loan(_Model):
-    amount: quantity(U.CNY, gt=0, le=1e12) = Field(description="Amount asked for")
+    amount: quantity(U.CNY, ge=FEN, le=1e12) = Field(description="Amount asked for (at least one fen)")
     term_years: quantity(U.YEARS, ge=0.5, le=10) = Field(description="Term of the loan")
     rate: quantity(U.RATE, ge=0, le=0.3) = Field(default=0.05, description="Interest rate")
     repayment: Literal["bullet", "amortizing"] = Field(
