@@ -6,12 +6,23 @@ route module documents itself by decorating its views; nothing else needs editin
 
 The path/operation part is a small hand-rolled registry rather than a framework (flask-openapi3,
 spectree): those own the view signatures and request parsing, while this API needs its own strict
-JSON parsing (NaN, depth, duplicate keys) and problem+json errors in front of pydantic.
+JSON parsing (NaN, depth, duplicate keys) and problem+json errors in front of pydantic. Reconsidered
+for issue 16: apispec would only wrap the pydantic schemas this module already places (it has no
+pydantic plugin of its own); flask-smorest is built on marshmallow, a second schema language beside
+pydantic (two sources for one field); spectree validates bodies in its own decorator. None adds what
+the issue asks for, which comes from the models themselves: bounds as JSON Schema keywords (a strict
+float schema in valuation/schema.py), units in the descriptions (valuation/units.py), and every JSON
+response checked against the model its operation declares here (api/routes/__init__.py).
+
+The document also carries ``servers`` and, per operation, a request example and a real response
+example (``openapi_examples.json``, regenerated from engine runs by ``python tests/openapi_conformance.py``).
 """
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -21,6 +32,10 @@ from ipledge.api import responses as R
 from ipledge.valuation.schema import SCHEMA_VERSION, PledgeRequest
 
 REF = "#/components/schemas/{model}"
+#: one real response per operation and status, from engine runs (written by
+#: ``python tests/openapi_conformance.py``; tests/test_api_openapi.py checks each against its schema)
+EXAMPLES_FILE = Path(__file__).with_name("openapi_examples.json")
+SERVERS = [{"url": "/", "description": "The server this document is served from (paths start with /v1)"}]
 
 
 @dataclass
@@ -66,7 +81,8 @@ _ERROR_TEXT = {
     400: "Malformed JSON (syntax, NaN/Infinity, duplicate keys, nesting too deep)",
     401: "Missing, malformed, unknown or revoked API key",
     404: "No such record for this tenant",
-    409: "Another request changed the same record at the same time; retry",
+    409: "Conflict with the current state: another request changed the same record at the same time (retry), "
+         "or, for POST /v1/book/risk, your institution has no open loans",
     413: "Request body larger than 1 MB",
     415: "Body is not application/json",
     422: "Validation failed; `errors` lists the field paths",
@@ -96,17 +112,43 @@ def _models() -> list[type[BaseModel]]:
     return uniq
 
 
+@functools.lru_cache(maxsize=1)
+def response_examples() -> dict:
+    """{"<method> <path>": {"<status>": body}} of :data:`EXAMPLES_FILE` ({} when absent)."""
+    if not EXAMPLES_FILE.exists():
+        return {}
+    return json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
+
+
 @functools.lru_cache(maxsize=4)
-def _components(version: str) -> dict:
+def _components(version: str, max_paths: int | None = None) -> dict:
     models = _models()
     requests = {op.request for op in OPERATIONS if op.request is not None} | {PledgeRequest}
     pairs = [(m, "validation" if m in requests else "serialization") for m in models]
     _, top = models_json_schema(pairs, ref_template=REF)
-    return top.get("$defs", {})
+    defs = top.get("$defs", {})
+    paths = defs.get("Simulation", {}).get("properties", {}).get("paths")
+    if paths is not None and max_paths is not None and max_paths < paths["maximum"]:
+        # this server's bound (IPLEDGE_MAX_PATHS): the document tells a client what it will accept
+        paths["maximum"] = max_paths
+        paths["description"] += f" This server accepts at most {max_paths:,} (IPLEDGE_MAX_PATHS)."
+        if paths.get("default", 0) > max_paths:   # the default is refused here: the client must give paths
+            paths.pop("default")
+            defs["Simulation"].setdefault("required", []).append("paths")
+            defs["PledgeRequest"].setdefault("required", []).append("simulation")
+    scenario = defs.get("PledgeRequest", {}).get("properties", {}).get("scenario")
+    if scenario is not None:
+        # over HTTP only the built-in scenarios are accepted (api/bodies.py; the CLI also reads files)
+        from ipledge.scenarios.loader import builtin_names
+
+        scenario["anyOf"] = [{"enum": sorted(builtin_names())}, {"type": "null"}]
+        scenario["description"] = scenario["description"].rstrip(".") + ". Over HTTP: a built-in name."
+    return defs
 
 
-def build_spec(version: str = "0") -> dict:
-    """The OpenAPI 3.1 document of every registered operation."""
+def build_spec(version: str = "0", max_paths: int | None = None) -> dict:
+    """The OpenAPI 3.1 document of every registered operation (``max_paths``: this server's bound on
+    ``simulation.paths`` when below the schema's)."""
     paths: dict[str, dict] = {}
     for op in OPERATIONS:
         item: dict[str, Any] = {
@@ -132,12 +174,16 @@ def build_spec(version: str = "0") -> dict:
                 media["example"] = op.request_example
             item["requestBody"] = {"required": True, "content": {"application/json": media}}
         responses: dict[str, Any] = {}
+        examples = response_examples().get(f"{op.method} {op.path}", {})
         for status, (model, desc) in sorted(op.responses.items()):
             r: dict[str, Any] = {"description": desc}
             if isinstance(model, dict):  # {media type: JSON schema} for non-model bodies
                 r["content"] = {media: {"schema": schema} for media, schema in model.items()}
             elif model is not None:
-                r["content"] = {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}}
+                media = {"schema": {"$ref": REF.format(model=model.__name__)}}
+                if str(status) in examples:
+                    media["example"] = examples[str(status)]
+                r["content"] = {"application/json": media}
             responses[str(status)] = r
         codes = set(op.errors)
         if op.auth:
@@ -174,9 +220,10 @@ def build_spec(version: str = "0") -> dict:
                 "`ipledge keys create --tenant NAME`). Errors are RFC 9457 problem details."
             ),
         },
+        "servers": SERVERS,
         "paths": paths,
         "components": {
-            "schemas": _components(version),
+            "schemas": _components(version, max_paths),
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                "description": "API key from `ipledge keys create`"}},
         },

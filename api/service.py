@@ -153,6 +153,13 @@ def get_assessment(store: Store, principal: Principal, assessment_id: str) -> Re
 
 
 MAX_LIMIT = 100
+ULID = "[0-9A-HJKMNP-TV-Z]{26}"
+#: a page cursor is the id (a ULID) of the last item of the previous page; the pattern is in the
+#: OpenAPI document, so every cursor it allows is one the API reads (earlier versions sent the id in
+#: base64url: still read)
+CURSOR_PARAM = {"name": "cursor", "in": "query", "required": False,
+                "description": "`next_cursor` of the previous page (opaque)",
+                "schema": {"type": "string", "pattern": f"^{ULID}$"}}
 
 
 def _decode_cursor(cursor: str) -> str:
@@ -160,21 +167,21 @@ def _decode_cursor(cursor: str) -> str:
     import binascii
     import re
 
+    if re.fullmatch(ULID, cursor):
+        return cursor
     try:
         pad = "=" * (-len(cursor) % 4)
         value = base64.urlsafe_b64decode(cursor + pad).decode("ascii")
     except (binascii.Error, ValueError, UnicodeDecodeError):
         value = ""
-    if not re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", value):
+    if not re.fullmatch(ULID, value):
         raise Problem(422, "validation-error", errors=[{
             "field": "cursor", "message": "not a cursor returned by this API", "type": "value_error"}])
     return value
 
 
 def _encode_cursor(last_id: str) -> str:
-    import base64
-
-    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+    return last_id
 
 
 def list_assessments(store: Store, principal: Principal, limit_arg: str | None, cursor: str | None) -> Result:

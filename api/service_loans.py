@@ -21,7 +21,8 @@ from ipledge.risk.monitoring import Monitoring, alerts_for, resolve
 from ipledge.risk.revalue import (Booking, EventError, LoanEvent, check_event, event_from_stored, parse_event, revalue,
                           state_at)
 from ipledge.valuation.errors import field_errors
-from ipledge.valuation.schema import Date, Number, PledgeRequest
+from ipledge.valuation import units as U
+from ipledge.valuation.schema import FEN, Date, Number, PledgeRequest
 
 MAX_LIMIT = 100
 
@@ -29,10 +30,13 @@ MAX_LIMIT = 100
 class LoanBody(BaseModel):
     """Book a loan from one of your stored assessments."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
-    assessment_id: Annotated[str, Field(min_length=1, max_length=64)]
-    amount: Annotated[Number, Field(gt=0, le=1e12)] = Field(description="Amount drawn, CNY")
-    drawdown_date: Date
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True,
+                              json_schema_extra=U.describe_units)
+    assessment_id: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+        description="Id of the assessment to book from (POST /v1/assessments)")
+    amount: Annotated[Number, Field(ge=FEN, le=1e12), U.CNY] = Field(description="Amount drawn (at least one fen)")
+    drawdown_date: Date = Field(description="Date drawn (YYYY-MM-DD): not before the assessment's as_of, not after "
+                                            "today")
     reference: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
         default=None, description="The lender's own loan reference")
     monitoring: Monitoring | None = Field(default=None, description="Alert triggers (defaults when omitted)")
@@ -46,12 +50,13 @@ class RevaluationBody(BaseModel):
     """Revalue on demand at ``as_of`` (default today) on the facts recorded so far."""
 
     model_config = ConfigDict(extra="forbid")
-    as_of: Date | None = None
+    as_of: Date | None = Field(default=None, description="Date to value at (YYYY-MM-DD); default today")
 
 
 class AckBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    note: Annotated[str, Field(max_length=1000)] | None = None
+    note: Annotated[str, Field(max_length=1000)] | None = Field(default=None, description="Why; kept in the audit "
+                                                                                       "log")
 
 
 def today() -> dt.date:
@@ -72,7 +77,7 @@ def _validate(model, raw):
     try:
         return model.model_validate(raw)
     except ValidationError as e:
-        raise _invalid(field_errors(e)) from None
+        raise _invalid(field_errors(e, model)) from None
 
 
 def _not_found(kind: str, ident: str) -> Problem:
@@ -124,7 +129,8 @@ def book_loan(store: Store, principal: Principal, raw, idem_key: str | None, pos
         return result_from_stored(prior)
     found = ls.assessment_for_booking(principal, body.assessment_id)
     if found is None:
-        raise _one("assessment_id", "no assessment with this id for your institution")
+        # a 404 like GET /v1/assessments/{id}: the body names a resource this tenant does not have
+        raise _not_found("assessment", body.assessment_id)
     request, _ = found
     req = PledgeRequest.model_validate(request)
     if req.scenario:   # a stress run is not a decision to lend on: revaluations would carry the shock

@@ -32,6 +32,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from ipledge.valuation import units as U
 from ipledge.valuation.schema import Number
 
 DEFAULT_VALUE_DROP = 0.20   # assumption (see the module docstring)
@@ -43,13 +44,13 @@ TRIGGERS = ("ltv_above", "value_down", "pd_up", "knockout", "invalidation_lost")
 class Monitoring(BaseModel):
     """A loan's alert triggers (omitted keys take the defaults above)."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    max_ltv: Annotated[Number, Field(gt=0, le=1)] | None = Field(
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=U.describe_units)
+    max_ltv: Annotated[Number, Field(gt=0, le=1), U.FRACTION] | None = Field(
         default=None, description="LTV on the balance above which to alert; default the assessment's policy.max_ltv")
-    value_drop: Annotated[Number, Field(gt=0, le=1)] = Field(
+    value_drop: Annotated[Number, Field(gt=0, le=1), U.FRACTION] = Field(
         default=DEFAULT_VALUE_DROP, description="Alert when collateral value falls by more than this share "
                                                 "(assumption 0.20)")
-    pd_rise: Annotated[Number, Field(gt=0, le=1)] = Field(
+    pd_rise: Annotated[Number, Field(gt=0, le=1), U.PROBABILITY] = Field(
         default=DEFAULT_PD_RISE, description="Alert when PD to maturity rises by more than this (absolute; "
                                              "assumption 0.10)")
     knockouts: StrictBool = Field(default=True, description="Alert on a new knock-out or a lost invalidation")

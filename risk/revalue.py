@@ -45,6 +45,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from ipledge.risk.params import DEFAULT_PARAMS, ModelParams
+from ipledge.valuation import units as U
 from ipledge.valuation.schema import STAGES, Date, Fraction, Money, PledgeRequest
 from ipledge.valuation.terms import DAYS_PER_YEAR
 
@@ -57,58 +58,64 @@ BALANCE_EPS = 0.01      # CNY: a balance below one fen is repaid
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True,
+                              json_schema_extra=U.describe_units)
     date: Date = Field(description="Date the fact became known (YYYY-MM-DD)")
-    note: Annotated[str, Field(max_length=500)] | None = None
+    note: Annotated[str, Field(max_length=500)] | None = Field(default=None, description="Free-text note")
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        U.register(cls)
 
 
 class PhaseResult(_Event):
-    type: Literal["phase_result"]
+    type: Literal["phase_result"] = Field(description="A trial read out: the stage reached, or failed")
     stage: Literal["phase1", "phase2", "phase3", "filed"] = Field(
         description="outcome reached: the stage now reached; outcome failed: the stage whose trial failed "
                     "(the loan's current stage)")
-    outcome: Literal["reached", "failed"]
+    outcome: Literal["reached", "failed"] = Field(description="reached: the next stage began; failed: the trial "
+                                                              "failed")
 
 
 class Approval(_Event):
-    type: Literal["approval"]
-    launch_year: Annotated[StrictInt, Field(ge=1950, le=2100)] | None = Field(
+    type: Literal["approval"] = Field(description="Marketing approval granted")
+    launch_year: Annotated[StrictInt, Field(ge=1950, le=2100), U.YEAR] | None = Field(
         default=None, description="Planned launch year (default: the approval year)")
 
 
 class Launch(_Event):
-    type: Literal["launch"]
+    type: Literal["launch"] = Field(description="The product launched")
 
 
 class VbpSelected(_Event):
-    type: Literal["vbp_selected"]
+    type: Literal["vbp_selected"] = Field(description="The product won a volume-based procurement award")
     cut: Annotated[Fraction, Field(gt=0, lt=1)] = Field(description="Price cut of the VBP award, e.g. 0.53")
 
 
 class InvalidationDecided(_Event):
-    type: Literal["invalidation_decided"]
-    patent_id: Annotated[str, Field(min_length=1, max_length=64)]
-    outcome: Literal["upheld", "partially_upheld", "invalidated"]
+    type: Literal["invalidation_decided"] = Field(description="CNIPA decided an invalidation request")
+    patent_id: Annotated[str, Field(min_length=1, max_length=64)] = Field(description="The pledged patent concerned")
+    outcome: Literal["upheld", "partially_upheld", "invalidated"] = Field(description="The decision")
 
 
 class FeePaymentMissed(_Event):
-    type: Literal["fee_payment_missed"]
-    patent_id: Annotated[str, Field(min_length=1, max_length=64)]
+    type: Literal["fee_payment_missed"] = Field(description="An annual fee was not paid on time")
+    patent_id: Annotated[str, Field(min_length=1, max_length=64)] = Field(description="The pledged patent concerned")
 
 
 class Repayment(_Event):
-    type: Literal["repayment"]
-    amount: Annotated[Money, Field(gt=0)]
+    type: Literal["repayment"] = Field(description="The borrower repaid part of the balance")
+    amount: Annotated[Money, Field(gt=0)] = Field(description="Amount repaid")
 
 
 class Default(_Event):
-    type: Literal["default"]
+    type: Literal["default"] = Field(description="The borrower defaulted")
 
 
 class Recovery(_Event):
-    type: Literal["recovery"]
-    amount: Annotated[Money, Field(gt=0)]
-    channel: Literal[RECOVERY_CHANNELS]  # type: ignore[valid-type]
+    type: Literal["recovery"] = Field(description="Money recovered after a default")
+    amount: Annotated[Money, Field(gt=0)] = Field(description="Amount recovered")
+    channel: Literal[RECOVERY_CHANNELS] = Field(description="Where it came from")  # type: ignore[valid-type]
 
 
 EVENT_MODELS: dict[str, type[_Event]] = {
@@ -144,7 +151,7 @@ def parse_event(raw) -> LoanEvent:
     try:
         return EVENT_MODELS[kind].model_validate(raw)
     except ValidationError as e:
-        raise EventError(field_errors(e)) from None
+        raise EventError(field_errors(e, EVENT_MODELS[kind])) from None
 
 
 VIEW_KEYS = ("id", "loan_id", "seq", "created_at")   # added by the store around the event's own fields

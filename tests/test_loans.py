@@ -200,9 +200,11 @@ def test_booking_validation_and_paging(sqlite_loan):
     base = client.get("/v1/assessments", headers=auth(key)).get_json()["items"][-1]["id"]
     stressed = assess(client, key, {**case_request("anaesthetic_injectable"), "scenario": "adverse"})
     before = loan_counts(app)
-    for body, field in [({"assessment_id": foreign["id"], "amount": 1e6, "drawdown_date": "2026-11-05"},
-                         "assessment_id"),
-                        ({"assessment_id": stressed["id"], "amount": 1e6, "drawdown_date": "2026-11-05"},
+    # another tenant's assessment is a missing one: 404, as GET /v1/assessments/{id} (issue 16: was 422)
+    doc = problem(client.post("/v1/loans", json={"assessment_id": foreign["id"], "amount": 1e6,
+                                                 "drawdown_date": "2026-11-05"}, headers=auth(key)), 404)
+    assert foreign["id"] in doc["detail"], doc
+    for body, field in [({"assessment_id": stressed["id"], "amount": 1e6, "drawdown_date": "2026-11-05"},
                          "assessment_id"),
                         ({"assessment_id": base, "amount": 1e6, "drawdown_date": "2026-10-31"}, "drawdown_date"),
                         ({"assessment_id": base, "amount": 1e6, "drawdown_date": "2999-01-01"}, "drawdown_date"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import math
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -19,11 +18,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     StrictBool,
     StrictInt,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
+
+from ipledge.valuation import units as U
 
 SCHEMA_VERSION = "v1"
 
@@ -60,19 +63,6 @@ TherapeuticArea = Literal[THERAPEUTIC_AREAS]  # type: ignore[valid-type]
 Modality = Literal[MODALITIES]  # type: ignore[valid-type]
 Stage = Literal[STAGES]  # type: ignore[valid-type]
 COSTED_STAGES = STAGES[:-1]   # phases with a cost to complete (issue 10)
-
-
-def _finite(v: float) -> float:
-    if not math.isfinite(v):
-        raise ValueError("must be a finite number (NaN and infinity are not allowed)")
-    return v
-
-
-def _number(v):
-    # bool is an int subclass: True must not pass as 1.0
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ValueError("must be a number")
-    return float(v)
 
 
 def _iso_date(v):
@@ -112,47 +102,95 @@ def _printable(v: str) -> str:
     return v
 
 
-Number = Annotated[float, BeforeValidator(_number), AfterValidator(_finite)]
-Date = Annotated[dt.date, BeforeValidator(_iso_date), AfterValidator(_date_in_range)]
+#: a JSON number: int or float, never a bool or a string, never NaN/Infinity. A plain (strict) float
+#: schema, not a validator function around one, so bounds added with ``Annotated[Number, Field(ge=...)]``
+#: reach the JSON schema as ``minimum``/``maximum``/``exclusiveMinimum``/``exclusiveMaximum``.
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+#: the JSON form of a Date: ISO YYYY-MM-DD in DATE_MIN..DATE_MAX (the year range as a pattern: JSON Schema
+#: has no minimum for dates)
+DATE_PATTERN = r"^(198[5-9]|199[0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+Date = Annotated[dt.date, BeforeValidator(_iso_date), AfterValidator(_date_in_range),
+                 WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN})]
 #: free text of a request (names, ids): printable characters only
 Text = Annotated[str, AfterValidator(_printable)]
 MONEY_MAX = 1e13  #: CNY; the bound of every money field
-Money = Annotated[Number, Field(ge=0, le=MONEY_MAX)]
-Fraction = Annotated[Number, Field(ge=0, le=1)]
+FEN = 0.01        #: CNY; the smallest amount of a loan (below it ratios to the amount overflow: a 500, not an answer)
+Money = Annotated[Number, Field(ge=0, le=MONEY_MAX), U.CNY]
+MoneyPerYear = Annotated[Number, Field(ge=0, le=MONEY_MAX), U.CNY_PER_YEAR]
+Fraction = Annotated[Number, Field(ge=0, le=1), U.FRACTION]
+
+
+def quantity(unit: U.Unit, **bounds):
+    """A bounded number with its unit: ``quantity(U.YEARS, ge=0, le=20)``."""
+    return Annotated[Number, Field(**bounds), unit]
+
+
+def whole(unit: U.Unit = U.COUNT, **bounds):
+    """A bounded strict integer with its unit (default: a count)."""
+    return Annotated[StrictInt, Field(**bounds), unit]
+
+
+def _rules(*rules: dict):
+    """``json_schema_extra`` of a model whose validators enforce cross-field rules: the units' descriptions
+    plus the rules JSON Schema can state (``allOf`` of if/then), so generators and validators know them.
+    Orderings (p10 <= p50 <= p90, filing before grant before as_of) and sums (shares = 1) it cannot state."""
+    def extra(schema: dict, model) -> None:
+        U.describe_units(schema, model)
+        schema["allOf"] = list(rules)
+    return extra
+
+
+def _when(field: str, value, then: dict) -> dict:
+    return {"if": {"properties": {field: {"const": value}}, "required": [field]}, "then": then}
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True,
+                              json_schema_extra=U.describe_units)
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        U.register(cls)
 
 
 class Applicant(_Model):
-    name: Text = Field(min_length=1, max_length=200)
-    cash: Money = Field(description="Cash and equivalents today, CNY")
-    annual_burn: Money = Field(description="Operating cash outflow per year before revenue, CNY")
-    annual_revenue: Money = Field(default=0.0, description="Revenue per year from other products, CNY")
+    name: Text = Field(min_length=1, max_length=200, description="Legal name of the borrowing enterprise")
+    cash: Money = Field(description="Cash and equivalents today")
+    annual_burn: MoneyPerYear = Field(description="Operating cash outflow before revenue")
+    annual_revenue: MoneyPerYear = Field(default=0.0, description="Revenue from other products")
 
 
 class Patent(_Model):
+    model_config = ConfigDict(json_schema_extra=_rules(
+        _when("status", "granted", {"required": ["grant_date"], "properties": {"grant_date": {"type": "string"}}}),
+        _when("status", "pending", {"properties": {"grant_date": {"type": "null"}}}),
+        {"if": {"properties": {"kind": {"not": {"const": "invention"}}}, "required": ["kind"]},
+         "then": {"properties": {"term_extension_years": {"maximum": 0}}}}))
     id: Text = Field(min_length=1, max_length=64, description="Publication or application number")
-    kind: Literal[PATENT_KINDS]  # type: ignore[valid-type]
-    status: Literal[PATENT_STATUSES]  # type: ignore[valid-type]
-    filing_date: Date
-    grant_date: Date | None = Field(default=None, validate_default=True)
-    term_extension_years: Annotated[Number, Field(ge=0, le=5)] = 0.0
+    kind: Literal[PATENT_KINDS] = Field(description="CNIPA patent type")  # type: ignore[valid-type]
+    status: Literal[PATENT_STATUSES] = Field(description="Legal status today")  # type: ignore[valid-type]
+    filing_date: Date = Field(description="Filing date (YYYY-MM-DD); the 20/10-year term runs from it")
+    grant_date: Date | None = Field(default=None, validate_default=True,
+                                    description="Grant date (YYYY-MM-DD); required when granted, empty while pending")
+    term_extension_years: quantity(U.YEARS, ge=0, le=5) = Field(
+        default=0.0, description="Patent term compensation for a new drug (Patent Law art. 42), invention patents only")
     jurisdictions: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = Field(
-        default_factory=lambda: ["CN"], min_length=1, max_length=60,
+        default_factory=lambda: ["CN"], min_length=1, max_length=60, json_schema_extra={"uniqueItems": True},
         description="Two-letter office codes where the family is protected (CN, US, EP, JP, ...)")
-    independent_claims: Annotated[StrictInt, Field(ge=1, le=200)] = 1
-    total_claims: Annotated[StrictInt, Field(ge=1, le=1000)] = Field(default=1, validate_default=True)
-    forward_citations: Annotated[StrictInt, Field(ge=0, le=100000)] = 0
-    claim_type: Literal[CLAIM_TYPES] = "other"  # type: ignore[valid-type]
-    invalidation: Literal[INVALIDATION] = "none"  # type: ignore[valid-type]
-    litigation_pending: StrictBool = False
-    co_owners: Annotated[StrictInt, Field(ge=0, le=50)] = 0
-    co_owner_consent: StrictBool = True
-    existing_pledge: StrictBool = False
-    exclusive_license_out: StrictBool = False
-    fees_paid: StrictBool = True
+    independent_claims: whole(ge=1, le=200) = Field(default=1, description="Independent claims")
+    total_claims: whole(ge=1, le=1000) = Field(default=1, validate_default=True,
+                                               description="All claims, at least independent_claims")
+    forward_citations: whole(ge=0, le=100000) = Field(default=0, description="Later patents citing this one")
+    claim_type: Literal[CLAIM_TYPES] = Field(  # type: ignore[valid-type]
+        default="other", description="Strongest claim protecting the product (compound > formulation > ...)")
+    invalidation: Literal[INVALIDATION] = Field(  # type: ignore[valid-type]
+        default="none", description="Outcome of invalidation requests at CNIPA")
+    litigation_pending: StrictBool = Field(default=False, description="Infringement or ownership suit pending")
+    co_owners: whole(ge=0, le=50) = Field(default=0, description="Co-owners besides the applicant")
+    co_owner_consent: StrictBool = Field(default=True, description="Every co-owner consents to the pledge")
+    existing_pledge: StrictBool = Field(default=False, description="Already pledged to another lender")
+    exclusive_license_out: StrictBool = Field(default=False, description="Exclusively licensed to a third party")
+    fees_paid: StrictBool = Field(default=True, description="Annual fees paid up (no lapse risk)")
 
     @field_validator("grant_date")
     @classmethod
@@ -191,9 +229,9 @@ class Patent(_Model):
 
 
 class PeakSales(_Model):
-    p10: Money
-    p50: Money
-    p90: Money
+    p10: MoneyPerYear = Field(description="Peak sales, 10th percentile (pessimistic)")
+    p50: MoneyPerYear = Field(description="Peak sales, median")
+    p90: MoneyPerYear = Field(description="Peak sales, 90th percentile (optimistic)")
 
     @field_validator("p50")
     @classmethod
@@ -213,22 +251,31 @@ class PeakSales(_Model):
 
 
 class Product(_Model):
-    name: Text = Field(min_length=1, max_length=200)
-    therapeutic_area: TherapeuticArea
-    modality: Modality
-    stage: Stage
-    launch_year: Annotated[StrictInt, Field(ge=1950, le=2100)] | None = Field(
+    model_config = ConfigDict(json_schema_extra=_rules(
+        _when("stage", "approved", {"required": ["launch_year"], "properties": {"launch_year": {"type": "integer"}}}),
+        *(_when("stage", st, {"properties": {"development_cost": {"anyOf": [
+            {"type": "null"}, {"type": "object", "propertyNames": {"enum": list(STAGES[STAGES.index(st):-1])}}]}}})
+          for st in STAGES)))
+    name: Text = Field(min_length=1, max_length=200, description="Product (drug or device) name or code")
+    therapeutic_area: TherapeuticArea = Field(description="Therapeutic area (sets the pipeline success rates)")
+    modality: Modality = Field(description="Modality (small molecule, biologic, ...)")
+    stage: Stage = Field(description="Development stage today")
+    launch_year: whole(U.YEAR, ge=1950, le=2100) | None = Field(
         default=None, validate_default=True,
         description="Required when stage is approved; ignored otherwise (the simulator draws it)")
-    peak_sales: PeakSales
-    years_to_peak: Annotated[Number, Field(ge=0, le=20)] = 5.0
-    profit_margin: Annotated[Number, Field(ge=0, le=1)] = 0.30
-    ip_contribution: Fraction | None = None
-    royalty_rate: Annotated[Number, Field(ge=0, le=0.5)] | None = None
-    competitors: Annotated[StrictInt, Field(ge=0, le=1000)] = 0
-    vbp_exposure: Literal[VBP_EXPOSURE] = "none"  # type: ignore[valid-type]
-    nrdl_listed: StrictBool = False
-    development_cost: dict[Literal[COSTED_STAGES], Annotated[Number, Field(ge=0, le=1e12)]] | None = Field(  # type: ignore[valid-type]
+    peak_sales: PeakSales = Field(description="Peak annual sales of the product: p10, p50, p90")
+    years_to_peak: quantity(U.YEARS, ge=0, le=20) = Field(default=5.0, description="Years from launch to peak sales")
+    profit_margin: Fraction = Field(default=0.30, description="Operating margin on the product's sales")
+    ip_contribution: Fraction | None = Field(
+        default=None, description="Share of the product's profit owed to the pledged patents; default: the "
+                                  "competitive-contribution scorecard")
+    royalty_rate: quantity(U.FRACTION, ge=0, le=0.5) | None = Field(
+        default=None, description="Royalty on sales if the patents are licensed; relief-from-royalty cross-check")
+    competitors: whole(ge=0, le=1000) = Field(default=0, description="Competing products on the market or in phase 3")
+    vbp_exposure: Literal[VBP_EXPOSURE] = Field(  # type: ignore[valid-type]
+        default="none", description="Exposure to volume-based procurement price cuts")
+    nrdl_listed: StrictBool = Field(default=False, description="Listed in the National Reimbursement Drug List")
+    development_cost: dict[Literal[COSTED_STAGES], quantity(U.CNY, ge=0, le=1e12)] | None = Field(  # type: ignore[valid-type]
         default=None, validate_default=True,
         description="Remaining development cost of the product per remaining phase, CNY, today's prices "
                     "(the current phase: what is left of it), paid at the phase's start; phases not "
@@ -254,27 +301,38 @@ class Product(_Model):
 
 
 class Loan(_Model):
-    amount: Annotated[Number, Field(gt=0, le=1e12)]
-    term_years: Annotated[Number, Field(ge=0.5, le=10)]
-    rate: Annotated[Number, Field(ge=0, le=0.3)] = 0.05
-    repayment: Literal["bullet", "amortizing"] = "bullet"
+    amount: quantity(U.CNY, ge=FEN, le=1e12) = Field(description="Amount asked for (at least one fen)")
+    term_years: quantity(U.YEARS, ge=0.5, le=10) = Field(description="Term of the loan")
+    rate: quantity(U.RATE, ge=0, le=0.3) = Field(default=0.05, description="Interest rate")
+    repayment: Literal["bullet", "amortizing"] = Field(
+        default="bullet", description="bullet: principal at maturity; amortizing: equal instalments")
 
 
 class SchemeCaps(_Model):
     """Optional compensation caps of the fund under scheme custom (CNY; the excess stays with the bank)."""
 
-    per_loan: Annotated[Number, Field(gt=0, le=1e13)] | None = None
-    per_enterprise: Annotated[Number, Field(gt=0, le=1e13)] | None = None
-    per_year: Annotated[Number, Field(gt=0, le=1e13)] | None = None
+    per_loan: quantity(U.CNY, gt=0, le=1e13) | None = Field(default=None, description="Fund's cap per loan")
+    per_enterprise: quantity(U.CNY, gt=0, le=1e13) | None = Field(default=None,
+                                                                  description="Fund's cap per enterprise")
+    per_year: quantity(U.CNY_PER_YEAR, gt=0, le=1e13) | None = Field(default=None,
+                                                                     description="Fund's cap per year, all loans")
 
 
 class Sharing(_Model):
-    scheme: Literal[SHARING_SCHEMES] = "none"  # type: ignore[valid-type]
+    model_config = ConfigDict(json_schema_extra=_rules({"anyOf": [
+        {"required": ["scheme", "shares"], "properties": {"scheme": {"const": "custom"},
+                                                          "shares": {"type": "object", "minProperties": 1}},
+         "if": {"required": ["caps"], "properties": {"caps": {"type": "object"}}},
+         "then": {"properties": {"shares": {"required": ["fund"]}}}},
+        {"properties": {"scheme": {"not": {"const": "custom"}}, "shares": {"type": "null"}, "caps": {"type": "null"}}},
+    ]}))
+    scheme: Literal[SHARING_SCHEMES] = Field(  # type: ignore[valid-type]
+        default="none", description="Municipal risk-compensation scheme (catalogue) or custom shares")
     shares: dict[Literal[PARTIES], Fraction] | None = Field(  # type: ignore[valid-type]
         default=None, validate_default=True,
         description="Loss shares by party; only with scheme custom; must sum to 1")
     caps: SchemeCaps | None = Field(default=None, description="Fund caps; only with scheme custom")
-    party_limits: dict[Literal[PARTIES], Annotated[Number, Field(ge=0, le=1)]] | None = Field(  # type: ignore[valid-type]
+    party_limits: dict[Literal[PARTIES], quantity(U.RATE, ge=0, le=1)] | None = Field(  # type: ignore[valid-type]
         default=None, description="Annual EL-rate limit on a party's share (a guarantor's fee, ...); "
                                   "overrides the defaults in risk/params.py")
 
@@ -303,32 +361,35 @@ class Sharing(_Model):
 
 
 class Policy(_Model):
-    max_expected_loss: Annotated[Number, Field(gt=0, le=1)] = 0.02
-    max_ltv: Annotated[Number, Field(gt=0, le=1)] = Field(
-        default=0.30, description="LTV cap; 0.30 = CCB's cap, top of the typical 15-30% (lending.md)")
-    liquidation_haircut: Annotated[Number, Field(ge=0, lt=1)] = 0.5
-    discount_rate: Annotated[Number, Field(ge=0, le=0.5)] = 0.105
+    max_expected_loss: quantity(U.FRACTION, gt=0, le=1) = Field(
+        default=0.02, description="Limit on the bank's expected-loss rate (expected loss / amount)")
+    max_ltv: quantity(U.FRACTION, gt=0, le=1) = Field(
+        default=0.30, description="LTV cap; 0.30 = CCB's cap, top of the typical 15-30%")
+    liquidation_haircut: quantity(U.FRACTION, ge=0, lt=1) = Field(
+        default=0.5, description="Share of the IP value lost in a forced sale")
+    discount_rate: quantity(U.RATE, ge=0, le=0.5) = Field(default=0.105, description="Discount rate of the rNPV")
     profile: Literal[BANK_PROFILES] = Field(  # type: ignore[valid-type]
         default="custom", description="Bank policy profile: caps by patent kind, amount, term, remaining life")
-    max_total_expected_loss: Annotated[Number, Field(gt=0, le=1)] = Field(
+    max_total_expected_loss: quantity(U.FRACTION, gt=0, le=1) = Field(
         default=0.03, description="Limit on the EL rate of all loss-bearing parties together")
-    max_pd_annual: Annotated[Number, Field(gt=0, le=1)] = Field(
+    max_pd_annual: quantity(U.PROBABILITY, gt=0, le=1) = Field(
         default=0.10, description="Limit on the one-year (annualised) probability of default")
     expected_loss_basis: Literal["annual", "lifetime"] = Field(
         default="annual", description="Which EL rate the bank and total limits read")
 
 
 class Simulation(_Model):
-    paths: Annotated[StrictInt, Field(ge=1000, le=200_000)] = 10_000
-    seed: Annotated[StrictInt, Field(ge=0, le=2**63 - 1)] = 7
+    paths: whole(ge=1000, le=200_000) = Field(default=10_000, description="Monte Carlo paths")
+    seed: whole(U.DIMENSIONLESS, ge=0, le=2**63 - 1) = Field(
+        default=7, description="Random seed; the same request and seed give the same figures")
 
 
 class FinancingRecord(_Model):
     """GB/T 42748 financing and insurance history of the pledged patents (indicator E9)."""
 
-    ip_loans_repaid: Annotated[StrictInt, Field(ge=0, le=100)] = Field(
+    ip_loans_repaid: whole(ge=0, le=100) = Field(
         default=0, description="Earlier IP-pledge loans on these patents repaid and released")
-    ip_loan_defaults: Annotated[StrictInt, Field(ge=0, le=100)] = Field(
+    ip_loan_defaults: whole(ge=0, le=100) = Field(
         default=0, description="Earlier IP-pledge loans on these patents in default or enforced")
     ip_insurance: StrictBool = Field(default=False, description="Patent (enforcement or pledge) insurance in force")
 
@@ -348,9 +409,9 @@ class Evidence(_Model):
         default=None, description="T2 originality of the invention")
     technical_effect: Literal[TECHNICAL_EFFECT] | None = Field(  # type: ignore[valid-type]
         default=None, description="T3 best technical effect shown")
-    technical_fields: Annotated[StrictInt, Field(ge=1, le=100)] | None = Field(
+    technical_fields: whole(ge=1, le=100) | None = Field(
         default=None, description="T6 number of IPC subclasses (e.g. A61K, C07D) the claims cover")
-    ipc_sections: Annotated[StrictInt, Field(ge=1, le=8)] | None = Field(
+    ipc_sections: whole(ge=1, le=8) | None = Field(
         default=None, description="T7 breadth: number of IPC sections (A-H) the claims cover")
     complementary_technology: Literal[COMPLEMENTARY_TECHNOLOGY] | None = Field(  # type: ignore[valid-type]
         default=None, description="T8 dependence on complementary technology (device, assay, platform)")
@@ -362,7 +423,7 @@ class Evidence(_Model):
         default=None, description="E6 the product's share of its market segment (0..1)")
     policy_fit: Literal[POLICY_FIT] | None = Field(  # type: ignore[valid-type]
         default=None, description="E7 fit with industrial policy (national catalogues, priority review)")
-    licences_and_transfers: Annotated[StrictInt, Field(ge=0, le=1000)] | None = Field(
+    licences_and_transfers: whole(ge=0, le=1000) | None = Field(
         default=None, description="E8 licence and transfer contracts on the patents recorded with CNIPA")
     financing: FinancingRecord | None = Field(default=None, description="E9 financing and insurance history")
     litigation_record: Literal[LITIGATION_RECORD] | None = Field(  # type: ignore[valid-type]
@@ -389,15 +450,16 @@ class PledgeRequest(_Model):
     """One pledge: the applicant, the pledged patents, the protected product and the loan asked for."""
 
     as_of: Date = Field(default_factory=dt.date.today, description="Valuation date; default today")
-    applicant: Applicant
-    patents: list[Patent] = Field(min_length=1, max_length=50)
-    product: Product
-    loan: Loan
-    sharing: Sharing = Field(default_factory=Sharing)
-    policy: Policy = Field(default_factory=Policy)
-    simulation: Simulation = Field(default_factory=Simulation)
-    pipeline: PipelineOptions = Field(default_factory=PipelineOptions)
-    scenario: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")] | None = None
+    applicant: Applicant = Field(description="The borrowing enterprise")
+    patents: list[Patent] = Field(min_length=1, max_length=50, description="The pledged patents")
+    product: Product = Field(description="The product the patents protect")
+    loan: Loan = Field(description="The loan asked for")
+    sharing: Sharing = Field(default_factory=Sharing, description="Risk sharing with a fund, guarantor or insurer")
+    policy: Policy = Field(default_factory=Policy, description="The bank's lending limits")
+    simulation: Simulation = Field(default_factory=Simulation, description="Monte Carlo settings")
+    pipeline: PipelineOptions = Field(default_factory=PipelineOptions, description="Pipeline-model options")
+    scenario: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")] | None = Field(
+        default=None, description="Built-in stress scenario to run the assessment under (GET /v1/scenarios)")
     evidence: Evidence | None = Field(
         default=None, description="Optional GB/T 42748-2023 evidence (see Evidence); absent = scores unchanged")
 

@@ -46,8 +46,7 @@ def get_assessment(assessment_id: str):
            parameters=[
                {"name": "limit", "in": "query", "required": False,
                 "schema": {"type": "integer", "minimum": 1, "maximum": service.MAX_LIMIT, "default": 20}},
-               {"name": "cursor", "in": "query", "required": False,
-                "description": "`next_cursor` of the previous page", "schema": {"type": "string"}},
+               service.CURSOR_PARAM,
            ],
            errors=(422,), responses={200: (R.AssessmentList, "One page of assessment summaries")})
 def list_assessments():

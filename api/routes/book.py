@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Annotated
 
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ipledge.api import responses as R
 from ipledge.api.auth import current_principal
 from ipledge.api.bodies import idempotency_key
 from ipledge.api.openapi import operation
 from ipledge.api.problems import Problem
 from ipledge.api.routes import bp, json_response, result_response
 from ipledge.api.routes.loans import optional_json
-from ipledge.api.routes.stress import DEFAULT_MAX_CELLS, JOB_PARAM, JOB_SCHEMA, _dumps, _pool
+from ipledge.api.routes.stress import BOOK_FACTORS, BOOK_SIMULATION, DEFAULT_MAX_CELLS, JOB_PARAM, _dumps, _pool
 from ipledge.api.service import check_idempotency, loaded_posterior, result_from_stored
 from ipledge.valuation.errors import field_errors
 
@@ -29,8 +31,10 @@ class BookRiskBody(BaseModel):
     """How to simulate the book (the pledges are your open loans)."""
 
     model_config = ConfigDict(extra="forbid")
-    simulation: dict | None = Field(default=None, description="{paths: 1000.., seed, chunk_paths}")
-    factors: str | dict | None = Field(default="on", description="on | off | {funding, vbp, rate_sd}")
+    simulation: Annotated[dict | None, BOOK_SIMULATION] = Field(default=None, description="{paths: 1000.., seed, "
+                                                                                          "chunk_paths}")
+    factors: Annotated[str | dict | None, BOOK_FACTORS] = Field(default="on", description="on | off | {funding, "
+                                                                                          "vbp, rate_sd}")
 
 
 def run_book_job(store, job_id: str, book, loan_ids: list[str], posterior, engine: str,
@@ -54,9 +58,9 @@ def run_book_job(store, job_id: str, book, loan_ids: list[str], posterior, engin
 
 @bp.post("/book/risk")
 @operation("POST", "/v1/book/risk", "Risk of your open loans at their latest valuations (background job)",
-           tags=["book"], request=BookRiskBody, errors=(503,), idempotent_post=True,
+           tags=["book"], request=BookRiskBody, errors=(409, 503), idempotent_post=True,
            request_example={"simulation": {"paths": 10000, "seed": 7}, "factors": "on"},
-           responses={202: (JOB_SCHEMA, "Job accepted and stored; poll GET /v1/book/risk/{job_id}")},
+           responses={202: (R.Job, "Job accepted and stored; poll GET /v1/book/risk/{job_id}")},
            description="EL, VaR 99%, ES 99%, each loan's contribution (with its loan_id), concentration, and "
                        "whatever the portfolio model reports on scheme caps, over the tenant's active loans "
                        "(each at the request of its latest revaluation) with the common factors.")
@@ -82,8 +86,8 @@ def submit_book_risk():
     ls = LoanStore(store)
     book_doc, loan_ids = tenant_book(ls, principal.tenant_id, paths=10_000, seed=7, factors=body.factors)
     if not loan_ids:
-        raise Problem(422, "validation-error", errors=[{"field": "(book)", "message": "your institution has no "
-                                                        "open loans", "type": "value_error"}])
+        # the state of the tenant's book, not the body, is at fault: 409 (the body may be sent again later)
+        raise Problem(409, "no-open-loans", "your institution has no open loans to simulate", title="Conflict")
     book_doc["simulation"] = {**book_doc["simulation"], **sim}
     try:
         book = Book.from_dict(book_doc)
@@ -114,7 +118,7 @@ def submit_book_risk():
 @bp.get("/book/risk/<string:job_id>")
 @operation("GET", "/v1/book/risk/{job_id}", "Status and result of a book risk job", tags=["book"],
            parameters=[JOB_PARAM], errors=(404,),
-           responses={200: (JOB_SCHEMA, "queued | running | done (with result) | failed (with error)")})
+           responses={200: (R.Job, "queued | running | done (with result) | failed (with error)")})
 def get_book_job(job_id: str):
     job = current_app.extensions["ipledge_store"].get_job(current_principal(), job_id)
     if job is None:

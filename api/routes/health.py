@@ -22,10 +22,6 @@ def health():
     return json_response(json.dumps(body))
 
 
-READY_SCHEMA = {"application/json": {"type": "object", "required": ["status", "checks"], "properties": {
-    "status": {"enum": ["ready"]}, "checks": {"type": "object", "additionalProperties": {"type": "string"}}}}}
-
-
 def _checks() -> dict[str, str]:
     """name -> "ok" or the reason it failed (short, nothing internal)."""
     import sqlalchemy as sa
@@ -53,7 +49,7 @@ def _checks() -> dict[str, str]:
 @bp.get("/health/ready")
 @operation("GET", "/v1/health/ready", "Readiness: database, Redis (when configured) and model (no authentication)",
            tags=["service"], auth=False, errors=(503,),
-           responses={200: (READY_SCHEMA, "Every dependency answers")})
+           responses={200: (R.Ready, "Every dependency answers")})
 def ready():
     from ipledge.api.problems import Problem
 

@@ -14,14 +14,13 @@ from ipledge.api.auth import current_principal
 from ipledge.api.bodies import idempotency_key, read_json
 from ipledge.api.openapi import operation
 from ipledge.api.routes import bp, result_response
-from ipledge.api.service import loaded_posterior
+from ipledge.api.service import CURSOR_PARAM, loaded_posterior
 
 ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
 PAGING = [
     {"name": "limit", "in": "query", "required": False,
      "schema": {"type": "integer", "minimum": 1, "maximum": service.MAX_LIMIT, "default": 20}},
-    {"name": "cursor", "in": "query", "required": False, "description": "`next_cursor` of the previous page",
-     "schema": {"type": "string"}},
+    CURSOR_PARAM,
 ]
 
 
@@ -38,7 +37,7 @@ def optional_json() -> object:
 
 @bp.post("/loans")
 @operation("POST", "/v1/loans", "Book a loan from one of your stored assessments", tags=["loans"],
-           request=service.LoanBody, idempotent_post=True, errors=(409, 503),
+           request=service.LoanBody, idempotent_post=True, errors=(404, 409, 503),
            request_example={"assessment_id": "01JABCDEFGHJKMNPQRSTVWXYZ0", "amount": 2.0e7,
                             "drawdown_date": "2026-11-15", "reference": "IPL-2026-001"},
            responses={201: (R.LoanOut, "The booked loan with its booking valuation (committed before this response)")},

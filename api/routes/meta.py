@@ -36,7 +36,8 @@ DOCS_HTML = """<!doctype html>
 def openapi_json():
     spec = current_app.extensions.get("ipledge_openapi")
     if spec is None:
-        spec = json.dumps(build_spec(current_app.extensions["ipledge_version"]))
+        spec = json.dumps(build_spec(current_app.extensions["ipledge_version"],
+                                     max_paths=current_app.config.get("IPLEDGE_MAX_PATHS")))
         current_app.extensions["ipledge_openapi"] = spec
     return json_response(spec)
 

@@ -13,6 +13,7 @@ import json
 
 from flask import Blueprint, Response, current_app, request, url_for
 
+from ipledge.api import responses as R
 from ipledge.api.auth import current_principal
 from ipledge.api.bodies import parse_pledge, read_json
 from ipledge.api.examples import example_request
@@ -75,7 +76,7 @@ def _ltv_basis() -> str:
                         "description": "`inputs` (perturbed peak sales, haircut, discount rate) or `scenarios` "
                                        "(the built-in stress scenarios)",
                         "schema": {"type": "string", "enum": list(LTV_BASES), "default": "inputs"}}],
-           responses={200: ({"application/json": {"type": "object"}},
+           responses={200: (R.Readiness,
                             "`readiness_score`, `blockers`, `ltv_range`, ranked `actions` with their measured "
                             "gain in max loan, and the base `assessment`")},
            description="Readiness score 0-100, knock-outs as blockers with their fix, the LTV range, and the "

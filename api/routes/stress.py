@@ -20,12 +20,15 @@ import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated
 
 from flask import current_app
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from ipledge.api import responses as R
 from ipledge.api.auth import current_principal
 from ipledge.api.bodies import idempotency_key, read_json
+from ipledge.api.examples import example_request
 from ipledge.api.openapi import operation
 from ipledge.api.problems import Problem
 from ipledge.api.responses import STRESS_ROW_MONEY, round_money
@@ -38,44 +41,59 @@ MAX_SCENARIOS = 20
 DEFAULT_MAX_CELLS = 50_000_000   # loans x paths of one portfolio job (e.g. 5,000 pledges x 10,000 paths)
 
 
+def _stress_schema(schema: dict) -> None:
+    """The rule the view enforces, in the schema: scenario names (built-ins), or ``all: true``."""
+    from ipledge.scenarios.loader import builtin_names
+
+    schema["properties"]["scenarios"]["anyOf"][0]["items"]["enum"] = sorted(builtin_names())
+    schema["anyOf"] = [{"required": ["scenarios"], "properties": {"scenarios": {"type": "array", "minItems": 1}}},
+                       {"required": ["all"], "properties": {"all": {"const": True}}}]
+
+
 class StressBody(BaseModel):
     """Scenarios to run: names of built-ins, or ``all``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_stress_schema)
     scenarios: list[str] | None = Field(default=None, max_length=MAX_SCENARIOS,
                                         description="Built-in scenario names (GET /v1/scenarios)")
     all: bool = Field(default=False, description="Run every built-in scenario")
+
+
+#: what ipledge.risk.portfolio.Book.from_dict reads (it validates; these schemas document the same rules)
+BOOK_SIMULATION = WithJsonSchema({
+    "anyOf": [{"type": "object", "additionalProperties": False, "properties": {
+        "paths": {"type": "integer", "minimum": 1000, "maximum": 1_000_000,
+                  "description": "Monte Carlo paths (default 10,000). Unit: count."},
+        "seed": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1,
+                 "description": "Random seed (default 7). Unit: dimensionless."},
+        "chunk_paths": {"type": "integer", "minimum": 100, "maximum": 1_000_000,
+                        "description": "Paths per task (at most paths). Unit: count."}}}, {"type": "null"}],
+    "description": "Monte Carlo settings of the book: paths, seed, chunk_paths"})
+BOOK_FACTORS = WithJsonSchema({
+    "anyOf": [{"enum": ["on", "off"]}, {"type": "object", "additionalProperties": False, "properties": {
+        "funding": {"type": "number", "minimum": 0, "exclusiveMaximum": 1,
+                    "description": "Loading on the funding-winter factor. Unit: dimensionless."},
+        "vbp": {"type": "number", "minimum": 0, "exclusiveMaximum": 1,
+                "description": "Loading on the VBP-wave factor. Unit: dimensionless."},
+        "rate_sd": {"type": "number", "minimum": 0, "maximum": 0.1,
+                    "description": "Standard deviation of the rate factor. Unit: fraction per year (0.05 = 5% a "
+                                   "year)."}}}, {"type": "null"}],
+    "default": "on", "description": "Common factors: on (the defaults), off, or {funding, vbp, rate_sd}"})
 
 
 class BookBody(BaseModel):
     """A book of pledges (DESIGN §11)."""
 
     model_config = ConfigDict(extra="forbid")
-    pledges: list[dict] = Field(min_length=1, description="PledgeRequest v1 objects (schema PledgeRequest)")
-    simulation: dict | None = Field(default=None, description="{paths: 1000.., seed, chunk_paths}")
-    factors: str | dict | None = Field(default="on", description="on | off | {funding, vbp, rate_sd}")
-    name: str | None = None
-    description: str | None = None
-
-
-ROWS_SCHEMA = {"application/json": {"type": "array", "items": {
-    "type": "object", "required": ["scenario", "appraised_value", "pd", "expected_loss_rate", "ltv", "decision"],
-    "properties": {"scenario": {"type": "string"}, "appraised_value": {"type": "number"},
-                   "pd": {"type": "number"}, "expected_loss_rate": {"type": "number"},
-                   "ltv": {"type": "number"}, "decision": {"type": "string"},
-                   "change": {"type": "object"}}}}}
-SCENARIOS_SCHEMA = {"application/json": {"type": "array", "items": {
-    "type": "object", "properties": {"name": {"type": "string"}, "description": {"type": "string"},
-                                     "set": {"type": "object"}, "sources": {"type": "array"}}}}}
-_TIME = {"type": ["string", "null"], "format": "date-time"}
-JOB_SCHEMA = {"application/json": {"type": "object", "required": ["job_id", "status"], "properties": {
-    "job_id": {"type": "string"}, "status": {"enum": ["queued", "running", "done", "failed"]},
-    "submitted_at": {"type": "string", "format": "date-time"},
-    "started_at": {**_TIME, "description": "null until a worker starts the job"},
-    "finished_at": _TIME, "n_loans": {"type": "integer"}, "paths": {"type": "integer"},
-    "seed": {"type": "integer"}, "engine": {"type": "string"}, "model_version": {"type": "string"},
-    "result": {"type": ["object", "null"], "description": "when done"},
-    "error": {"type": ["string", "null"], "description": "when failed"}}}}
+    pledges: Annotated[list[dict], WithJsonSchema({
+        "type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/PledgeRequest"}})] = Field(
+        min_length=1, description="PledgeRequest v1 objects (schema PledgeRequest)")
+    simulation: Annotated[dict | None, BOOK_SIMULATION] = Field(default=None, description="{paths: 1000.., seed, "
+                                                                                          "chunk_paths}")
+    factors: Annotated[str | dict | None, BOOK_FACTORS] = Field(default="on", description="on | off | {funding, "
+                                                                                          "vbp, rate_sd}")
+    name: str | None = Field(default=None, description="Name of the book (echoed in the audit record)")
+    description: str | None = Field(default=None, description="What the book is")
 
 
 def _invalid(field: str, message: str) -> Problem:
@@ -93,7 +111,7 @@ def _dumps(obj) -> str:
 
 @bp.get("/scenarios")
 @operation("GET", "/v1/scenarios", "The built-in stress scenarios, their shocks and sources", tags=["stress"],
-           responses={200: (SCENARIOS_SCHEMA, "Scenarios (name, description, set, sources)")})
+           responses={200: (R.ScenarioList, "Scenarios (name, description, set, sources)")})
 def list_scenarios():
     from ipledge.scenarios.loader import builtin_names, load_scenario
 
@@ -112,7 +130,7 @@ ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "st
 @operation("POST", "/v1/assessments/{id}/stress", "Stress a stored assessment under named scenarios",
            tags=["stress"], request=StressBody, parameters=[ID_PARAM], errors=(404, 503),
            request_example={"scenarios": ["vbp_price_cut", "funding_winter"]},
-           responses={200: (ROWS_SCHEMA, "Rows: base first, then each scenario, on the same seed")},
+           responses={200: (R.StressRows, "Rows: base first, then each scenario, on the same seed")},
            description="Re-runs the stored request (without its own scenario) as the base and under each "
                        "scenario with the same seed and paths, so differences are the scenario's effect.")
 def stress_assessment(assessment_id: str):
@@ -221,7 +239,9 @@ PORTFOLIO_ENDPOINT = "POST /v1/portfolio/stress"
 @bp.post("/portfolio/stress")
 @operation("POST", "/v1/portfolio/stress", "Simulate a book of pledges with common factors (background job)",
            tags=["stress"], request=BookBody, errors=(503,), idempotent_post=True,
-           responses={202: (JOB_SCHEMA, "Job accepted and stored (committed before this response); poll "
+           request_example={"pledges": [example_request(paths=1000)],
+                            "simulation": {"paths": 1000, "seed": 5, "chunk_paths": 500}, "factors": "on"},
+           responses={202: (R.Job, "Job accepted and stored (committed before this response); poll "
                                         "Location (GET /v1/portfolio/stress/{job_id}). A replay of the same "
                                         "Idempotency-Key returns the first 202 again with "
                                         "`Idempotent-Replayed: true` and starts nothing")},
@@ -279,7 +299,7 @@ def submit_portfolio():
 @bp.get("/portfolio/stress/<string:job_id>")
 @operation("GET", "/v1/portfolio/stress/{job_id}", "Status and result of a portfolio stress job",
            tags=["stress"], parameters=[JOB_PARAM], errors=(404,),
-           responses={200: (JOB_SCHEMA, "queued | running | done (with result) | failed (with error); "
+           responses={200: (R.Job, "queued | running | done (with result) | failed (with error); "
                                         "a job still queued/running long after `started_at` was lost with "
                                         "its worker and will not finish: resubmit it")})
 def get_portfolio_job(job_id: str):
