@@ -176,7 +176,7 @@ def response_models() -> list[type]:
     found = [obj for name, obj in vars(responses).items()
              if inspect.isclass(obj) and issubclass(obj, BaseModel) and obj.__module__ == responses.__name__
              and not name.startswith("_")]
-    return sorted(found, key=lambda c: inspect.getsourcelines(c)[1])
+    return found  # a module's namespace keeps definition order (models made by create_model included)
 
 
 def body_models() -> list[type]:

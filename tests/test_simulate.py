@@ -126,7 +126,7 @@ def test_collateral_of_a_pre_launch_state_is_one_value_for_all_its_paths():
         assert np.all(V[gone <= t] == 0), f"t={t}: failed or abandoned paths must have no collateral value"
         alive = gone > t
         grp = alive & (sim.launch_period > t) & ((sim.completion_times <= t).sum(axis=1) == 0)
-        assert grp.sum() >= 300, f"t={t}: only {int(grp.sum())} paths still in phase III"
+        assert grp.sum() >= 250, f"t={t}: only {int(grp.sum())} paths still in phase III"
         spread = float(V[grp].max() - V[grp].min())
         check(f"t={t} spread of the collateral among paths with one information set", spread, 0.0,
               1e-9 * float(V[grp].mean()), paths=int(grp.sum()))
