@@ -94,13 +94,13 @@ class VbpSelected(_Event):
 
 class InvalidationDecided(_Event):
     type: Literal["invalidation_decided"] = Field(description="CNIPA decided an invalidation request")
-    patent_id: Annotated[str, Field(min_length=1, max_length=64)] = Field(description="The pledged patent concerned")
+    patent_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")] = Field(description="The pledged patent concerned")
     outcome: Literal["upheld", "partially_upheld", "invalidated"] = Field(description="The decision")
 
 
 class FeePaymentMissed(_Event):
     type: Literal["fee_payment_missed"] = Field(description="An annual fee was not paid on time")
-    patent_id: Annotated[str, Field(min_length=1, max_length=64)] = Field(description="The pledged patent concerned")
+    patent_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")] = Field(description="The pledged patent concerned")
 
 
 class Repayment(_Event):

@@ -250,7 +250,7 @@ def test_standard_errors_of_the_max_loan_by_the_delta_method_on_batch_means():
     sim, u = synthetic(n=400, seed=21)
     sim.params = dataclasses.replace(sim.params, se_batches=20)
     sim.appraised_value, sim.mc_std_error = 200 * M, 4 * M
-    sim.streams, sim._u_fin = None, u                        # financing_draws reads the cached uniforms
+    sim.streams, sim._u_fin = None, np.ascontiguousarray(u.T)   # financing_draws caches (years, paths)
     req = request(term=3.0)
     req.sharing = NS(scheme="none", party_limits=None)
     req.policy.max_expected_loss, req.policy.max_total_expected_loss = 0.02, 0.03

@@ -408,3 +408,13 @@ def test_every_limit_and_binding_constraint_of_the_engine_has_a_label_in_both_la
             assert not re.search(r"[A-Za-z]{3,}", zh), f"{kind} {name}: English left in {zh!r}"
             if name.startswith("party:"):
                 assert i18n.label("party", name[6:], "zh") in zh, (name, zh)
+
+
+def test_a_number_beyond_babels_precision_is_written_not_raised():
+    """A requested amount over a value of ~0 gives a ratio of 1e300: the decision's text must still render
+    (schemathesis found the 500)."""
+    from ipledge.valuation import fmt
+
+    assert fmt.percent(1e300, 1, "en") == "1e+302%"
+    assert fmt.number(float("inf")) == "∞" and fmt.number(float("nan")) == fmt.MISSING
+    assert fmt.percent(0.3, 1, "zh") == "30.0%"

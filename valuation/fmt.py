@@ -50,6 +50,9 @@ def number(x: float, digits: int = 0, lang: str = "en") -> str:
     """``x`` with ``digits`` decimals and the locale's grouping (``-0`` is shown as ``0``)."""
     pattern, locale = _decimal(int(digits), lang)
     x = float(x)
+    if not math.isfinite(x) or abs(x) >= 1e15:
+        # beyond Babel's decimal precision (a ratio to a value of ~0): say it in exponent form, never fail
+        return MISSING if math.isnan(x) else (f"{x:.3g}" if math.isfinite(x) else ("∞" if x > 0 else "-∞"))
     if round(x, digits) == 0:
         x = 0.0
     return pattern.apply(x, locale)

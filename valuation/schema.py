@@ -111,8 +111,25 @@ Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 DATE_PATTERN = r"^(198[5-9]|199[0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 Date = Annotated[dt.date, BeforeValidator(_iso_date), AfterValidator(_date_in_range),
                  WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN})]
+#: the same set as a JSON Schema pattern, so a client (or a generator) knows a name with a control character is
+#: refused, and that it needs one character that is not a space (surrounding spaces are stripped); the
+#: validator above gives the readable message
+_C = "\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+PRINTABLE_PATTERN = f"^[^{_C}]*[^\\s{_C}][^{_C}]*$"
+
+
+class _PrintableInSchema:
+    """Adds :data:`PRINTABLE_PATTERN` to a text field's JSON schema (validation is :func:`_printable`'s)."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema, handler):
+        schema = handler(core_schema)
+        schema.setdefault("pattern", PRINTABLE_PATTERN)
+        return schema
+
+
 #: free text of a request (names, ids): printable characters only
-Text = Annotated[str, AfterValidator(_printable)]
+Text = Annotated[str, AfterValidator(_printable), _PrintableInSchema]
 MONEY_MAX = 1e13  #: CNY; the bound of every money field
 FEN = 0.01        #: CNY; the smallest amount of a loan (below it ratios to the amount overflow: a 500, not an answer)
 Money = Annotated[Number, Field(ge=0, le=MONEY_MAX), U.CNY]
@@ -125,9 +142,17 @@ def quantity(unit: U.Unit, **bounds):
     return Annotated[Number, Field(**bounds), unit]
 
 
+def _integral(v):
+    """104.0 is the integer 104 in JSON (and in JSON Schema's ``integer``): take it as such; 104.5, a bool or a
+    string still fail the strict integer check with its message."""
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
 def whole(unit: U.Unit = U.COUNT, **bounds):
-    """A bounded strict integer with its unit (default: a count)."""
-    return Annotated[StrictInt, Field(**bounds), unit]
+    """A bounded strict integer with its unit (default: a count); a JSON number with no fraction counts."""
+    return Annotated[StrictInt, Field(**bounds), BeforeValidator(_integral), unit]  # bounds first: JSON Schema keywords
 
 
 def _rules(*rules: dict):
@@ -228,10 +253,15 @@ class Patent(_Model):
         return v
 
 
+SPREAD_MAX = 1000.0  #: widest ratio of p90 to p50 and of p50 to a positive p10
+
+
 class PeakSales(_Model):
-    p10: MoneyPerYear = Field(description="Peak sales, 10th percentile (pessimistic)")
-    p50: MoneyPerYear = Field(description="Peak sales, median")
-    p90: MoneyPerYear = Field(description="Peak sales, 90th percentile (optimistic)")
+    p10: MoneyPerYear = Field(description="Peak sales, 10th percentile (pessimistic); 0 (a fat lower tail) or at "
+                                          "least p50 / 1,000")
+    p50: MoneyPerYear = Field(description="Peak sales, median; at least p10")
+    p90: MoneyPerYear = Field(description="Peak sales, 90th percentile (optimistic); at least p50 and at most "
+                                          "1,000 x p50")
 
     @field_validator("p50")
     @classmethod
@@ -247,6 +277,13 @@ class PeakSales(_Model):
             raise ValueError("p90 must not be below p50")
         if info.data.get("p50") == 0 and v > 0:
             raise ValueError("p90 must be 0 when p50 is 0 (a lognormal needs a positive median)")
+        p10, p50 = info.data.get("p10"), info.data.get("p50")
+        # three orders of magnitude either side of the median: wider is not a forecast, and the lognormal's
+        # spread (log p90 - log p10) / 2.56 would overflow the simulation's sales
+        if p50 and v > SPREAD_MAX * p50 * (1 + 1e-9):       # (1 + 1e-9): a stressed copy scales all three
+            raise ValueError(f"p90 must be at most {SPREAD_MAX:,.0f} x p50 (got {v / p50:.3g} x)")
+        if p50 and p10 and p10 * SPREAD_MAX * (1 + 1e-9) < p50:
+            raise ValueError(f"p10 must be 0 or at least p50 / {SPREAD_MAX:,.0f} (got p50 / {p50 / p10:.3g})")
         return v
 
 
