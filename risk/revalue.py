@@ -42,11 +42,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ipledge.risk.params import DEFAULT_PARAMS, ModelParams
 from ipledge.valuation import units as U
-from ipledge.valuation.schema import STAGES, Date, Fraction, Money, PledgeRequest
+from ipledge.valuation.schema import STAGES, Date, Fraction, Money, PledgeRequest, whole
 from ipledge.valuation.terms import DAYS_PER_YEAR
 
 EVENT_TYPES = ("phase_result", "approval", "launch", "vbp_selected", "invalidation_decided",
@@ -79,7 +79,7 @@ class PhaseResult(_Event):
 
 class Approval(_Event):
     type: Literal["approval"] = Field(description="Marketing approval granted")
-    launch_year: Annotated[StrictInt, Field(ge=1950, le=2100), U.YEAR] | None = Field(
+    launch_year: whole(U.YEAR, ge=1950, le=2100) | None = Field(
         default=None, description="Planned launch year (default: the approval year)")
 
 
