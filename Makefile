@@ -50,6 +50,9 @@ test: $(STAMP) translations
 test-fast: $(STAMP) translations
 	$(BIN)/python -m pytest -q -m "not slow"
 
+test-slow: $(STAMP) translations
+	$(BIN)/python -m pytest -q -m slow
+
 # docs/schema.md and docs/examples/approval.json from the pydantic models (tests/test_readme.py checks them)
 schema-doc: $(STAMP)
 	$(BIN)/python -m ipledge.api.schema_doc

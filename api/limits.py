@@ -39,7 +39,7 @@ import threading
 import time
 from pathlib import Path
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse
