@@ -126,3 +126,29 @@ def test_invalid_input_names_the_field(name, data, field, fragment):
         assert any(fragment in m for m in msgs), f"{name}: expected {fragment!r} in the message, got {msgs}"
     line = one_line(info.value)
     assert "\n" not in line and line.startswith(fields[0]), f"{name}: one-line summary {line!r}"
+
+
+@pytest.mark.parametrize("quantiles,fragment", [
+    ({"p10": 5e-324, "p50": 4.0e8, "p90": 1.2e9}, "p10 must be 0 or at least p50 / 1,000"),
+    ({"p10": 1.0e8, "p50": 4.0e8, "p90": 4.1e11}, "p90 must be at most 1,000 x p50"),
+])
+def test_a_peak_sales_spread_wider_than_three_orders_of_magnitude_is_refused(quantiles, fragment):
+    """A subnormal p10 gave a lognormal sigma of ~300 and overflowed the simulation (a 500 schemathesis found)."""
+    with pytest.raises(ValidationError) as e:
+        PledgeRequest.model_validate(changed("product.peak_sales", quantiles))
+    assert fragment in one_line(e.value), one_line(e.value)
+
+
+def test_the_spread_bounds_admit_their_edges_and_a_fat_lower_tail():
+    for q in ({"p10": 4.0e5, "p50": 4.0e8, "p90": 4.0e11}, {"p10": 0.0, "p50": 4.0e8, "p90": 1.2e9}):
+        PledgeRequest.model_validate(changed("product.peak_sales", q))
+
+
+def test_a_whole_json_number_is_an_integer_and_a_fraction_is_not():
+    """104.0 is the integer 104 in JSON (JSON Schema's integer): accepted; 104.5, true and "104" refused."""
+    req = PledgeRequest.model_validate(changed("patents.0.total_claims", 104.0))
+    assert req.patents[0].total_claims == 104 and type(req.patents[0].total_claims) is int
+    for bad in (104.5, True, "104"):
+        with pytest.raises(ValidationError) as e:
+            PledgeRequest.model_validate(changed("patents.0.total_claims", bad))
+        assert "patents[0].total_claims" in one_line(e.value), (bad, one_line(e.value))
