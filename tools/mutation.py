@@ -5,6 +5,8 @@
     python tools/mutation.py --report             # print the last results again, run nothing
     python tools/mutation.py --rerun-survivors    # test again only the mutants that survived last time
     python tools/mutation.py --resume             # go on with an interrupted session
+    python tools/mutation.py --report --markdown docs/mutation_survivors.md   # the survivor list as a document
+    python tools/mutation.py --report --check     # exit 1 unless every module meets the target (below)
 
 cosmic-ray does the work: `cosmic-ray init` lists the mutants, `cr-filter-operators` drops the operators that
 mutation.toml excludes, `cosmic-ray exec` applies each mutant to the file on disk in place, runs the module's
@@ -16,6 +18,13 @@ tests that execute the statement it changes (`--run-tests`, the test command cos
 timeout from that run and prints the table. cosmic-ray takes mutants in random order, so a stopped session
 has tested a random sample (its score is printed with a Wilson 95% interval); `--rerun-survivors` tests the
 last survivors first to keep it one. Sessions live in .mutation/.
+
+Equivalent mutants: a survivor that no input can tell from the original is registered, with the reason, in
+tools/mutation_equivalents/<file path, / -> __, no .py>.toml (entries `function`, `operator`, `diff` as the
+survivor list prints them, `why`). The report prints registered survivors apart from the others, and any entry
+that matched no survivor (the code changed, or a test now kills it: remove or re-copy it). The score stays the
+raw one, (killed + timeout + incompetent) / tested; the target (TARGET, issue 12) is a raw score of at least
+85% AND no survivor left unregistered.
 
 Files are mutated in place, one mutant at a time: do not run two sessions on one clone at once, and do not run
 other tests in this clone while a session runs.
@@ -37,6 +46,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "mutation.toml"
 OUT = ROOT / ".mutation"
+EQUIVALENTS = ROOT / "tools" / "mutation_equivalents"
+TARGET = 0.85
+EQUIVALENT_KEYS = {"function", "operator", "diff", "why"}
 BIN = Path(sys.executable).parent
 # the test runs load only the plugins they need: autoloading every installed pytest plugin (schemathesis, ...)
 # costs ~1 s a run, more than most risk test selections take
@@ -206,6 +218,7 @@ def run_tests(module: str) -> int:
 
 
 DEFERRED = "tools/mutation.py: deferred"
+UNREACHED = "  [no test reaches it]"
 
 
 def drop_results(db, drop) -> None:
@@ -297,7 +310,7 @@ def summarise(module: str, db_path: Path) -> dict:
             elif res.test_outcome == TestOutcome.SURVIVED:
                 counts["survived"] += 1
                 unreached = (res.output or "").startswith("no test in the selection executes")
-                text = mutant_lines(res.diff) + ("  [no test reaches it]" if unreached else "")
+                text = mutant_lines(res.diff) + (UNREACHED if unreached else "")
                 survivors.append((m.start_pos[0], m.start_pos[1], m.operator_name, m.occurrence,
                                   m.definition_name, text))
             elif res.test_outcome == TestOutcome.INCOMPETENT:
@@ -311,7 +324,48 @@ def summarise(module: str, db_path: Path) -> dict:
     tested = counts["killed"] + counts["timeout"] + counts["incompetent"] + counts["survived"]
     counts["tested"] = tested
     counts["score"] = (tested - counts["survived"]) / tested if tested else float("nan")
-    return {"module": module, **counts, "survivors": sorted(survivors)}
+    open_, equivalent, stale = classify(sorted(survivors), load_equivalents(module))
+    counts["equivalent"] = len(equivalent)
+    return {"module": module, **counts, "survivors": open_, "equivalents": equivalent, "stale": stale}
+
+
+def meets_target(r: dict) -> bool:
+    return r["pending"] == 0 and r["score"] >= TARGET and not r["survivors"]
+
+
+def load_equivalents(module: str, folder: Path | None = None) -> list[dict]:
+    """The registered equivalent mutants of ``module`` (empty if it has no registry file)."""
+    path = (folder or EQUIVALENTS) / f"{session_name(module)}.toml"
+    if not path.exists():
+        return []
+    with open(path, "rb") as fh:
+        entries = tomllib.load(fh).get("equivalent", [])
+    for i, e in enumerate(entries):
+        missing = EQUIVALENT_KEYS - e.keys()
+        if missing or not str(e.get("why", "")).strip():
+            sys.exit(f"{path.name}: entry {i + 1} needs {', '.join(sorted(missing)) or 'a reason (why)'}")
+    return entries
+
+
+def classify(survivors: list[tuple], entries: list[dict]) -> tuple[list[tuple], list[tuple], list[dict]]:
+    """Split survivors (line, col, operator, occurrence, function, diff) into (unregistered, registered as
+    equivalent) and return the registry entries that matched none (stale). Matching is on the operator and
+    the diff text, so an entry survives a change of line numbers but not a change of the line."""
+    def key(op: str, diff: str) -> tuple[str, str]:
+        return op.removeprefix("core/"), diff.removesuffix(UNREACHED).strip()
+
+    registry = {key(e["operator"], e["diff"]): e for e in entries}
+    used: set[tuple[str, str]] = set()
+    open_, equivalent = [], []
+    for s in survivors:
+        k = key(s[2], s[5])
+        if k in registry:
+            equivalent.append((*s, registry[k]["why"]))
+            used.add(k)
+        else:
+            open_.append(s)
+    stale = [e for k, e in registry.items() if k not in used]
+    return open_, equivalent, stale
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -328,27 +382,77 @@ def ci_text(r: dict) -> str:
     return f"{lo:.1%}-{hi:.1%}"
 
 
-def report(rows: list[dict], times: dict[str, tuple[float, float]]) -> None:
-    print("\nSurviving mutants (line:col operator#occurrence in function: - original | + mutant)")
-    for r in rows:
-        for line, col, op, occ, fn, diff in r["survivors"]:
-            print(f"  {r['module']}:{line}:{col} {op.removeprefix('core/')}#{occ} in {fn}: {diff}")
-    hdr = (f"\n{'module':<26}{'mutants':>8}{'killed':>8}{'timeout':>8}{'incomp':>7}{'survived':>9}"
-           f"{'skipped':>8}{'score':>8}{'base s':>8}{'run s':>8}")
-    print(hdr)
-    tot = {k: 0 for k in ("tested", "killed", "timeout", "incompetent", "survived", "skipped")}
+def survivor_line(module: str, s: tuple) -> str:
+    line, col, op, occ, fn, diff = s[:6]
+    return f"{module}:{line}:{col} {op.removeprefix('core/')}#{occ} in {fn}: {diff}"
+
+
+def table_rows(rows: list[dict], times: dict[str, tuple[float, float]]) -> list[list[str]]:
+    out = []
     for r in rows:
         base, wall = times.get(r["module"], (float("nan"), float("nan")))
-        print(f"{r['module']:<26}{r['tested']:>8}{r['killed']:>8}{r['timeout']:>8}{r['incompetent']:>7}"
-              f"{r['survived']:>9}{r['skipped']:>8}{r['score']:>8.1%}{base:>8.1f}{wall:>8.0f}"
-              + (f"  (random sample, {r['pending']} not tested; 95% CI {ci_text(r)})" if r["pending"] else ""))
-        for k in tot:
-            tot[k] += r[k]
+        note = f"random sample, {r['pending']} not tested; 95% CI {ci_text(r)}" if r["pending"] else ""
+        out.append([r["module"], str(r["tested"]), str(r["killed"]), str(r["timeout"]), str(r["incompetent"]),
+                    str(r["survived"]), str(r["equivalent"]), str(len(r["survivors"])), str(r["skipped"]),
+                    f"{r['score']:.1%}", "yes" if meets_target(r) else "no", f"{base:.1f}", f"{wall:.0f}", note])
+    return out
+
+
+HEADER = ["module", "mutants", "killed", "timeout", "incomp", "survived", "equiv", "open", "skipped", "score",
+          "target", "base s", "run s", ""]
+LEGEND = (f"score = (killed + timeout + incompetent) / mutants tested; equiv = survivors registered as equivalent "
+          f"(tools/mutation_equivalents), open = survivors not registered; target = score >= {TARGET:.0%} and no "
+          f"open survivor; skipped = excluded operator, type annotation or -1 twin of a number mutant "
+          f"(docs/testing.md)")
+
+
+def report(rows: list[dict], times: dict[str, tuple[float, float]]) -> None:
+    print("\nSurviving mutants not registered as equivalent (line:col operator#occurrence in function:"
+          " - original | + mutant)")
+    for r in rows:
+        for s in r["survivors"]:
+            print("  " + survivor_line(r["module"], s))
+    for r in rows:
+        for e in r["stale"]:
+            print(f"  stale registry entry of {r['module']} (matches no survivor: killed now, or the line changed):"
+                  f" {e['operator']} in {e['function']}: {e['diff']}")
+    widths = [26, 8, 8, 8, 7, 9, 6, 5, 8, 8, 7, 8, 8, 0]
+    fmt = lambda cells: "".join(c.ljust(w) if i == 0 else c.rjust(w) if w else f"  {c}" if c else ""
+                                for i, (c, w) in enumerate(zip(cells, widths)))
+    print("\n" + fmt(HEADER))
+    for cells in table_rows(rows, times):
+        print(fmt(cells))
+    tot = {k: sum(r[k] for r in rows) for k in ("tested", "killed", "timeout", "incompetent", "survived",
+                                                "equivalent", "skipped")}
     score = (tot["tested"] - tot["survived"]) / tot["tested"] if tot["tested"] else float("nan")
-    print(f"{'overall':<26}{tot['tested']:>8}{tot['killed']:>8}{tot['timeout']:>8}{tot['incompetent']:>7}"
-          f"{tot['survived']:>9}{tot['skipped']:>8}{score:>8.1%}")
-    print("score = (killed + timeout + incompetent) / mutants tested; skipped = excluded operator, type annotation"
-          " or -1 twin of a number mutant (see docs/testing.md)")
+    open_n = sum(len(r["survivors"]) for r in rows)
+    print(fmt(["overall", *(str(tot[k]) for k in ("tested", "killed", "timeout", "incompetent", "survived",
+                                                  "equivalent")), str(open_n), str(tot["skipped"]),
+               f"{score:.1%}", "", "", "", ""]))
+    print(LEGEND)
+
+
+def markdown(rows: list[dict], times: dict[str, tuple[float, float]]) -> str:
+    """The survivor list as a document (docs/mutation_survivors.md): the table, the open survivors, and every
+    registered equivalent with its reason."""
+    md = ["# Surviving mutants of the last complete runs", "",
+          "Written by `python tools/mutation.py --report --markdown docs/mutation_survivors.md` from the sessions"
+          " in `.mutation/` and the registry `tools/mutation_equivalents/`. Format:"
+          " `file:line:col operator#occurrence in function: - original | + mutant`;"
+          " `[no test reaches it]` = no test of the module's selection executes the line.", "",
+          "| " + " | ".join(h or "note" for h in HEADER) + " |", "|" + "---|" * len(HEADER)]
+    md += ["| " + " | ".join([f"`{c[0]}`", *c[1:]]) + " |" for c in table_rows(rows, times)]
+    md += ["", LEGEND, ""]
+    open_ = [survivor_line(r["module"], s) for r in rows for s in r["survivors"]]
+    md += ["## Survivors not registered as equivalent", ""]
+    md += (["```", *open_, "```"] if open_ else ["None."]) + [""]
+    md += ["## Registered equivalent mutants and why no test can kill them", ""]
+    for r in rows:
+        if r["equivalents"]:
+            md += [f"### `{r['module']}` ({len(r['equivalents'])})", ""]
+            md += [f"- `{survivor_line(r['module'], s)}`  \n  {s[6].strip()}" for s in r["equivalents"]]
+            md += [""]
+    return "\n".join(md)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -358,6 +462,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resume", action="store_true", help="continue an interrupted session")
     ap.add_argument("--run-tests", metavar="MODULE", help=argparse.SUPPRESS)  # the test command cosmic-ray runs
     ap.add_argument("--rerun-survivors", action="store_true", help="test again the mutants that survived")
+    ap.add_argument("--markdown", metavar="FILE", type=Path, help="also write the survivor list as Markdown")
+    ap.add_argument("--check", action="store_true", help=f"exit 1 unless every module meets the target"
+                                                         f" (score >= {TARGET:.0%}, every survivor registered)")
     args = ap.parse_args(argv)
     if args.run_tests:
         return run_tests(args.run_tests)
@@ -381,6 +488,12 @@ def main(argv: list[str] | None = None) -> int:
             continue
         rows.append(summarise(module, db_path))
     report(rows, times)
+    if args.markdown:
+        args.markdown.write_text(markdown(rows, times) + "\n")
+    if args.check and not (rows and all(meets_target(r) for r in rows)):
+        print("target not met: " + ", ".join(r["module"] for r in rows if not meets_target(r)) if rows
+              else "target not met: no session")
+        return 1
     return 0
 
 
