@@ -137,3 +137,17 @@ def test_no_revenue_path(over, why):
     else:
         assert [k["code"] for k in kos] == ["no_revenue_path"] and why in kos[0]["message"], f"{over}: {kos}"
         assert kos[0]["patents"] == [], kos
+
+
+@pytest.mark.parametrize("p50, expected", [(1e7, 0.0), (math.sqrt(1e7 * 5e9), 50.0), (5e9, 100.0),
+                                           (1e7 * 500 ** 0.25, 25.0)])
+def test_peak_sales_points_unrounded_at_the_ends_and_geometric_points_of_the_log_scale(p50, expected):
+    """The rule "10m scores 0, 5bn scores 100" on a log scale, read before the response rounds to 0.1: the
+    geometric midpoint scores exactly 50, the quarter point 25 (a CNY 1 shift of either end moves these by
+    ~1e-9 to 1e-5 points, far above the 1e-11 tolerance and far below the response's resolution)."""
+    from ipledge.valuation.scorecard import PledgeFacts
+
+    req = PledgeRequest.model_validate(clean_request(peak_sales={"p10": p50 / 2, "p50": p50, "p90": p50 * 2}))
+    facts = PledgeFacts.build(req, launch=D("2030-01-01"), launch_basis="test")
+    got = revenue.peak_sales(facts).points
+    assert abs(got - expected) <= 1e-11, f"p50 {p50!r}: expected {expected} points, got {got!r} (tolerance 1e-11)"
