@@ -391,16 +391,17 @@ def yearly_caps(book: Book, loss: np.ndarray, period: np.ndarray) -> list[dict]:
         if not cp or year_cap is None:
             continue
         years = np.array([book.pledges[i].as_of.year for i in idx])[:, None] + period[idx]
-        comp = np.minimum(sch.shares.get(cp, 0.0) * loss[idx], sch.caps.get("per_loan", np.inf))
+        # each loan's compensation capped as in its own loss split (credit.split_paths): the per-loan cap and,
+        # for a lone loan, the per-enterprise cap; then the loans of one enterprise together under the latter
+        comp = np.minimum(sch.shares.get(cp, 0.0) * loss[idx], sch.loan_cap)
         per_ent = sch.caps.get("per_enterprise")
         if per_ent is not None:
             names = [book.pledges[i].applicant.name for i in idx]
             for ent in set(names):
                 rows = [k for k, nm in enumerate(names) if nm == ent]
-                if len(rows) > 1:
-                    tot = comp[rows].sum(axis=0)
-                    scale = np.where(tot > per_ent, per_ent / np.maximum(tot, 1e-300), 1.0)
-                    comp[rows] *= scale[None, :]
+                tot = comp[rows].sum(axis=0)
+                scale = np.where(tot > per_ent, per_ent / np.maximum(tot, 1e-300), 1.0)
+                comp[rows] *= scale[None, :]
         cal = sorted({int(y) for y in np.unique(years[comp > 0])})
         by_year = []
         binds_any = np.zeros(loss.shape[1], bool)

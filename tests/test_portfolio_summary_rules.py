@@ -111,3 +111,19 @@ def test_a_total_equal_to_its_enterprise_cap_is_paid_in_full_however_small_the_c
     got = by_year(out)
     assert got == {y0 + 1: (cap, 0.0)}, f"expected {cap!r} paid in {y0 + 1}, got {got}"
     assert math.isfinite(cap) and cap > 0
+
+
+@pytest.mark.parametrize("caps, paid", [
+    ({"per_enterprise": 5e6, "per_year": 6e6}, 5e6),                       # the enterprise cap alone
+    ({"per_loan": 8e6, "per_enterprise": 5e6, "per_year": 6e6}, 5e6),      # the lower of the two
+    ({"per_loan": 4e6, "per_enterprise": 5e6, "per_year": 6e6}, 4e6),
+])
+def test_a_lone_loan_is_held_to_its_enterprise_cap_as_in_its_own_loss_split(caps, paid):
+    """A 40m loss on a 50% fund share is 20m before caps; the fund pays at most min(per loan, per enterprise)
+    for an enterprise with one loan, as credit.split_paths pays it, so the 6m yearly cap never binds. Before the
+    fix the yearly view paid 20m (or the per-loan cap) and reported the yearly cap binding on every path."""
+    pledges = [custom(caps, "X")]
+    y0 = pledges[0].as_of.year
+    out = pf.yearly_caps(NS(pledges=pledges), np.array([[40e6]]), np.array([[1]]))
+    assert by_year(out) == {y0 + 1: (pytest.approx(paid, rel=1e-12), 0.0)}, (
+        f"caps {caps}, loss 40m at 50%: expected {paid:,.0f} paid in {y0 + 1}, cap not binding; got {out}")
