@@ -393,7 +393,7 @@ def yearly_caps(book: Book, loss: np.ndarray, period: np.ndarray) -> list[dict]:
         years = np.array([book.pledges[i].as_of.year for i in idx])[:, None] + period[idx]
         # each loan's compensation capped as in its own loss split (credit.split_paths): the per-loan cap and,
         # for a lone loan, the per-enterprise cap; then the loans of one enterprise together under the latter
-        comp = np.minimum(sch.shares.get(cp, 0.0) * loss[idx], sch.loan_cap)
+        comp = np.minimum(sch.shares[cp] * loss[idx], sch.loan_cap)   # a capped party always has a share (schema)
         per_ent = sch.caps.get("per_enterprise")
         if per_ent is not None:
             names = [book.pledges[i].applicant.name for i in idx]
