@@ -43,7 +43,7 @@ def max_paths() -> int:
         n = int(os.environ.get("IPLEDGE_MAX_PATHS", DEFAULT_MAX_PATHS))
     except ValueError:
         raise ValueError("IPLEDGE_MAX_PATHS must be an integer number of paths") from None
-    return max(1000, min(n, 200_000))
+    return max(1000, min(n, DEFAULT_MAX_PATHS))
 
 
 def pct_pp(x: float) -> str:
@@ -131,7 +131,8 @@ def value_histogram(pv: np.ndarray, bins: int = 30) -> dict:
     pos = pv[pv > 0]
     if pos.size:
         top = float(np.percentile(pos, 99))
-        counts, edges = np.histogram(pos[pos <= top], bins=bins, range=(0.0, top if top > 0 else 1.0))
+        # top > 0 (a percentile of positive values): the range needs no fallback
+        counts, edges = np.histogram(pos[pos <= top], bins=bins, range=(0.0, top))
     else:
         counts, edges = np.zeros(0, dtype=int), np.zeros(0)
     return {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts], "paths": int(pv.size),

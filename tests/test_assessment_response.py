@@ -122,6 +122,12 @@ def test_value_histogram_counts_zero_positive_and_tail_paths():
     assert h["mean"] == pytest.approx(pv.mean()), h
     empty = A.value_histogram(np.zeros(5))
     assert empty["counts"] == [] and empty["edges"] == [] and empty["zero"] == 5 and empty["above"] == 0, empty
+    # 1..101: the 99th percentile is the data point 100 itself, which is binned (the top edge is included)
+    at_top = A.value_histogram(np.arange(1.0, 102.0), bins=4)
+    assert at_top["edges"][-1] == 100.0 and sum(at_top["counts"]) == 100 and at_top["above"] == 1, at_top
+    default = A.value_histogram(np.arange(1.0, 102.0))
+    assert len(default["counts"]) == 30 and len(default["edges"]) == 31, "30 bins unless told otherwise"
+    assert default["edges"] == pytest.approx([100.0 * i / 30 for i in range(31)]), default["edges"]
 
 
 def test_remaining_economic_life_is_the_mean_protected_years_on_the_market():
@@ -130,6 +136,12 @@ def test_remaining_economic_life_is_the_mean_protected_years_on_the_market():
     got = A.gbt42748_derived(sim)["remaining_economic_life"]
     assert got["value"] == round((8.0 + 3.0 + 0.0) / 3, 2), got              # launched before today: from today
     assert "3 of 4 paths" in got["source"], got["source"]
+    # on the market = approved AND launched: an approved path that never launches (launch beyond any horizon)
+    # and a rejected path with a launch time recorded count for neither the life nor the number of paths
+    odd = NS(n=3, approved=np.array([True, True, False]), launch_time=np.array([1.0, np.inf, 1.0]),
+             exclusivity_end=np.array([5.0, 9.0, 7.0]))
+    got = A.gbt42748_derived(odd)["remaining_economic_life"]
+    assert got["value"] == 4.0 and "1 of 3 paths" in got["source"], got
     none = A.gbt42748_derived(NS(n=2, approved=np.array([False, False]), launch_time=np.full(2, np.inf),
                                  exclusivity_end=np.zeros(2)))
     assert none["remaining_economic_life"]["value"] == 0.0, none
@@ -144,7 +156,8 @@ def test_path_cap_and_small_formatters(monkeypatch):
         A.max_paths()
     monkeypatch.delenv("IPLEDGE_MAX_PATHS")
     assert A.max_paths() == 200_000
-    assert A.pct_pp(0.0123) == "1.2 pp" and A.pct_pp(math.inf) == "undefined (flat limit)"
+    assert A.pct_pp(0.0123) == "1.2 pp" and A.pct_pp(0.1) == "10.0 pp", (A.pct_pp(0.0123), A.pct_pp(0.1))
+    assert A.pct_pp(math.inf) == "undefined (flat limit)"
     assert A.finite(2.5) == 2.5 and A.finite(math.inf) is None and A.finite(math.nan) is None
 
 

@@ -232,3 +232,56 @@ def test_reported_intervals_are_90_percent_intervals():
     got = post.p_approval("oncology", None, "phase2", predictive=False)["hdi_90"]
     assert got == pytest.approx(list(brute_hdi(loa, 0.9))), (got, brute_hdi(loa, 0.9))
     assert got != pytest.approx([loa.min(), loa.max()]), "40 draws: the 90% interval is not the whole range"
+
+
+def test_names_read_from_a_file_whatever_their_array_form():
+    """Names come as a (n, strlen) char array (joined per row), or one name per element (bytes or text)."""
+    import netCDF4
+
+    chars = netCDF4.stringtochar(np.array(["oncology", "cns"], dtype="S8"))
+    assert P._strings(chars) == ["oncology", "cns"], P._strings(chars)
+    assert P._strings(np.array([b"ab", b"cd"])) == ["ab", "cd"], "fixed-width bytes, one name each"
+    assert P._strings(np.array([["x", "y"]])) == ["x", "y"], "a 2-D array of text is not a char array"
+
+
+def test_transition_table_is_the_sampled_probabilities_scaled_clipped_and_read_only():
+    post, lp, me, pre, kw, n = hand_posterior()
+    clinical = logistic(lp[:, 0, :] + me[:, 0, :] + kw["drift_new"])
+    ahead = np.concatenate([pre[:, None], clinical], axis=1)[:, P.STAGES.index("phase1"):]   # (6 draws, 4)
+    table = post.transition_table("oncology", "small_molecule", "phase1")
+    assert table.shape == (4, 6) and np.allclose(table, ahead.T, rtol=1e-12), "default scale 1: the draws as sampled"
+    assert (ahead * 1.7 > 1).any() and (ahead * 1.7 < 1).any(), "the scale must clip some entries, not all"
+    scaled = post.transition_table("oncology", "small_molecule", "phase1", scale=1.7)
+    assert np.allclose(scaled, np.minimum(ahead * 1.7, 1.0).T, rtol=1e-12), (scaled, ahead * 1.7)
+    assert not scaled.flags.writeable, "a cached table is shared by every request: read-only"
+    with pytest.raises(ValueError):
+        scaled[0, 0] = 0.0
+    again = post.transition_table("oncology", "small_molecule", "phase1")
+    assert again is table, "asked again (another table in between): the cached table, not a recomputed one"
+
+
+def test_transition_tables_are_cached_up_to_256_then_the_cache_starts_again():
+    post, *_ = hand_posterior()
+    first = post.transition_table("other", None, "phase2", scale=0.5)
+    for i in range(1, 256):                                          # 256 tables in all
+        post.transition_table("other", None, "phase2", scale=0.5 + i / 1024)
+    assert post.transition_table("other", None, "phase2", scale=0.5) is first, "256 tables fit in the cache"
+    post.transition_table("other", None, "phase2", scale=0.9999)     # the 257th empties it first
+    again = post.transition_table("other", None, "phase2", scale=0.5)
+    assert again is not first and np.array_equal(again, first), "after the 257th table the first is recomputed"
+
+
+def test_load_posterior_keeps_the_eight_most_recently_used_files(tmp_path):
+    import shutil
+
+    write_small_posterior(tmp_path / "p0.nc", False, with_counts=False, cells="[]")
+    paths = [tmp_path / f"p{i}.nc" for i in range(9)]
+    for p in paths[1:]:
+        shutil.copy(paths[0], p)
+    P.load_posterior.cache_clear()
+    try:
+        loaded = [P.load_posterior(p) for p in paths]                # 9 files: the first drops out
+        assert P.load_posterior(paths[1]) is loaded[1], "the 8 most recent stay cached"
+        assert P.load_posterior(paths[0]) is not loaded[0], "the 9th file evicts the least recently used"
+    finally:
+        P.load_posterior.cache_clear()

@@ -156,3 +156,25 @@ def test_any_positive_value_gives_an_ltv_however_small():
     ko = {"code": "k", "message": "m", "fix": "f"}
     cleared = run(req=request(amount=1.0), sc=scores(ko), val=valuation(0.5), ltv=search(0.25), checks=FAILING)
     assert cleared["reasons"][-1].endswith("(LTV 50.0%)."), cleared["reasons"][-1]
+
+
+def test_a_positive_max_loan_against_no_value_quotes_no_ltv():
+    """recommend() guards each LTV it prints: a max loan of CNY 5m against an appraised value of 0 (hand-made:
+    the search caps the amount at 0 when the value is 0) reads "LTV n/a" instead of dividing by zero."""
+    out = run(val=valuation(0.0), ltv=search(5 * M, binding="borrower_capacity"), checks=FAILING)
+    expect("max loan reason", out["reasons"][3],
+           "Max loan CNY 5.0m (LTV n/a) is set by the borrower capacity (35% of cash + 50% of a year's revenue) "
+           "(every risk limit holds there).", max_loan=5 * M, value=0.0)
+    expect("ltv", (out["ltv"], out["requested_ltv"]), (0.0, None))
+
+
+def test_no_counter_offer_of_nothing_even_without_a_minimum_fraction():
+    """With min_offer_fraction 0 every amount is "at least 0% of the request", but an offer of CNY 0 is no
+    offer: a failing request whose max loan is 0 is declined."""
+    params = NS(min_offer_fraction=0.0, max_guarantee_share=0.80)
+    out = recommend(request(), scores(), PIPELINE, valuation(), CREDIT, search(0.0), None, params, FAILING)
+    expect("decision", out["decision"], "decline", max_loan=0.0, min_offer_fraction=0.0)
+    expect("conditions", out["conditions"], [])
+    expect("decline reason", out["reasons"][-1],
+           "No amount of at least 0% of the request and no guarantee of at most 80% satisfies every limit "
+           "(failing at the request: bank expected-loss rate).")

@@ -214,6 +214,8 @@ def test_facts_readings_and_cards_are_read_only():
     (999_400_000, "CNY 999m"), (999_500_000, "CNY 1bn"), (999_999_999, "CNY 1bn"), (1_000_000_000, "CNY 1bn"),
     (1_234_000_000, "CNY 1.23bn"), (999_400_000_000, "CNY 999bn"), (999_600_000_000, "CNY 1,000bn"),
     (1e13, "CNY 10,000bn"), (5_000_000, "CNY 5m"), (12_345, "CNY 12,345"),
+    (999_500_000_000, "CNY 1,000bn"),        # exactly 999.5bn: .3g would read 1e+03bn
+    (2_505_001, "CNY 2.51m"),                # 2.505001m rounds up at the third figure (not a tie)
 ])
 def test_money_in_notes_never_reads_in_exponent_notation(amount, text):
     from ipledge.valuation.scorecard import cny
