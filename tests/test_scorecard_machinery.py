@@ -5,6 +5,7 @@ rules of the docstrings, written out by hand."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pytest
 
@@ -221,3 +222,15 @@ def test_money_in_notes_never_reads_in_exponent_notation(amount, text):
     from ipledge.valuation.scorecard import cny
 
     assert cny(amount) == text, f"cny({amount:,}) = {cny(amount)!r}, expected {text!r}"
+
+
+def test_a_negative_zero_reading_scores_plus_zero_and_reads_zero_percent():
+    """-0.0 is a valid JSON number within a fraction's bounds; the response must not print "points": -0.0 or
+    "profit margin -0%"."""
+    assert math.copysign(1.0, clamp(-0.0)) == 1.0, "clamp(-0.0) must be +0.0"
+    from valuation_helpers import V, row, score
+
+    for product in ({"profit_margin": -0.0}, {"royalty_rate": -0.0}):
+        r = row(score(**product), V, "Margin")
+        assert math.copysign(1.0, r["points"]) == 1.0 and math.copysign(1.0, r["value"]) == 1.0, (product, r)
+        assert "-0" not in r["note"], (product, r)

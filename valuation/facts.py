@@ -86,7 +86,8 @@ class Reading:
 
 
 def clamp(x: float, lo: float = 0.0, hi: float = 1.0) -> float:
-    return lo if x < lo else hi if x > hi else x
+    """x within [lo, hi]; at an end the end itself, so a -0.0 reading scores 0.0 points, not -0.0."""
+    return lo if x <= lo else hi if x >= hi else x
 
 
 def ramp(x: float, x0: float, x1: float) -> float:

@@ -143,10 +143,10 @@ def stage(facts: PledgeFacts) -> Reading:
 def margin(facts: PledgeFacts) -> Reading:
     prod = facts.req.product
     if prod.royalty_rate is not None:
-        r = prod.royalty_rate
+        r = prod.royalty_rate + 0.0         # -0.0 (valid JSON, within the bounds) reads as 0
         return Reading(r, ramp(r, 0.0, FULL_ROYALTY),
                        f"royalty {100 * r:.1f}% of sales (relief from royalty; 12.5% scores 100)")
-    m = prod.profit_margin
+    m = prod.profit_margin + 0.0
     return Reading(m, ramp(m, 0.0, FULL_MARGIN), f"profit margin {100 * m:.0f}% (50% scores 100)")
 
 
