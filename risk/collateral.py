@@ -43,9 +43,6 @@ import numpy as np
 
 from ipledge.risk.launch import accrued_sales, exclusivity_given_launch, expected_launch, info_years_left
 
-N_BASIS = 3  # 1, tau, tau^2 (+1 exclusivity column once resolved)
-
-
 def tail_sums_upto(x: np.ndarray, years: int) -> np.ndarray:
     """(T, ...) → (years+1, ...) with row t = Σ_{u>t} x[u-1], for t = 0..years (years ≤ T).
 
@@ -72,22 +69,20 @@ def _launched_values(res, patents, resolved_from: int, h: float, Y: int) -> np.n
     d = res.discount[rows] if res.discount.ndim == 2 else res.discount[None, :]     # (r, T) or (1, T)
     D = res.discount_end[rows] if res.discount_end.ndim == 2 else res.discount_end[None, :]
     c_bar = res.params.vbp_cut_mean
-    w = (1.0 - h) ** t if h > 0 else np.ones(T)
+    w = (1.0 - h) ** t                 # h = 0: exactly 1.0 in every year
     hit = res.vbp_period[rows, None] <= np.arange(Y + 1)[None, :]
     D_t = with_today(D)[:, :Y + 1]
     w_t = with_today(w)[:Y + 1]
     kept = (1.0 - res.vbp_cut[rows])[:, None]
     scale = (res.peak[rows] * res.ip_share)[:, None]
 
-    def value(acc_in, upto):
-        g1 = scale * acc_in * d
-        rc1 = tail_sums_upto(g1.T, upto).T
-        if h <= 0:
-            return rc1 / D_t[:, :upto + 1]
-        rc2 = tail_sums_upto((g1 * w).T, upto).T / w_t[:upto + 1]
-        return np.where(hit[:, :upto + 1], kept * rc1, (1.0 - c_bar) * rc1 + c_bar * rc2) / D_t[:, :upto + 1]
-
-    v = value(res.market_in, Y)
+    g1 = scale * res.market_in * d
+    rc1 = tail_sums_upto(g1.T, Y).T
+    if h <= 0:
+        v = rc1 / D_t
+    else:
+        rc2 = tail_sums_upto((g1 * w).T, Y).T / w_t
+        v = np.where(hit, kept * rc1, (1.0 - c_bar) * rc1 + c_bar * rc2) / D_t
     if resolved_from > 0:
         # before the patent outcomes are known, exclusivity enters through its law given the launch date
         k = min(resolved_from, Y + 1)
@@ -122,8 +117,7 @@ def expected_accrual(res, patents, sub: np.ndarray) -> np.ndarray:
     e_sorted = np.take_along_axis(ends, order, axis=0)
     s_sorted = patents.survive_p[order]
     none_after = np.ones((p, m))
-    if p > 1:
-        none_after[:-1] = np.cumprod((1.0 - s_sorted)[::-1], axis=0)[::-1][1:]
+    none_after[:-1] = np.cumprod((1.0 - s_sorted)[::-1], axis=0)[::-1][1:]     # p = 1: an empty slice
     prob = s_sorted * none_after
     out = np.zeros((m, T))
     for j in range(p):
@@ -236,14 +230,16 @@ def _known_state(res, patents):
 
 def live_states(res, patents, cols: np.ndarray, known=None) -> np.ndarray:
     """(len(cols), n) bool: at the end of year t the path has not failed or been abandoned and its
-    rights may still be in force (before resolution: any patent's term; after: a surviving patent's
-    term, or after launch its exclusivity end). Elsewhere the collateral is 0."""
-    gone, base_alive, base_any = known or _known_state(res, patents)
+    rights may still be in force (before resolution: whatever the patents' terms, the outcomes are not
+    known yet; after: a surviving patent's term, or after launch its exclusivity end). Elsewhere the
+    collateral is 0."""
+    gone, base_alive, _ = known or _known_state(res, patents)
     resolved_from = res.params.patent_resolution_years if patents.uncertain.any() else 0
     c = np.asarray(cols)[:, None]
     launched = res.launch_period[None, :] <= c
-    rights = np.where(launched, res.exclusivity_end[None, :] > c,
-                      np.where(c < resolved_from, base_any > c, base_alive[None, :] > c))
+    # before resolution (c < resolved_from) the rights count as in force whatever they are, so only the
+    # resolved reading of an unlaunched path's rights (a surviving patent's term) is needed
+    rights = np.where(launched, res.exclusivity_end[None, :] > c, base_alive[None, :] > c)
     return (gone[None, :] > c) & ((c < resolved_from) | rights)
 
 
@@ -285,7 +281,7 @@ def collateral_values(res, patents, h: float, years: int | None = None, with_se:
             last = np.where(resolved, c, last)
         tau = np.where(k > 0, t - last, t)     # stage under way at as_of: time since as_of
         feats = [np.ones_like(tau, dtype=float), tau, tau * tau]
-        if patents.base.size and t.max() >= resolved_from:
+        if t.max() >= resolved_from:        # (no patent: no path is in `pre`, this block is not reached)
             sel = t >= resolved_from
             left = np.zeros(t.size)
             if sel.any():
