@@ -37,8 +37,6 @@ because the loan it secures is nominal.
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from ipledge.risk.launch import accrued_sales, exclusivity_given_launch, expected_launch, info_years_left
@@ -125,11 +123,6 @@ def expected_accrual(res, patents, sub: np.ndarray) -> np.ndarray:
     return out
 
 
-@functools.lru_cache(maxsize=8)
-def _triu(b: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.triu_indices(b)
-
-
 def _lsm_fit(y: np.ndarray, features: np.ndarray, group: np.ndarray, n_groups: int, with_se: bool = False):
     """Fitted values of y on features (b × m, one row per basis function), one coefficient set per group.
 
@@ -143,12 +136,12 @@ def _lsm_fit(y: np.ndarray, features: np.ndarray, group: np.ndarray, n_groups: i
     # unit-scale the columns (tau² reaches 100 where the intercept is 1) so one cut-off fits all
     col_scale = np.maximum(np.abs(features).max(axis=1), 1e-300)
     features = features / col_scale[:, None]
-    iu, ku = _triu(b)
+    iu, ku = np.triu_indices(b)
     key = group.astype(np.int32 if n_groups > 32767 else np.int16)
     order = np.argsort(key, kind="stable")        # radix sort on small integer keys
     f_sorted, y_sorted, g_sorted = features[:, order], y[order], group[order]
     # products x_i x_k (i <= k), x_i y (and y², 1 for the standard errors), written in place
-    prods = np.empty((iu.size + b + (2 if with_se else 0), y.size))
+    prods = np.empty((iu.size + b + 2 * with_se, y.size))
     for r, (i, k) in enumerate(zip(iu, ku)):
         np.multiply(f_sorted[i], f_sorted[k], out=prods[r])
     np.multiply(f_sorted, y_sorted, out=prods[iu.size:iu.size + b])
@@ -186,14 +179,10 @@ def _future_costs(res, Y: int) -> np.ndarray:
     n = res.n
     out = np.zeros((Y + 1, n))
     K = dev.paid.shape[1]
-    if K < 2 or not np.any(dev.policy.costs[1:] > 0):
-        return out
     starts = np.concatenate([np.zeros((n, 1)), res.completion_times[:, :-1]], axis=1)
     r = np.asarray(res.rate, float)
     cols = np.arange(Y + 1)[:, None]
     for k in range(1, K):         # phase k = 0 is paid today: never after the end of a year t >= 0
-        if dev.policy.costs[k] <= 0:
-            continue
         c = dev.policy.costs[k] * dev.paid[:, k] * (1.0 + r) ** -starts[:, k]
         out += np.where(starts[None, :, k] > cols, c[None, :], 0.0)
     return out
