@@ -268,7 +268,7 @@ def collateral_values(res, patents, h: float, years: int | None = None, with_se:
             resolved = c <= t
             k += resolved
             last = np.where(resolved, c, last)
-        tau = np.where(k > 0, t - last, t)     # stage under way at as_of: time since as_of
+        tau = t - last                         # stage under way at as_of (k = 0, last = 0): time since as_of
         feats = [np.ones_like(tau, dtype=float), tau, tau * tau]
         if t.max() >= resolved_from:        # (no patent: no path is in `pre`, this block is not reached)
             sel = t >= resolved_from
