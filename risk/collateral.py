@@ -37,14 +37,9 @@ because the loan it secures is nominal.
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from ipledge.risk.launch import accrued_sales, exclusivity_given_launch, expected_launch, info_years_left
-
-N_BASIS = 3  # 1, tau, tau^2 (+1 exclusivity column once resolved)
-
 
 def tail_sums_upto(x: np.ndarray, years: int) -> np.ndarray:
     """(T, ...) → (years+1, ...) with row t = Σ_{u>t} x[u-1], for t = 0..years (years ≤ T).
@@ -72,22 +67,20 @@ def _launched_values(res, patents, resolved_from: int, h: float, Y: int) -> np.n
     d = res.discount[rows] if res.discount.ndim == 2 else res.discount[None, :]     # (r, T) or (1, T)
     D = res.discount_end[rows] if res.discount_end.ndim == 2 else res.discount_end[None, :]
     c_bar = res.params.vbp_cut_mean
-    w = (1.0 - h) ** t if h > 0 else np.ones(T)
+    w = (1.0 - h) ** t                 # h = 0: exactly 1.0 in every year
     hit = res.vbp_period[rows, None] <= np.arange(Y + 1)[None, :]
     D_t = with_today(D)[:, :Y + 1]
     w_t = with_today(w)[:Y + 1]
     kept = (1.0 - res.vbp_cut[rows])[:, None]
     scale = (res.peak[rows] * res.ip_share)[:, None]
 
-    def value(acc_in, upto):
-        g1 = scale * acc_in * d
-        rc1 = tail_sums_upto(g1.T, upto).T
-        if h <= 0:
-            return rc1 / D_t[:, :upto + 1]
-        rc2 = tail_sums_upto((g1 * w).T, upto).T / w_t[:upto + 1]
-        return np.where(hit[:, :upto + 1], kept * rc1, (1.0 - c_bar) * rc1 + c_bar * rc2) / D_t[:, :upto + 1]
-
-    v = value(res.market_in, Y)
+    g1 = scale * res.market_in * d
+    rc1 = tail_sums_upto(g1.T, Y).T
+    if h <= 0:
+        v = rc1 / D_t
+    else:
+        rc2 = tail_sums_upto((g1 * w).T, Y).T / w_t
+        v = np.where(hit, kept * rc1, (1.0 - c_bar) * rc1 + c_bar * rc2) / D_t
     if resolved_from > 0:
         # before the patent outcomes are known, exclusivity enters through its law given the launch date
         k = min(resolved_from, Y + 1)
@@ -122,18 +115,12 @@ def expected_accrual(res, patents, sub: np.ndarray) -> np.ndarray:
     e_sorted = np.take_along_axis(ends, order, axis=0)
     s_sorted = patents.survive_p[order]
     none_after = np.ones((p, m))
-    if p > 1:
-        none_after[:-1] = np.cumprod((1.0 - s_sorted)[::-1], axis=0)[::-1][1:]
+    none_after[:-1] = np.cumprod((1.0 - s_sorted)[::-1], axis=0)[::-1][1:]     # p = 1: an empty slice
     prob = s_sorted * none_after
     out = np.zeros((m, T))
     for j in range(p):
         out += prob[j][:, None] * accrued_sales(L, e_sorted[j], T, res.years_to_peak)[0]
     return out
-
-
-@functools.lru_cache(maxsize=8)
-def _triu(b: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.triu_indices(b)
 
 
 def _lsm_fit(y: np.ndarray, features: np.ndarray, group: np.ndarray, n_groups: int, with_se: bool = False):
@@ -149,12 +136,12 @@ def _lsm_fit(y: np.ndarray, features: np.ndarray, group: np.ndarray, n_groups: i
     # unit-scale the columns (tau² reaches 100 where the intercept is 1) so one cut-off fits all
     col_scale = np.maximum(np.abs(features).max(axis=1), 1e-300)
     features = features / col_scale[:, None]
-    iu, ku = _triu(b)
+    iu, ku = np.triu_indices(b)
     key = group.astype(np.int32 if n_groups > 32767 else np.int16)
     order = np.argsort(key, kind="stable")        # radix sort on small integer keys
     f_sorted, y_sorted, g_sorted = features[:, order], y[order], group[order]
     # products x_i x_k (i <= k), x_i y (and y², 1 for the standard errors), written in place
-    prods = np.empty((iu.size + b + (2 if with_se else 0), y.size))
+    prods = np.empty((iu.size + b + 2 * with_se, y.size))
     for r, (i, k) in enumerate(zip(iu, ku)):
         np.multiply(f_sorted[i], f_sorted[k], out=prods[r])
     np.multiply(f_sorted, y_sorted, out=prods[iu.size:iu.size + b])
@@ -192,14 +179,10 @@ def _future_costs(res, Y: int) -> np.ndarray:
     n = res.n
     out = np.zeros((Y + 1, n))
     K = dev.paid.shape[1]
-    if K < 2 or not np.any(dev.policy.costs[1:] > 0):
-        return out
     starts = np.concatenate([np.zeros((n, 1)), res.completion_times[:, :-1]], axis=1)
     r = np.asarray(res.rate, float)
     cols = np.arange(Y + 1)[:, None]
     for k in range(1, K):         # phase k = 0 is paid today: never after the end of a year t >= 0
-        if dev.policy.costs[k] <= 0:
-            continue
         c = dev.policy.costs[k] * dev.paid[:, k] * (1.0 + r) ** -starts[:, k]
         out += np.where(starts[None, :, k] > cols, c[None, :], 0.0)
     return out
@@ -236,14 +219,16 @@ def _known_state(res, patents):
 
 def live_states(res, patents, cols: np.ndarray, known=None) -> np.ndarray:
     """(len(cols), n) bool: at the end of year t the path has not failed or been abandoned and its
-    rights may still be in force (before resolution: any patent's term; after: a surviving patent's
-    term, or after launch its exclusivity end). Elsewhere the collateral is 0."""
-    gone, base_alive, base_any = known or _known_state(res, patents)
+    rights may still be in force (before resolution: whatever the patents' terms, the outcomes are not
+    known yet; after: a surviving patent's term, or after launch its exclusivity end). Elsewhere the
+    collateral is 0."""
+    gone, base_alive, _ = known or _known_state(res, patents)
     resolved_from = res.params.patent_resolution_years if patents.uncertain.any() else 0
     c = np.asarray(cols)[:, None]
     launched = res.launch_period[None, :] <= c
-    rights = np.where(launched, res.exclusivity_end[None, :] > c,
-                      np.where(c < resolved_from, base_any > c, base_alive[None, :] > c))
+    # before resolution (c < resolved_from) the rights count as in force whatever they are, so only the
+    # resolved reading of an unlaunched path's rights (a surviving patent's term) is needed
+    rights = np.where(launched, res.exclusivity_end[None, :] > c, base_alive[None, :] > c)
     return (gone[None, :] > c) & ((c < resolved_from) | rights)
 
 
@@ -283,9 +268,9 @@ def collateral_values(res, patents, h: float, years: int | None = None, with_se:
             resolved = c <= t
             k += resolved
             last = np.where(resolved, c, last)
-        tau = np.where(k > 0, t - last, t)     # stage under way at as_of: time since as_of
+        tau = t - last                         # stage under way at as_of (k = 0, last = 0): time since as_of
         feats = [np.ones_like(tau, dtype=float), tau, tau * tau]
-        if patents.base.size and t.max() >= resolved_from:
+        if t.max() >= resolved_from:        # (no patent: no path is in `pre`, this block is not reached)
             sel = t >= resolved_from
             left = np.zeros(t.size)
             if sel.any():

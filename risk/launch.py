@@ -17,7 +17,7 @@ def expected_launch(t, k, tau, means: np.ndarray) -> np.ndarray:
 
     Mean remaining time of the stage, less the time already spent (floored at 0), plus the means of
     the stages after it. For the stage under way at as_of (k = 0) the time spent is counted from as_of."""
-    after = np.concatenate([np.cumsum(means[::-1])[::-1][1:], [0.0]]) if means.size else np.zeros(1)
+    after = np.concatenate([np.cumsum(means[::-1])[::-1][1:], [0.0]])     # no stage left: [0.0]
     k = np.asarray(k)
     return t + np.maximum(means[k] - tau, 0.0) + after[k]
 
@@ -79,7 +79,7 @@ def accrued_sales(launch: np.ndarray, excl: np.ndarray, T: int, ytp: float) -> t
     total = np.diff(ramp_integral(edges[None, :] - launch[:, None], ytp), axis=1)     # (m, T)
     acc_in = total * (edges[None, 1:] <= excl[:, None])
     j = np.floor(excl).astype(np.int64)                       # E lies in period j + 1 (column j)
-    rows = np.flatnonzero((j >= 0) & (j < T) & (excl > j))
+    rows = np.flatnonzero((j >= 0) & (j < T))     # E = j exactly: F(E - L) - F(j - L) = 0, as the mask gave
     if rows.size:
         jr = j[rows]
         acc_in[rows, jr] = (ramp_integral(excl[rows] - launch[rows], ytp)

@@ -414,7 +414,7 @@ def _development(req, params, patents, alive, completion, passed, means, pv_in, 
     """Costs and the abandonment rule on the simulated paths (:mod:`ipledge.risk.development`)."""
     K = completion.shape[1]
     costs = remaining_phase_costs(req, params) * ip_cost_share(ip_share, req.product.profit_margin)
-    if K == 0 or not np.any(costs > 0):
+    if K == 0:                    # (no positive cost: fit_abandonment returns no_costs itself)
         return no_costs(n, K, pv_in)
     starts = np.concatenate([np.zeros((n, 1)), completion[:, :-1]], axis=1)
     reached = np.concatenate([np.ones((n, 1), bool), passed[:, :-1]], axis=1)

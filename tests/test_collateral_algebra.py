@@ -157,6 +157,7 @@ def test_live_states_follow_failure_and_the_rights_in_force(resolve):
             assert got[t, i] == want, f"t={t}, path {i}: expected live={want}, got {got[t, i]}"
     certain = NS(base=patents.base, uncertain=np.array([False, False]))
     assert not collateral.live_states(res, certain, np.array([1]))[0, 2], "no rights in force from t=0 when certain"
+    assert not collateral.live_states(res, certain, np.array([0]))[0, 2], "not even at t=0: nothing is pending"
 
 
 def test_realised_remaining_value_is_the_discounted_later_cash_flow_less_later_costs_in_money_of_t():
@@ -182,10 +183,12 @@ def test_realised_remaining_value_is_the_discounted_later_cash_flow_less_later_c
 
 
 @pytest.mark.parametrize("resolved_from", [1, 2])
-@pytest.mark.parametrize("h", [0.0, 0.2])
-def test_before_the_patents_resolve_a_launched_path_is_valued_on_the_expected_exclusivity(h, resolved_from):
+@pytest.mark.parametrize("h, early_hit", [(0.0, False), (0.2, True), (0.2, False)])
+def test_before_the_patents_resolve_a_launched_path_is_valued_on_the_expected_exclusivity(h, early_hit, resolved_from):
     """Paths launched while the patent outcomes are pending (resolution after 2 years) carry, until then,
-    the closed form on the accrual averaged over all 2^p outcomes; from year 2 on, their own accrual."""
+    the closed form on the accrual averaged over all 2^p outcomes; from year 2 on, their own accrual.
+    ``early_hit``: the two paths launched in year 1 are hit by VBP at 0 and 1; else at 3 and never (the
+    expected future cut then enters every year before resolution)."""
     res = launched_res(per_path_discount=False)
     T, rows = res.T, res.market_rows
     res.launch_time = np.array([0.5, 9.0, 1.2, 0.2, 9.0, 3.5])
@@ -194,8 +197,10 @@ def test_before_the_patents_resolve_a_launched_path_is_valued_on_the_expected_ex
     res.params = NS(vbp_cut_mean=0.5, exclusivity_shift_years=0.0)
     if h == 0:
         res.vbp_period[:] = T + 1
-    else:
+    elif early_hit:
         res.vbp_period[[0, 3]] = [0, 1]                 # hit before the outcomes are known
+    else:
+        res.vbp_period[[0, 3]] = [3, T + 1]             # not hit while the outcomes are pending
     patents = NS(base=np.array([3.0, 5.5]), extension=np.array([2.0, 0.0]), survive_p=np.array([0.6, 0.5]))
     L = res.launch_time[rows]
     expected = np.zeros((rows.size, T))
@@ -275,24 +280,67 @@ def test_the_value_at_year_t_does_not_depend_on_how_many_later_years_are_valued(
         f"pending={pending}: largest difference {np.abs(short - long_[:, :3]).max():.3g} CNY, tolerance 1e-9 rel")
 
 
-@pytest.mark.parametrize("pending", [True, False])
-def test_pre_launch_collateral_is_the_documented_regression_fitted_group_by_group(pending):
+def short_and_pending_case(second_filing: str):
+    """The core patent of extension_capped_case still to be granted, the second one granted but short
+    (its term ends ``second_filing`` + 20 years - 1 day): on the paths where the core is not granted only
+    the short term is left, so the rights before and after resolution, and the years left, differ by path."""
+    from risk_helpers import case
+
+    pats = case("biologic_phase3_coowned").model_dump(mode="json")["patents"]
+    pats[0] = dict(pats[0], filing_date="2021-11-15", term_extension_years=5, status="pending", grant_date=None)
+    pats[1] = dict(pats[1], filing_date=second_filing, grant_date="2012-03-05")
+    return case("biologic_phase3_coowned", simulation={"paths": 3000, "seed": 6}, patents=pats)
+
+
+def regression_case(variant: str):
+    """(request, params, years valued) of each variant of the documented-regression check."""
+    import dataclasses
+
+    from risk_helpers import case
+
+    from ipledge.risk.params import DEFAULT_PARAMS
+
+    if variant in ("pending", "certain"):
+        return extension_capped_case(variant == "pending", paths=3000, seed=6), DEFAULT_PARAMS, 4
+    if variant == "shift +15.3 y":         # generic entry long after expiry: 29.3..30.6 years left, clipped at 30
+        prm = dataclasses.replace(DEFAULT_PARAMS, exclusivity_shift_years=15.3)
+        return extension_capped_case(False, paths=3000, seed=6), prm, 4
+    if variant == "short 1.5 y":           # the short term ends before resolution (2 years)
+        return short_and_pending_case("2008-05-01"), DEFAULT_PARAMS, 4
+    if variant == "short 3.5 y":           # at t = 3 the short term has half a year left
+        return short_and_pending_case("2010-05-01"), DEFAULT_PARAMS, 4
+    if variant == "short 4.0 y":           # ends 2030-11-01, 1461 days = exactly 4.0 years after as_of
+        return short_and_pending_case("2010-11-02"), DEFAULT_PARAMS, 4
+    # a horizon of 8 years capped below the patents' terms, slow trials and a filing cost: pre-launch paths
+    # are live up to the horizon, valued to its end (T) with their standard errors
+    prm = dataclasses.replace(DEFAULT_PARAMS, max_horizon_years=8, duration_scale=2.5)
+    req = case("biologic_phase3_coowned", product={"development_cost": {"phase3": 0.0, "filed": 1.0e6}},
+               simulation={"paths": 3000, "seed": 6})
+    return req, prm, 8
+
+
+@pytest.mark.parametrize("variant", ["pending", "certain", "shift +15.3 y", "short 1.5 y", "short 3.5 y", "short 4.0 y",
+                                     "capped horizon"])
+def test_pre_launch_collateral_is_the_documented_regression_fitted_group_by_group(variant):
     """Least-squares Monte Carlo as the module docstring states it, refitted here with numpy's lstsq: at each
     year t and stage reached, the realised remaining value on 1, τ, τ² (τ = years in the stage; since as_of
     for the stage under way) and, once the patents are resolved, the exclusivity years left (0..30) under
     the extension rule at the launch date expected then; floored at 0, 0 where the path is not live,
-    restated in money of year t."""
-    from risk_helpers import case
-
-    from ipledge.risk.params import DEFAULT_PARAMS
+    restated in money of year t. The sample at t: not launched, not failed or abandoned, rights in force
+    (before resolution any patent's term, after it a surviving patent's term must run past t); no regression
+    at the horizon T, where the value is 0 (and so its standard error)."""
     from ipledge.risk.posterior import load_posterior
 
-    req = extension_capped_case(pending, paths=3000, seed=6)
-    prm = DEFAULT_PARAMS
-    res = sm.simulate(req, 0.3, load_posterior(), n=3000)
+    req, prm, Y = regression_case(variant)
+    res = sm.simulate(req, 0.3, load_posterior(), prm, n=3000)
     patents = sm.PatentTable.from_request(req, prm)
-    Y = 4
-    got = collateral.collateral_values(res, patents, prm.vbp_hazard[req.product.vbp_exposure], Y)
+    assert Y <= res.T, (Y, res.T)
+    got, se = collateral.collateral_values(res, patents, prm.vbp_hazard[req.product.vbp_exposure], Y,
+                                           with_se=True)
+    pending = bool(patents.uncertain.any())
+    if Y == res.T:
+        assert not got[:, Y].any() and not se[:, Y].any(), "nothing is left at the horizon: value and s.e. 0"
+        assert (se[:, Y - 1] > 0).any(), "the year before the horizon is a regression value"
     realised = collateral.realised_remaining(res, Y)
     live = collateral.live_states(res, patents, np.arange(Y + 1))
     resolved_from = prm.patent_resolution_years if pending else 0
@@ -320,7 +368,118 @@ def test_pre_launch_collateral_is_the_documented_regression_fitted_group_by_grou
             want = np.maximum(X @ beta, 0.0) * live[t, rows] * (1 + prm.inflation) ** t
             scale = max(np.abs(realised[t, rows]).max(), 1.0)
             assert np.allclose(got[rows, t], want, rtol=0, atol=1e-7 * scale), (
-                f"pending={pending}, t={t}, stage+{stage} ({rows.size} paths): largest difference "
+                f"{variant}, t={t}, stage+{stage} ({rows.size} paths): largest difference "
                 f"{np.abs(got[rows, t] - want).max():.4g} CNY, tolerance {1e-7 * scale:.3g}")
             checked += rows.size
     assert checked > 1000, f"only {checked} pre-launch path-years checked"
+
+
+def test_a_patent_term_ending_exactly_at_a_year_end_is_not_in_force_then():
+    """Expiry 1461 days (exactly 4.0 years of 365.25 days) after as_of: in force at the end of year 3, not
+    at the end of year 4 (the term must run past t); after launch the exclusivity end is read the same way."""
+    res = NS(n=2, params=NS(patent_resolution_years=2), launch_period=np.array([9, 2]),
+             exclusivity_end=np.array([0.0, 4.0]), failure_time=np.array([np.inf, np.inf]),
+             development=NS(abandon_time=np.array([np.inf, np.inf])), patent_alive=np.array([[True, True]]))
+    patents = NS(base=np.array([4.0]), uncertain=np.array([False]))
+    got = collateral.live_states(res, patents, np.arange(6))
+    want = np.array([[t < 4, t < 4] for t in range(6)])
+    assert np.array_equal(got, want), f"expected\n{want}\ngot\n{got}"
+
+
+def test_values_launched_before_resolution_do_not_depend_on_how_many_later_years_are_valued():
+    """Resolution after 3 years, collateral valued for 1 or 2 years only: the paths launched in year 1
+    carry the expected-exclusivity value in every year valued, the same numbers as valuing 4 years."""
+    res = launched_res(per_path_discount=False)
+    res.launch_time = np.array([0.5, 9.0, 1.2, 0.2, 9.0, 3.5])
+    res.launch_period = np.ceil(res.launch_time).astype(int)
+    res.years_to_peak = 1.0
+    res.params = NS(vbp_cut_mean=0.5, exclusivity_shift_years=0.0)
+    res.vbp_period[[0, 3]] = [4, res.T + 1]
+    patents = NS(base=np.array([3.0, 5.5]), extension=np.array([2.0, 0.0]), survive_p=np.array([0.6, 0.5]))
+    early = [a for a, i in enumerate(res.market_rows) if res.launch_period[i] <= 1]
+    assert len(early) == 2, early
+    full = collateral._launched_values(res, patents, 3, 0.2, 4)
+    for Y in (1, 2):
+        got = collateral._launched_values(res, patents, 3, 0.2, Y)
+        assert got.shape == (res.market_rows.size, Y + 1), got.shape
+        assert np.allclose(got[early], full[early, :Y + 1], rtol=1e-12), (
+            f"Y={Y}: expected {full[early, :Y + 1]}, got {got[early]}")
+    own = collateral._launched_values(res, patents, 0, 0.2, 4)      # resolved from today: their own accrual
+    assert not np.allclose(own[early, :3], full[early, :3]), "the expected and own accrual must differ here"
+
+
+def test_grouped_least_squares_does_not_depend_on_the_units_of_the_regressors():
+    """tau in units of 10^4 years (tau^2 then ~1e-6): the fitted values are those of the unit-free fit."""
+    y, feats, _, g = grouped_problem()
+    ref = collateral._lsm_fit(y, feats, g, 7)
+    small = feats * np.array([1.0, 1e-4, 1e-8])[:, None]
+    got = collateral._lsm_fit(y, small, g, 7)
+    assert np.allclose(got, ref, rtol=1e-8, atol=1e-8), np.abs(got - ref).max()
+
+
+def test_standard_errors_of_an_exact_fit_and_of_a_group_with_one_residual_degree_of_freedom():
+    """A group whose y is exactly quadratic in tau: s.e. 0. A group of 4 observations and 3 regressors:
+    s² = RSS / 1. A group of 3 (an exact fit): 0."""
+    rng = np.random.default_rng(23)
+    sizes = {0: 60, 1: 4, 2: 3, 3: 50}
+    g = np.concatenate([np.full(m, k) for k, m in sizes.items()])
+    tau = rng.uniform(0, 8, g.size)
+    X = np.stack([np.ones(g.size), tau, tau ** 2])
+    y = 100 + 20 * tau - 3 * tau ** 2 + np.where(g == 0, 0.0, rng.normal(0, 5, g.size))
+    fitted, se = collateral._lsm_fit(y, X, g, 4, with_se=True)
+    for k, m in sizes.items():
+        rows = g == k
+        Xk = X[:, rows].T
+        beta, *_ = np.linalg.lstsq(Xk, y[rows], rcond=None)
+        rss = float(((y[rows] - Xk @ beta) ** 2).sum())
+        dof = max(m - 3, 1)
+        lev = np.einsum("ij,jk,ik->i", Xk, np.linalg.pinv(Xk.T @ Xk), Xk)
+        want = np.sqrt(max(rss, 0.0) / dof * lev) if k in (1, 3) else np.zeros(m)
+        tol = 1e-6 if k in (1, 3) else 1e-4     # exact fits: the RSS is y'y - b'X'y, rounding ~1e-12 of y'y
+        assert np.allclose(se[rows], want, rtol=1e-6, atol=tol), (
+            f"group {k} ({m} observations, dof {dof}): expected s.e. {want[:4]}, got {se[rows][:4]}")
+    assert se[g == 1].min() > 0.1, "the 4-observation group must have a residual"
+
+
+@pytest.mark.parametrize("costs", [[5.0, 0.0, 20.0], [5.0, 0.5, 20.0], [5.0, 0.5, 0.0]])
+def test_future_costs_of_free_cheap_and_later_phases(costs):
+    """A free phase before a costed one, and a phase costing under CNY 1: each later phase k is paid at its
+    start (the completion of phase k-1) when that is after the end of year t."""
+    rng = np.random.default_rng(29)
+    n, K, Y, r = 8, 3, 4, 0.07
+    comp = np.sort(rng.uniform(0, 6, (n, K)), axis=1)
+    paid = rng.random((n, K)) < 0.8
+    costs = np.array(costs)
+    res = NS(n=n, completion_times=comp, rate=r, development=NS(paid=paid, policy=NS(costs=costs)))
+    got = collateral._future_costs(res, Y)
+    for t in range(Y + 1):
+        for i in range(n):
+            want = sum(costs[k] * paid[i, k] * (1 + r) ** -comp[i, k - 1] for k in range(1, K) if comp[i, k - 1] > t)
+            assert math.isclose(got[t, i], want, rel_tol=1e-12, abs_tol=1e-12), (
+                f"costs {costs.tolist()}, t={t}, path {i}: expected {want}, got {got[t, i]}")
+    assert got.any(), "some cost must be due after today"
+
+
+def test_without_a_vbp_hazard_the_expected_cut_does_not_enter_the_collateral():
+    """No hazard: no event can come, so the mean cut c̄ must not enter the value, bit for bit (the closed
+    form is Σ d_u A_u / D_t itself, not (1 - c̄) Σ + c̄ Σ); also before a pending patent resolves."""
+    import dataclasses
+
+    from risk_helpers import case, fixed_posterior
+
+    from ipledge.risk.params import DEFAULT_PARAMS
+
+    base = case("anaesthetic_injectable")
+    pats = base.model_dump(mode="json")["patents"]
+    pats = [pats[0], dict(pats[0], id="CN-PENDING", status="pending", grant_date=None, filing_date="2022-03-01")]
+    req = case("anaesthetic_injectable", product={"vbp_exposure": "none"}, patents=pats,
+               simulation={"paths": 1000, "seed": 12})
+    out = []
+    for c_bar in (0.53, 0.2):
+        prm = dataclasses.replace(DEFAULT_PARAMS, vbp_cut_mean=c_bar)
+        res = sm.simulate(req, 0.3, fixed_posterior(), prm, n=1000, collateral_years=4)
+        patents = sm.PatentTable.from_request(req, prm)
+        assert patents.uncertain.any() and res.market_rows.size == 1000
+        out.append(collateral.collateral_values(res, patents, 0.0, 4))
+    assert (out[0][:, 1:] > 0).all(), "every launched path carries collateral"
+    assert np.array_equal(out[0], out[1]), np.abs(out[0] - out[1]).max()
