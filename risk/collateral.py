@@ -248,7 +248,10 @@ def collateral_values(res, patents, h: float, years: int | None = None, with_se:
     VT = np.zeros((Y + 1, n))
     SE = np.zeros((Y + 1, n)) if with_se else None
     if rows.size:
-        VT[:, rows] = _launched_values(res, patents, resolved_from, h, Y).T
+        # a launched path's closed form from its launch year on; before it, the path is valued with the paths
+        # still in development (below) or not at all: its own launch is not known at those year ends
+        before = cols[:, None] < res.launch_period[None, rows]
+        VT[:, rows] = np.where(before, 0.0, _launched_values(res, patents, resolved_from, h, Y).T)
     comp = res.completion_times
     K = comp.shape[1]
     known = _known_state(res, patents)
@@ -274,7 +277,10 @@ def collateral_values(res, patents, h: float, years: int | None = None, with_se:
             sel = t >= resolved_from
             left = np.zeros(t.size)
             if sel.any():
-                lh = expected_launch(t[sel].astype(float), k[sel], tau[sel], res.stage_means)
+                # no stage left (an approved product launching after today): its launch date is the
+                # request's, known now; otherwise the launch a buyer expects from the stage reached
+                lh = (res.launch_time[pi[sel]] if K == 0 else
+                      expected_launch(t[sel].astype(float), k[sel], tau[sel], res.stage_means))
                 left[sel] = info_years_left(patents, res.patent_alive[:, pi[sel]], t[sel], lh,
                                             res.params.exclusivity_shift_years)
             feats.append(np.minimum(np.maximum(left, 0.0), 30.0))
