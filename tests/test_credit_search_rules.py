@@ -135,6 +135,54 @@ def test_a_cap_of_exactly_cny_10000_is_searched_and_a_passing_cap_is_the_answer(
     assert (tiny.max_loan, tiny.binding, tiny.grid.tolist()) == (0.0, "policy_ltv_cap", [10_000.0]), tiny
 
 
+def two_year_case(amount, cash, burn, coll1, value):
+    """2-year bullet at 25%, no revenue, no financing (uniform 0.99), lifetime EL basis, PD limit 100%.
+    Net cash is cash - burn - 0.25 A after year 1 and cash - 2 burn - 0.5 A after year 2; a default in year
+    1 loses max(0, 1.25 A - coll1) (collateral coll1, no haircut), in year 2 it loses 1.25 A (collateral
+    0). So the bank EL rate is 0 below 2 (cash - 2 burn), 125% up to 4 (cash - burn), then 0 again until
+    the year-1 collateral stops covering 1.25 A: passing amounts are not one interval (a default moved
+    earlier, to a year with collateral, lowers the loss)."""
+    req = case("anaesthetic_injectable", applicant={"cash": cash, "annual_burn": burn, "annual_revenue": 0.0},
+               loan={"amount": amount, "term_years": 2, "rate": 0.25, "repayment": "bullet"},
+               policy={"max_ltv": 1.0, "profile": "custom", "max_pd_annual": 1.0, "expected_loss_basis": "lifetime",
+                       "max_total_expected_loss": 0.05, "liquidation_haircut": 0.0}, sharing={"scheme": "none"})
+    sim = flat_sim(value=value)
+    sim.collateral[:, 1], sim.collateral[:, 2] = coll1, 0.0
+    th = req.policy.max_expected_loss
+
+    def passes(a):
+        if cash - burn - 0.25 * a < 0:
+            loss = max(0.0, 1.25 * a - coll1)
+        elif cash - 2 * burn - 0.5 * a < 0:
+            loss = 1.25 * a
+        else:
+            loss = 0.0
+        return loss / a <= th
+    return req, sim, passes
+
+
+# (label, request, cash, burn, year-1 collateral, value): passing amounts [0, A2] and (A1, Au], A1 = 4 (cash -
+# burn), A2 = 2 (cash - 2 burn), Au = coll1 / (1.25 - limit)
+GAP_CASES = [
+    # U = 64m fails, U/8 = 8m passes, U/64 = 1m fails (0.5m < 1m <= 4m): the top stays at U, not at 1m
+    ("a failing U/64 under a passing U/8", 100 * M, 1.75 * M, 0.75 * M, 20 * M * 1.23, 64 * M),
+    # from the request 1m: the quarter points 11m (fails), 21m (passes), 31m (fails): the top is 31m, not 11m
+    ("a failing quarter point under a passing one", 1 * M, 6 * M, 2 * M, 25 * M * 1.23, 41 * M),
+]
+
+
+@pytest.mark.parametrize("label,amount,cash,burn,coll1,value", GAP_CASES, ids=[c[0] for c in GAP_CASES])
+def test_the_bracket_top_is_the_lowest_failing_amount_above_the_bracket_bottom(label, amount, cash, burn, coll1,
+                                                                               value):
+    req, sim, passes = two_year_case(amount, cash, burn, coll1, value)
+    res = credit.ltv_search(sim, req, params=P)
+    want, grid, hi = search_by_the_docstring(passes, value, float(amount))
+    assert res.max_loan == want and res.grid.tolist() == grid, (
+        f"{label}: expected max loan {want} after evaluating {grid}, got {res.max_loan} after {res.grid.tolist()}")
+    assert res.binding == "bank_el" and not passes(hi) and passes(want), (label, res.binding, want, hi)
+    assert want > 15 * M, f"{label}: the answer is in the upper passing interval, got {want}"
+
+
 # -- the binding label under a scheme whose fund has a per-loan cap -----------------------------------------
 
 G2023 = {"scheme": "guangzhou_2023"}            # fund 50% (capped at CNY 10m a loan), bank 50%
@@ -161,6 +209,44 @@ def test_a_bank_el_bound_answer_under_a_capped_scheme_where_the_cap_never_binds_
     assert 0.625 * hi < 1e7, "the cap must not bind at the failing amount"
     assert (res.binding, res.max_loan, res.grid.tolist()) == ("bank_el", want, grid), (res.binding, res.max_loan, want)
     assert 4 * M - max(0.005 * want, 1e4) <= want <= 4 * M, want
+
+
+# uncapped bank EL at the bracket top (CNY 10m) = 0.5 x (1.25 x 10m - C) / 10m: exactly the limit, exactly the
+# limit + 1e-12 (the limit chosen for it), and 5e-8 over it
+RELABEL_CASES = [("exactly at the limit", 1.21e7, 0.02, "scheme_cap"),
+                 ("1e-12 over the limit", 12099999.99998, 0.019999999999999962, "scheme_cap"),
+                 ("the bank's own share fails", 1.21e7 - 1.0, 0.02, "bank_el")]
+
+
+@pytest.mark.parametrize("label,coll,limit,binding", RELABEL_CASES, ids=[c[0] for c in RELABEL_CASES])
+def test_a_bank_limit_broken_only_by_the_funds_cap_is_labelled_scheme_cap(label, coll, limit, binding):
+    """Bank 50% / fund 50% capped at CNY 180,000 a loan; every path defaults in year 1 (cash 1m, burn 10m)
+    and loses L = 1.25 A - coll (no haircut). Capped, the bank bears L - 180,000 once half of L passes the
+    cap: that crosses the limit between 9.96875m and 10m, so the search (from the request 6m, the cap 14m) ends with
+    the bracket top at exactly 10m. There the uncapped bank EL 0.5 L / A is at most the limit + 1e-12 in the
+    first two cases ("scheme_cap": only the cap breaks it) and above it in the third ("bank_el")."""
+    K = 180_000.0
+    sharing = {"scheme": "custom", "shares": {"bank": 0.5, "fund": 0.5}, "caps": {"per_loan": K},
+               "party_limits": {"fund": 1.0}}
+    req = case("anaesthetic_injectable", applicant={"cash": 1 * M, "annual_burn": 10 * M, "annual_revenue": 0.0},
+               loan={"amount": 6 * M, "term_years": 1, "rate": 0.25, "repayment": "bullet"},
+               policy={"max_ltv": 1.0, "profile": "custom", "max_pd_annual": 1.0, "expected_loss_basis": "lifetime",
+                       "max_total_expected_loss": 0.05, "liquidation_haircut": 0.0, "max_expected_loss": limit},
+               sharing=sharing)
+    sim = flat_sim(n=2, T=1, value=14 * M, coll=coll)
+
+    def passes(a):
+        loss = max(0.0, 1.25 * a - coll)
+        fund = min(0.5 * loss, K)
+        return (0.5 * loss + (0.5 * loss - fund)) / a <= limit and loss / a <= 0.05 and fund / (0.5 * a) <= 1.0
+
+    want, grid, hi = search_by_the_docstring(passes, 14 * M, 6 * M)
+    uncapped = 0.5 * (1.25 * hi - coll) / hi
+    assert hi == 10 * M and uncapped == (limit if label == "exactly at the limit" else uncapped), (hi, uncapped)
+    res = credit.ltv_search(sim, req, params=P)
+    assert (res.max_loan, res.grid.tolist(), res.binding) == (want, grid, binding), (
+        f"{label}: uncapped bank EL at the top {uncapped!r}, limit {limit!r}: expected {binding} at {want}, got "
+        f"{res.binding} at {res.max_loan} (grid {res.grid.tolist()})")
 
 
 # -- the limit table: pass exactly at a threshold, fail just above its slack -------------------------------
