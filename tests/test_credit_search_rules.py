@@ -396,6 +396,8 @@ def test_financing_draws_draw_only_the_years_a_loan_has_and_continue_the_stream(
     assert sim._u_fin.shape == (3, n), f"only the years asked for are drawn: cache {sim._u_fin.shape}"
     assert np.array_equal(credit.financing_draws(sim, 1), ref[:1].T)
     assert sim.streams["credit"].random() == np.random.default_rng(3).random(3 * n + 1)[-1], "stream position"
+    cached = NS(n=n, streams=None, _u_fin=ref)                 # every year cached: nothing is drawn
+    assert np.array_equal(credit.financing_draws(cached, 3), ref.T) and cached._u_fin is ref
 
 
 # -- standard errors -----------------------------------------------------------------------------------
