@@ -244,22 +244,33 @@ def test_amount_caps_are_the_ltv_cap_on_the_value_and_the_borrowers_capacity():
     assert credit.amount_caps(req, -5.0, DEFAULT_PARAMS)["policy_ltv_cap"] == 0.0, "no value: no LTV room"
 
 
-def test_standard_errors_of_the_max_loan_by_the_delta_method_on_batch_means():
-    """se(A*) = se(g(A*)) / g'(A*): g the annual PD (computed with the path-by-path reference), se(g) from
-    20 batch means, g' the secant over A* ± 10%; se(LTV) adds the appraisal's own error."""
+def se_case(batches):
+    """400 synthetic paths (seed 21), a 3-year loan, appraisal CNY 200m ± 4m, ``batches`` batch means."""
     sim, u = synthetic(n=400, seed=21)
-    sim.params = dataclasses.replace(sim.params, se_batches=20)
+    sim.params = dataclasses.replace(sim.params, se_batches=batches)
     sim.appraised_value, sim.mc_std_error = 200 * M, 4 * M
     sim.streams, sim._u_fin = None, np.ascontiguousarray(u.T)   # financing_draws caches (years, paths)
     req = request(term=3.0)
     req.sharing = NS(scheme="none", party_limits=None)
     req.policy.max_expected_loss, req.policy.max_total_expected_loss = 0.02, 0.03
     req.policy.max_pd_annual, req.policy.expected_loss_basis = 0.05, "annual"
-    A, V, T = 20 * M, 200 * M, 3.0
+    return sim, u, req
+
+
+def pd_annual_by_hand(sim, req, u, amount, rows, term=3.0):
+    """Annual PD of ``rows`` at ``amount`` from the path-by-path reference: 1 - (1 - lifetime PD)^(1/term)."""
+    d = [reference_path(i, amount, sim, req, u)[0] for i in rows]
+    return 1 - (1 - np.mean(d)) ** (1 / term)
+
+
+def test_standard_errors_of_the_max_loan_by_the_delta_method_on_batch_means():
+    """se(A*) = se(g(A*)) / g'(A*): g the annual PD (computed with the path-by-path reference), se(g) from
+    20 batch means, g' the secant over A* ± 10%; se(LTV) adds the appraisal's own error."""
+    sim, u, req = se_case(20)
+    A, V = 20 * M, 200 * M
 
     def pd_annual(amount, rows):
-        d = [reference_path(i, amount, sim, req, u)[0] for i in rows]
-        return 1 - (1 - np.mean(d)) ** (1 / T)
+        return pd_annual_by_hand(sim, req, u, amount, rows)
 
     res = credit.LtvResult(A, 100 * M, np.array([A]), np.array([0.0]), "pd")
     se_A, se_ltv = credit.std_errors(sim, req, res)

@@ -17,7 +17,7 @@ from types import SimpleNamespace as NS
 import numpy as np
 import pytest
 from risk_helpers import case
-from test_credit_path_reference import reference_path, request, synthetic
+from test_credit_path_reference import pd_annual_by_hand, reference_path, request, se_case, synthetic
 
 from ipledge.risk import credit
 from ipledge.risk.params import DEFAULT_PARAMS
@@ -402,28 +402,15 @@ def test_financing_draws_draw_only_the_years_a_loan_has_and_continue_the_stream(
 
 # -- standard errors -----------------------------------------------------------------------------------
 
-def se_case(batches):
-    sim, u = synthetic(n=400, seed=21)
-    sim.params = dataclasses.replace(sim.params, se_batches=batches)
-    sim.appraised_value, sim.mc_std_error = 200 * M, 4 * M
-    sim.streams, sim._u_fin = None, np.ascontiguousarray(u.T)
-    req = request(term=3.0)
-    req.sharing = NS(scheme="none", party_limits=None)
-    req.policy.max_expected_loss, req.policy.max_total_expected_loss = 0.02, 0.03
-    req.policy.max_pd_annual, req.policy.expected_loss_basis = 0.05, "annual"
-    return sim, u, req
-
-
 @pytest.mark.parametrize("batches,used", [(2, 2), (1, 2)])
 def test_standard_errors_with_two_batches_by_hand(batches, used):
     """se_batches 2 (and 1, raised to the minimum of 2): the batch means of the annual PD over the two
     halves of the paths, se(g) = |g1 - g2| / 2 (sample s.d. of two values over sqrt 2)."""
     sim, u, req = se_case(batches)
-    A, V, T = 20 * M, 200 * M, 3.0
+    A, V = 20 * M, 200 * M
 
     def pd_annual(amount, rows):
-        d = [reference_path(i, amount, sim, req, u)[0] for i in rows]
-        return 1 - (1 - np.mean(d)) ** (1 / T)
+        return pd_annual_by_hand(sim, req, u, amount, rows)
 
     res = credit.LtvResult(A, 100 * M, np.array([A]), np.array([0.0]), "pd")
     se_A, se_ltv = credit.std_errors(sim, req, res)

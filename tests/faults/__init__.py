@@ -74,8 +74,8 @@ FAULTS: tuple[Fault, ...] = (
           (("simulate", "t[None, :] >= vbp_period[rows, None]", "t[None, :] == vbp_period[rows, None]"),),
           issue=True),
     Fault("launched_collateral_ignores_vbp_hazard", "launched collateral values future years as if no VBP event could come",
-          (("collateral", "return np.where(hit[:, :upto + 1], kept * rc1, (1.0 - c_bar) * rc1 + c_bar * rc2)",
-            "return np.where(hit[:, :upto + 1], kept * rc1, rc1)"),), issue=True),
+          (("collateral", "v = np.where(hit, kept * rc1, (1.0 - c_bar) * rc1 + c_bar * rc2) / D_t",
+            "v = np.where(hit, kept * rc1, rc1) / D_t"),), issue=True),
     # -- beyond the issue's ten: what the absolute-expectation tests guard and the old tests did not
     Fault("annualise_linear", "annual PD / EL rate = lifetime / term instead of 1 - (1 - x)^(1/term)",
           (("credit", "return 1.0 - (1.0 - r) ** (1.0 / term)", "return r / term"),)),
