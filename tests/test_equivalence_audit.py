@@ -11,15 +11,29 @@ removed from its TOML in the same commit).
   no usable patent (every patent lapsed or invalidated) ``np.stack([])`` raises ValueError, so the
   mutant cannot value a marketed product whose patents are all dead, a valid request (schema:
   patents may all be lapsed; stage approved with a launch_year before as_of).
+- risk/collateral.py ``collateral_values``: ``pre = ... & (gone[None, :] > years_)`` mutated to ``>=``.
+  The registry said gone (failure or abandonment time) equals an integer year end with probability 0.
+  Not on the engine's own revaluation path: after a failed programme risk/revalue.py ``request_at``
+  sets ``duration_scale = 0`` (and ``success_scale = 0``), and the request keeps its stress scenario
+  (schema field ``scenario``); under ``trial_delay_2y`` (extra_delay_years + 2) every completion time
+  is then exactly 0 x duration + 2 = 2.0, so gone == 2 on every path. At t = 2 the mutant keeps the
+  paths whose every transition has resolved (k = K stages passed or failed) in the regression sample, and
+  ``expected_launch`` indexes ``stage_means[K]``: IndexError. A booked loan in the filed stage whose
+  filing fails cannot be revalued under the mutant.
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+import datetime as dt
+
 from ipledge.risk.params import DEFAULT_PARAMS
+from ipledge.risk.revalue import Booking, parse_event, revalue
+from ipledge.valuation.schema import PledgeRequest
 from ipledge.risk.simulate import PatentTable, simulate
 
+from loan_helpers import case_request
 from risk_helpers import case, fixed_posterior
 
 PATHS = 200
@@ -54,3 +68,25 @@ def test_marketed_product_without_a_usable_patent_has_collateral_zero_after_toda
     assert err0 <= TOL, f"{inputs}: column 0 expected {want0} (today's appraisal), got {got[:3, 0]}, tolerance {TOL}"
     err = float(np.abs(got[:, 1:]).max())
     assert err <= TOL, f"{inputs}: after today expected 0 (no exclusivity), got max |V_t| {err}, tolerance {TOL}"
+
+
+def test_revaluing_a_failed_filing_under_the_trial_delay_stress_values_the_collateral_at_zero():
+    """Rule (risk/revalue.py, DESIGN 8.8): once the programme has failed the IP is worth 0 (knock-out
+    no_revenue_path). The stored request carries scenario trial_delay_2y; revalue sets success_scale and
+    duration_scale to 0, so every completion (and failure) time is exactly 2.0 years: an integer year end.
+    The revaluation must still return collateral 0, not raise."""
+    data = case_request("biologic_phase3_coowned", term_years=3)
+    data["scenario"] = "trial_delay_2y"
+    req = PledgeRequest.model_validate(data)
+    booking = Booking(1.0e8, dt.date(2026, 11, 5))
+    events = [parse_event({"type": "phase_result", "date": "2026-11-08", "stage": "filed", "outcome": "reached"}),
+              parse_event({"type": "phase_result", "date": "2026-11-10", "stage": "filed", "outcome": "failed"})]
+    as_of = dt.date(2026, 11, 20)
+    inputs = (f"case biologic_phase3_coowned, term 3 y, scenario trial_delay_2y, booked 1e8 on {booking}, "
+              f"filed reached 2026-11-08 then failed 2026-11-10, revalued {as_of}")
+    got = revalue(req, booking, events, as_of, fixed_posterior()).valuation
+    want = 0.0
+    assert abs(got.collateral_value - want) <= TOL, (
+        f"{inputs}: collateral expected {want}, got {got.collateral_value}, tolerance {TOL}")
+    assert "no_revenue_path" in got.knockouts, (
+        f"{inputs}: knock-outs expected to include no_revenue_path, got {got.knockouts}")
