@@ -257,31 +257,31 @@ def se_case(batches):
     return sim, u, req
 
 
-def pd_annual_by_hand(sim, req, u, amount, rows, term=3.0):
-    """Annual PD of ``rows`` at ``amount`` from the path-by-path reference: 1 - (1 - lifetime PD)^(1/term)."""
-    d = [reference_path(i, amount, sim, req, u)[0] for i in rows]
-    return 1 - (1 - np.mean(d)) ** (1 / term)
-
-
-def test_standard_errors_of_the_max_loan_by_the_delta_method_on_batch_means():
+@pytest.mark.parametrize("se_batches", [20, 2, 1])
+def test_standard_errors_of_the_max_loan_by_the_delta_method_on_batch_means(se_batches):
     """se(A*) = se(g(A*)) / g'(A*): g the annual PD (computed with the path-by-path reference), se(g) from
-    20 batch means, g' the secant over A* ± 10%; se(LTV) adds the appraisal's own error."""
-    sim, u, req = se_case(20)
-    A, V = 20 * M, 200 * M
+    the batch means over consecutive blocks of paths (``se_batches``, at least 2: 1 is raised to 2), g' the
+    secant over A* ± 10%; se(LTV) adds the appraisal's own error."""
+    sim, u, req = se_case(se_batches)
+    A, V, T = 20 * M, 200 * M, 3.0
+    used = max(2, se_batches)
+    size = sim.n // used
 
     def pd_annual(amount, rows):
-        return pd_annual_by_hand(sim, req, u, amount, rows)
+        d = [reference_path(i, amount, sim, req, u)[0] for i in rows]
+        return 1 - (1 - np.mean(d)) ** (1 / T)
 
     res = credit.LtvResult(A, 100 * M, np.array([A]), np.array([0.0]), "pd")
     se_A, se_ltv = credit.std_errors(sim, req, res)
     slope = (pd_annual(1.1 * A, range(400)) - pd_annual(0.9 * A, range(400))) / (0.2 * A)
-    batches = [pd_annual(A, range(b * 20, (b + 1) * 20)) for b in range(20)]
-    se_g = np.std(batches, ddof=1) / math.sqrt(20)
+    batches = [pd_annual(A, range(b * size, (b + 1) * size)) for b in range(used)]
+    se_g = np.std(batches, ddof=1) / math.sqrt(used)
     assert slope > 0 and se_g > 0, (slope, se_g)
     want_A = se_g / slope
     want_ltv = math.hypot(want_A / V, A * 4 * M / V ** 2)
     assert math.isclose(se_A, want_A, rel_tol=1e-9) and math.isclose(se_ltv, want_ltv, rel_tol=1e-9), (
-        f"expected (se_A, se_ltv) = {(want_A, want_ltv)}, got {(se_A, se_ltv)}, tolerance rel 1e-9")
+        f"se_batches {se_batches} ({used} used): expected (se_A, se_ltv) = {(want_A, want_ltv)}, got "
+        f"{(se_A, se_ltv)}, tolerance rel 1e-9")
     flat = credit.LtvResult(1e-3, 100 * M, np.array([1e-3]), np.array([0.0]), "pd")   # PD does not move
     assert credit.std_errors(sim, req, flat) == (math.inf, math.inf), "a flat limit has no finite s.e."
     cap = credit.LtvResult(A, A, np.array([A]), np.array([0.0]), "borrower_capacity")

@@ -17,7 +17,7 @@ from types import SimpleNamespace as NS
 import numpy as np
 import pytest
 from risk_helpers import case
-from test_credit_path_reference import pd_annual_by_hand, reference_path, request, se_case, synthetic
+from test_credit_path_reference import reference_path, request, se_case
 
 from ipledge.risk import credit
 from ipledge.risk.params import DEFAULT_PARAMS
@@ -401,26 +401,6 @@ def test_financing_draws_draw_only_the_years_a_loan_has_and_continue_the_stream(
 
 
 # -- standard errors -----------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("batches,used", [(2, 2), (1, 2)])
-def test_standard_errors_with_two_batches_by_hand(batches, used):
-    """se_batches 2 (and 1, raised to the minimum of 2): the batch means of the annual PD over the two
-    halves of the paths, se(g) = |g1 - g2| / 2 (sample s.d. of two values over sqrt 2)."""
-    sim, u, req = se_case(batches)
-    A, V = 20 * M, 200 * M
-
-    def pd_annual(amount, rows):
-        return pd_annual_by_hand(sim, req, u, amount, rows)
-
-    res = credit.LtvResult(A, 100 * M, np.array([A]), np.array([0.0]), "pd")
-    se_A, se_ltv = credit.std_errors(sim, req, res)
-    slope = (pd_annual(1.1 * A, range(400)) - pd_annual(0.9 * A, range(400))) / (0.2 * A)
-    g1, g2 = pd_annual(A, range(200)), pd_annual(A, range(200, 400))
-    assert used == 2 and slope > 0 and g1 != g2, (slope, g1, g2)
-    want_A = abs(g1 - g2) / 2 / slope
-    assert math.isclose(se_A, want_A, rel_tol=1e-9), f"expected se(A) {want_A}, got {se_A}, tolerance rel 1e-9"
-    assert math.isclose(se_ltv, math.hypot(want_A / V, A * 4 * M / V ** 2), rel_tol=1e-9), se_ltv
-
 
 def test_standard_errors_of_a_zero_answer_and_of_a_value_under_one_yuan():
     sim, _, req = se_case(20)
